@@ -1,0 +1,20 @@
+"""Row locks on stock, always taken in one order (by primary key) so that two transactions that
+need the same rows wait for each other instead of deadlocking (Saleor's ``lock_objects.py``).
+
+Callers lock every stock row they will touch in one call. Rows locked earlier in the same
+transaction may be locked again; what must never happen is locking a lower id after a higher one.
+On SQLite ``select_for_update`` is a no-op; the IMMEDIATE transaction mode serialises writers.
+"""
+
+from collections.abc import Iterable
+
+from .models import StockLevel
+
+
+def stock_levels_for_update(*, ids: Iterable[int] | None = None, product_ids=None):
+    qs = StockLevel.objects.all()
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    if product_ids is not None:
+        qs = qs.filter(product_id__in=list(product_ids))
+    return qs.select_related("warehouse").order_by("pk").select_for_update(of=("self",))

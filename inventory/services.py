@@ -1,0 +1,261 @@
+"""Stock writes. Every change of on_hand writes exactly one ledger row (``StockMovement``).
+
+Stock moves in two stages (Saleor, Oscar): *reserve* at order time (``reserved`` up, an
+``Allocation`` row), then *consume* at shipping (``on_hand`` and ``reserved`` down, a ledger
+row), or
+*release* on cancel (``reserved`` down). Callers lock the stock rows first (``inventory.locks``)
+and pass the locked instances; the functions here change them and save with ``update_fields``.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F
+
+from .exceptions import InsufficientStock, InventoryError
+from .locks import stock_levels_for_update
+from .models import Allocation, MovementKind, Product, StockLevel, StockMovement, Warehouse
+
+
+@dataclass(frozen=True)
+class Reservation:
+    order_line: object
+    stock_level: StockLevel
+    quantity: int
+
+
+def stock_levels_ensure(*, warehouse: Warehouse, products: Iterable[Product]) -> None:
+    """Create the missing stock rows of ``products`` in ``warehouse`` (zero stock)."""
+    product_ids = {p.pk for p in products}
+    existing = set(
+        StockLevel.objects.filter(warehouse=warehouse, product_id__in=product_ids).values_list(
+            "product_id", flat=True
+        )
+    )
+    missing = [
+        StockLevel(product_id=pid, warehouse=warehouse) for pid in sorted(product_ids - existing)
+    ]
+    if missing:
+        StockLevel.objects.bulk_create(missing, ignore_conflicts=True)
+
+
+def _write_movements(movements: list[StockMovement]) -> list[StockMovement]:
+    return StockMovement.objects.bulk_create(movements)
+
+
+def _movement(level: StockLevel, *, kind, quantity, reference, reason, user) -> StockMovement:
+    return StockMovement(
+        stock_level=level,
+        kind=kind,
+        quantity=quantity,
+        on_hand_after=level.on_hand,
+        reference=reference[:100],
+        reason=reason[:255],
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+
+
+def _merge_lines(lines: Sequence[tuple[Product, int]]) -> dict[Product, int]:
+    merged: dict[Product, int] = defaultdict(int)
+    for position, (product, quantity) in enumerate(lines, start=1):
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+            raise InventoryError(
+                f"Line {position} ({product.sku}): quantity must be a positive whole number.",
+                field="lines",
+            )
+        merged[product] += quantity
+    return merged
+
+
+def stock_receive(
+    *,
+    warehouse: Warehouse,
+    lines: Sequence[tuple[Product, int]],
+    user=None,
+    reference: str = "",
+) -> list[StockMovement]:
+    """Book goods received into ``warehouse``: on_hand up, one receipt movement per product.
+
+    Backorders are not filled here (inventory knows nothing of orders); the orders app's
+    ``stock_receipt_record`` calls this and then fills them in the same transaction.
+    """
+    if not lines:
+        raise InventoryError("A receipt needs at least one line.", field="lines")
+    if not warehouse.is_active:
+        raise InventoryError(f"Warehouse {warehouse.code} is not active.", field="warehouse")
+    merged = _merge_lines(lines)
+    with transaction.atomic():
+        stock_levels_ensure(warehouse=warehouse, products=merged)
+        levels = {
+            level.product_id: level
+            for level in stock_levels_for_update(product_ids=[p.pk for p in merged]).filter(
+                warehouse=warehouse
+            )
+        }
+        movements = []
+        for product, quantity in merged.items():
+            level = levels[product.pk]
+            level.on_hand += quantity
+            movements.append(
+                _movement(
+                    level,
+                    kind=MovementKind.RECEIPT,
+                    quantity=quantity,
+                    reference=reference,
+                    reason="",
+                    user=user,
+                )
+            )
+        StockLevel.objects.bulk_update(levels.values(), ["on_hand"])
+        return _write_movements(movements)
+
+
+def stock_adjust(
+    *, stock_level: StockLevel, quantity: int, reason: str, user=None
+) -> StockMovement:
+    """Correct on_hand by ``quantity`` (signed), e.g. after a count; a reason is required."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InventoryError("Give a reason for the adjustment.", field="reason")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity == 0:
+        raise InventoryError("The adjustment must be a non-zero whole number.", field="quantity")
+    with transaction.atomic():
+        level = stock_levels_for_update(ids=[stock_level.pk]).get()
+        if level.on_hand + quantity < level.reserved:
+            raise InventoryError(
+                f"{level}: on hand would be {level.on_hand + quantity}, below the "
+                f"{level.reserved} units reserved for orders.",
+                field="quantity",
+            )
+        level.on_hand += quantity
+        level.save(update_fields=["on_hand"])
+        return _movement_save(
+            level,
+            kind=MovementKind.ADJUSTMENT,
+            quantity=quantity,
+            reference="",
+            reason=reason,
+            user=user,
+        )
+
+
+def _movement_save(level, **kwargs) -> StockMovement:
+    movement = _movement(level, **kwargs)
+    movement.save()
+    return movement
+
+
+def stock_restock(
+    *, stock_level: StockLevel, quantity: int, reference: str, user=None
+) -> StockMovement:
+    """Put returned, sellable units back on the shelf (ledger kind ``return_restock``)."""
+    if quantity <= 0:
+        raise InventoryError("Restocked quantity must be positive.", field="quantity")
+    with transaction.atomic():
+        level = stock_levels_for_update(ids=[stock_level.pk]).get()
+        level.on_hand += quantity
+        level.save(update_fields=["on_hand"])
+        return _movement_save(
+            level,
+            kind=MovementKind.RETURN_RESTOCK,
+            quantity=quantity,
+            reference=reference,
+            reason="",
+            user=user,
+        )
+
+
+def stock_reserve(*, reservations: Sequence[Reservation]) -> list[Allocation]:
+    """Reserve units for order lines. The stock levels must be locked by the caller.
+
+    Runs a constant number of queries whatever the number of reservations.
+    """
+    if not reservations:
+        return []
+    needed: dict[int, int] = defaultdict(int)
+    levels: dict[int, StockLevel] = {}
+    for r in reservations:
+        if r.quantity <= 0:
+            raise InventoryError("Reserved quantity must be positive.")
+        needed[r.stock_level.pk] += r.quantity
+        levels[r.stock_level.pk] = r.stock_level
+    for pk, quantity in needed.items():
+        level = levels[pk]
+        if level.available < quantity:
+            raise InsufficientStock(
+                f"{level}: {quantity} requested, only {level.available} available."
+            )
+        level.reserved += quantity
+    StockLevel.objects.bulk_update(levels.values(), ["reserved"])
+
+    existing = {
+        (a.order_line_id, a.stock_level_id): a
+        for a in Allocation.objects.filter(
+            order_line_id__in={r.order_line.pk for r in reservations},
+            stock_level_id__in=levels.keys(),
+        )
+    }
+    new, changed = {}, []
+    for r in reservations:
+        key = (r.order_line.pk, r.stock_level.pk)
+        if key in existing:
+            existing[key].quantity += r.quantity
+            changed.append(existing[key])
+        elif key in new:
+            new[key].quantity += r.quantity
+        else:
+            new[key] = Allocation(
+                order_line=r.order_line, stock_level=r.stock_level, quantity=r.quantity
+            )
+    if changed:
+        Allocation.objects.bulk_update(changed, ["quantity"])
+    created = Allocation.objects.bulk_create(new.values())
+    return created + changed
+
+
+def stock_release(*, allocations: Sequence[Allocation]) -> int:
+    """Give reserved units back (order or line cancelled). The stock rows must be locked.
+
+    Returns the number of units released. Deletes the allocations.
+    """
+    if not allocations:
+        return 0
+    per_level: dict[int, int] = defaultdict(int)
+    for allocation in allocations:
+        per_level[allocation.stock_level_id] += allocation.quantity
+    levels = list(stock_levels_for_update(ids=per_level.keys()))
+    for level in levels:
+        level.reserved -= per_level[level.pk]
+    StockLevel.objects.bulk_update(levels, ["reserved"])
+    Allocation.objects.filter(pk__in=[a.pk for a in allocations]).delete()
+    return sum(per_level.values())
+
+
+def stock_consume(
+    *, allocation: Allocation, quantity: int, reference: str, user=None
+) -> StockMovement:
+    """Units leave the building (shipping): reserved and on_hand down, one shipment movement."""
+    if quantity <= 0 or quantity > allocation.quantity:
+        raise InventoryError(
+            f"Cannot ship {quantity} of {allocation.quantity} reserved units of {allocation}."
+        )
+    with transaction.atomic():
+        level = stock_levels_for_update(ids=[allocation.stock_level_id]).get()
+        level.on_hand -= quantity
+        level.reserved -= quantity
+        level.save(update_fields=["on_hand", "reserved"])
+        if quantity == allocation.quantity:
+            allocation.delete()
+        else:
+            Allocation.objects.filter(pk=allocation.pk).update(quantity=F("quantity") - quantity)
+            allocation.quantity -= quantity
+        return _movement_save(
+            level,
+            kind=MovementKind.SHIPMENT,
+            quantity=-quantity,
+            reference=reference,
+            reason="",
+            user=user,
+        )

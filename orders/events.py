@@ -1,0 +1,47 @@
+"""Writers of the order history (Saleor's ``order/events.py``): every state change and every
+stock decision leaves an ``OrderEvent`` in the same transaction."""
+
+from .models import EventType, Order, OrderEvent
+
+
+def _user(user):
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def event_build(
+    *,
+    order: Order,
+    type: str,
+    user=None,
+    message: str = "",
+    from_status="",
+    to_status="",
+    **details,
+) -> OrderEvent:
+    return OrderEvent(
+        order=order,
+        type=type,
+        user=_user(user),
+        message=message[:500],
+        from_status=from_status,
+        to_status=to_status,
+        details=details,
+    )
+
+
+def event_write(**kwargs) -> OrderEvent:
+    event = event_build(**kwargs)
+    event.save()
+    return event
+
+
+def status_changed(*, order: Order, from_status: str, user=None, message: str = "", **details):
+    return event_write(
+        order=order,
+        type=EventType.STATUS_CHANGED,
+        from_status=from_status,
+        to_status=order.status,
+        user=user,
+        message=message,
+        **details,
+    )

@@ -1,0 +1,310 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+
+from inventory.models import Product
+
+
+class Channel(models.Model):
+    """Where an order comes from. ``auto_confirm`` channels are confirmed and allocated at once."""
+
+    WEB = "web"
+    PHONE = "phone"
+    COUNTER = "counter"
+    PARTNER = "partner"
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=80)
+    auto_confirm = models.BooleanField(
+        default=True, help_text="Confirm and allocate orders as soon as they are placed."
+    )
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Partner(models.Model):
+    """A marketplace, B2B customer or ERP that places orders through the API."""
+
+    name = models.CharField(max_length=120, unique=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="partner",
+        help_text="The API user whose token the partner uses.",
+    )
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="partners")
+    is_active = models.BooleanField("active", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(models.Model):
+    name = models.CharField(max_length=200)
+    email = models.EmailField(db_index=True)
+    phone = models.CharField(max_length=40, blank=True)
+    line1 = models.CharField("address line 1", max_length=200, blank=True)
+    line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class OrderStatus(models.TextChoices):
+    PLACED = "placed", "Placed"
+    CONFIRMED = "confirmed", "Confirmed"
+    BACKORDERED = "backordered", "Backordered"
+    ALLOCATED = "allocated", "Allocated"
+    PROCESSING = "processing", "Processing"
+    PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    ON_HOLD = "on_hold", "On hold"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+S = OrderStatus
+# States an order can be held in (and released back to), and cancelled from.
+HOLDABLE = [S.PLACED, S.CONFIRMED, S.BACKORDERED, S.ALLOCATED, S.PROCESSING]
+CANCELLABLE = [*HOLDABLE, S.ON_HOLD]
+OPEN_STATUSES = [*HOLDABLE, S.PARTIALLY_SHIPPED, S.ON_HOLD]
+
+
+def nothing_shipped(order: "Order") -> bool:
+    # Uses prefetched lines when the caller prefetched them (lists), one query otherwise.
+    return not any(line.quantity_shipped for line in order.lines.all())
+
+
+class Order(ConcurrentTransitionMixin, models.Model):
+    number = models.CharField(max_length=32, unique=True)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders")
+    partner = models.ForeignKey(
+        Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    reference = models.CharField(
+        max_length=100, blank=True, help_text="The partner's or customer's own order id."
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    shipping_name = models.CharField(max_length=200)
+    shipping_line1 = models.CharField(max_length=200)
+    shipping_line2 = models.CharField(max_length=200, blank=True)
+    shipping_city = models.CharField(max_length=100)
+    shipping_postal_code = models.CharField(max_length=20)
+    shipping_country = models.CharField(max_length=2)
+
+    status = FSMField(
+        default=OrderStatus.PLACED, choices=OrderStatus.choices, protected=True, db_index=True
+    )
+    held_from_status = models.CharField(max_length=20, choices=OrderStatus.choices, blank=True)
+    hold_reason = models.CharField(max_length=255, blank=True)
+
+    currency = models.CharField(max_length=3)
+    total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    notes = models.TextField(blank=True)
+    request_fingerprint = models.CharField(
+        max_length=64, blank=True, editable=False, help_text="Hash of the placing request."
+    )
+
+    promised_ship_date = models.DateField(null=True, blank=True)
+    estimated_delivery_date = models.DateField(null=True, blank=True)
+
+    placed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        permissions = [
+            ("confirm_order", "Can confirm orders"),
+            ("hold_order", "Can put orders on hold"),
+            ("release_order", "Can release orders from hold"),
+            ("cancel_order", "Can cancel orders"),
+            ("substitute_orderline", "Can substitute a backordered line"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "reference"],
+                condition=Q(partner__isnull=False) & ~Q(reference=""),
+                name="order_reference_unique_per_partner",
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+        ]
+        indexes = [models.Index(fields=["status", "placed_at"], name="order_status_placed")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    # --- State machine: transitions change only this row; services do the rest. ----------
+    @transition(
+        field=status, source=S.PLACED, target=S.CONFIRMED, permission="orders.confirm_order"
+    )
+    def confirm(self):
+        from django.utils import timezone
+
+        self.confirmed_at = timezone.now()
+
+    @transition(field=status, source=[S.CONFIRMED, S.BACKORDERED], target=S.ALLOCATED)
+    def mark_allocated(self):
+        pass
+
+    @transition(field=status, source=[S.CONFIRMED, S.BACKORDERED], target=S.BACKORDERED)
+    def mark_backordered(self):
+        pass
+
+    @transition(field=status, source=S.ALLOCATED, target=S.PROCESSING)
+    def start_processing(self):
+        pass
+
+    @transition(
+        field=status, source=[S.PROCESSING, S.PARTIALLY_SHIPPED], target=S.PARTIALLY_SHIPPED
+    )
+    def mark_partially_shipped(self):
+        pass
+
+    @transition(field=status, source=[S.PROCESSING, S.PARTIALLY_SHIPPED], target=S.SHIPPED)
+    def mark_shipped(self):
+        pass
+
+    @transition(field=status, source=S.SHIPPED, target=S.DELIVERED)
+    def mark_delivered(self):
+        pass
+
+    @transition(field=status, source=HOLDABLE, target=S.ON_HOLD, permission="orders.hold_order")
+    def hold(self, reason: str = ""):
+        self.held_from_status = self.status
+        self.hold_reason = reason
+
+    @transition(
+        field=status,
+        source=S.ON_HOLD,
+        target=RETURN_VALUE(*HOLDABLE),
+        permission="orders.release_order",
+    )
+    def release(self):
+        previous = self.held_from_status
+        self.held_from_status = ""
+        self.hold_reason = ""
+        return previous
+
+    @transition(
+        field=status,
+        source=CANCELLABLE,
+        target=S.CANCELLED,
+        conditions=[nothing_shipped],
+        permission="orders.cancel_order",
+    )
+    def cancel(self):
+        from django.utils import timezone
+
+        self.cancelled_at = timezone.now()
+        self.held_from_status = ""
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    quantity_allocated = models.PositiveIntegerField(
+        default=0, help_text="Units reserved in a warehouse and not yet shipped."
+    )
+    quantity_shipped = models.PositiveIntegerField(default=0)
+    quantity_returned = models.PositiveIntegerField(default=0)
+    quantity_cancelled = models.PositiveIntegerField(default=0)
+    substituted_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="substitutes",
+        help_text="The backordered line this line replaces.",
+    )
+
+    class Meta:
+        ordering = ["order_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(
+                    quantity__gte=F("quantity_allocated")
+                    + F("quantity_shipped")
+                    + F("quantity_cancelled")
+                ),
+                name="line_never_beyond_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_returned__lte=F("quantity_shipped")),
+                name="line_returned_within_shipped",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product.sku}"
+
+    @property
+    def quantity_backordered(self) -> int:
+        return (
+            self.quantity
+            - self.quantity_cancelled
+            - self.quantity_allocated
+            - self.quantity_shipped
+        )
+
+    @property
+    def line_total(self) -> Decimal:
+        return (self.quantity - self.quantity_cancelled) * self.unit_price
+
+
+class EventType(models.TextChoices):
+    PLACED = "placed", "Placed"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    ALLOCATED = "allocated", "Stock reserved"
+    BACKORDERED = "backordered", "Backordered"
+    LINE_SUBSTITUTED = "line_substituted", "Line substituted"
+    LINE_CANCELLED = "line_cancelled", "Line cancelled"
+    NOTE = "note", "Note"
+    NOTIFICATION = "notification", "Notification"
+
+
+class OrderEvent(models.Model):
+    """The order's history: what happened, from which state to which, who did it, when."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=32, choices=EventType.choices)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["order", "created_at"], name="event_order_created")]
+
+    def __str__(self) -> str:
+        return f"{self.order.number}: {self.get_type_display()}"

@@ -1,0 +1,768 @@
+"""Business actions on orders. Each is one ``transaction.atomic()``; rows are locked in one fixed
+order everywhere — orders (by id), then stock levels (by id) — so no two actions deadlock; every
+state change writes the order's history in the same transaction.
+
+Services do not check who may act: pages, the admin and the API ask ``has_transition_perm``
+(and, for partners, ownership) before calling them. ``user`` is recorded in the history.
+"""
+
+import datetime
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django_fsm import can_proceed
+
+from inventory.locks import stock_levels_for_update
+from inventory.models import Allocation, Product, StockLevel, Warehouse
+from inventory.services import Reservation, stock_receive, stock_release, stock_reserve
+from oms.numbers import ORDER_NUMBER
+
+from . import events
+from .allocation import Need, plan_allocation
+from .exceptions import DuplicateOrder, OrderValidationError, TransitionNotAllowedNow
+from .geo import is_known_country
+from .models import Channel, Customer, EventType, Order, OrderLine, OrderStatus, Partner
+from .signals import order_allocated, order_cancelled
+
+ADDRESS_REQUIRED = ("line1", "city", "postal_code", "country")
+ADDRESS_FIELDS = ("line1", "line2", "city", "postal_code", "country")
+ADDRESS_LABELS = {
+    "line1": "a first line (street and number)",
+    "city": "a city",
+    "postal_code": "a postal code",
+    "country": "a country",
+}
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _lock_order(order: Order) -> Order:
+    """Re-read ``order`` under a row lock (the first lock any order action takes)."""
+    return Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order.pk)
+
+
+def _refuse(order: Order, action: str, why: str = "") -> TransitionNotAllowedNow:
+    label = OrderStatus(order.status).label.lower()
+    message = f"Order {order.number} cannot be {action} while it is {label}."
+    if why:
+        message = f"Order {order.number} cannot be {action}: {why}"
+    return TransitionNotAllowedNow(message, status=order.status)
+
+
+def _add_business_days(start: datetime.date, days: int) -> datetime.date:
+    day = start
+    while days > 0:
+        day += datetime.timedelta(days=1)
+        if day.weekday() < 5:
+            days -= 1
+    return day
+
+
+def _estimate_dates(order: Order, *, ships_from_countries: Iterable[str], backordered: bool):
+    """Promised ship date and estimated delivery date from the handling and transit settings."""
+    today = timezone.localdate()
+    ship = _add_business_days(today, settings.OMS_HANDLING_DAYS)
+    if backordered:
+        ship = _add_business_days(ship, settings.OMS_BACKORDER_DAYS)
+    countries = set(ships_from_countries)
+    domestic = bool(countries) and countries == {order.shipping_country}
+    transit = (
+        settings.OMS_TRANSIT_DAYS_DOMESTIC if domestic else settings.OMS_TRANSIT_DAYS_INTERNATIONAL
+    )
+    order.promised_ship_date = ship
+    order.estimated_delivery_date = _add_business_days(ship, transit)
+
+
+def _fingerprint(payload: dict) -> str:
+    return hashlib.sha256(
+        json.dumps(payload, sort_keys=True, default=str, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
+# --- placement --------------------------------------------------------------------------------
+def _clean_text(value, *, max_length: int) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise TypeError
+    value = value.strip()
+    if len(value) > max_length:
+        raise ValueError(f"at most {max_length} characters")
+    return value
+
+
+def _validate_customer(data, errors: dict) -> dict:
+    if not isinstance(data, dict):
+        errors["customer"] = ["Give the customer as an object with name, email and phone."]
+        return {}
+    problems: dict[str, list[str]] = {}
+    cleaned = {}
+    for field, limit, required in (("name", 200, True), ("email", 254, True), ("phone", 40, False)):
+        try:
+            cleaned[field] = _clean_text(data.get(field), max_length=limit)
+        except TypeError:
+            problems[field] = ["Must be a string."]
+            continue
+        except ValueError as exc:
+            problems[field] = [f"Too long: {exc}."]
+            continue
+        if required and not cleaned[field]:
+            problems[field] = [f"The customer's {field} is required."]
+    if "email" in cleaned and cleaned["email"] and "email" not in problems:
+        try:
+            validate_email(cleaned["email"])
+        except ValidationError:
+            problems["email"] = [f"'{cleaned['email']}' is not a valid e-mail address."]
+    if problems:
+        errors["customer"] = problems
+    return cleaned
+
+
+def _validate_address(data, errors: dict) -> dict:
+    if not isinstance(data, dict):
+        errors["shipping_address"] = [
+            "Give the address as an object with line1, line2, city, postal_code and country."
+        ]
+        return {}
+    problems: dict[str, list[str]] = {}
+    cleaned = {}
+    limits = {"line1": 200, "line2": 200, "city": 100, "postal_code": 20, "country": 2}
+    for field in ADDRESS_FIELDS:
+        try:
+            cleaned[field] = _clean_text(data.get(field), max_length=limits[field])
+        except TypeError:
+            problems[field] = ["Must be a string."]
+            continue
+        except ValueError as exc:
+            problems[field] = [f"Too long: {exc}." if field != "country" else ""]
+        if field in ADDRESS_REQUIRED and not cleaned.get(field) and field not in problems:
+            problems[field] = [f"The address needs {ADDRESS_LABELS[field]}."]
+    country = data.get("country")
+    if isinstance(country, str) and country.strip() and "country" not in problems:
+        code = country.strip().upper()
+        if not is_known_country(code):
+            problems["country"] = [f"'{country}' is not an ISO 3166-1 alpha-2 country code."]
+        cleaned["country"] = code
+    elif isinstance(country, str) and "country" in problems and problems["country"] == [""]:
+        problems["country"] = [f"'{country}' is not an ISO 3166-1 alpha-2 country code."]
+    if problems:
+        errors["shipping_address"] = problems
+    return cleaned
+
+
+def _validate_lines(data, errors: dict) -> tuple[list[tuple[Product, int]], str]:
+    """Return (product, quantity) pairs and the order currency; record problems in ``errors``."""
+    if not isinstance(data, list | tuple) or not data:
+        errors["lines"] = ["An order needs at least one line."]
+        return [], ""
+    problems: list[str] = []
+    wanted: list[tuple[int, str, int | None]] = []
+    seen: dict[str, int] = {}
+    for position, line in enumerate(data, start=1):
+        if not isinstance(line, dict):
+            problems.append(f"Line {position}: give an object with sku and quantity.")
+            continue
+        sku = line.get("sku")
+        if not isinstance(sku, str) or not sku.strip():
+            problems.append(f"Line {position}: the SKU is missing.")
+            continue
+        sku = sku.strip()
+        quantity = line.get("quantity")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+            problems.append(
+                f"Line {position} ({sku}): quantity must be a positive whole number, "
+                f"not {quantity!r}."
+            )
+            quantity = None
+        elif quantity > 1_000_000:
+            problems.append(f"Line {position} ({sku}): quantity {quantity} is too large.")
+            quantity = None
+        if sku in seen:
+            problems.append(
+                f"Line {position}: SKU {sku} is already on line {seen[sku]}; "
+                "put the whole quantity on one line."
+            )
+            continue
+        seen[sku] = position
+        wanted.append((position, sku, quantity))
+    products = Product.objects.in_bulk([sku for _, sku, _ in wanted], field_name="sku")
+    pairs = []
+    for position, sku, quantity in wanted:
+        product = products.get(sku)
+        if product is None:
+            problems.append(f"Line {position}: unknown SKU {sku}.")
+        elif not product.is_active:
+            problems.append(f"Line {position}: SKU {sku} is no longer sold.")
+        elif quantity is not None:
+            pairs.append((product, quantity))
+    currencies = {product.currency for product, _ in pairs}
+    if len(currencies) > 1:
+        problems.append(
+            "The products are priced in different currencies "
+            f"({', '.join(sorted(currencies))}); place one order per currency."
+        )
+    if problems:
+        errors["lines"] = problems
+    currency = currencies.pop() if len(currencies) == 1 else settings.OMS_DEFAULT_CURRENCY
+    return pairs, currency
+
+
+def _customer_for(data: dict, address: dict) -> Customer:
+    customer = Customer.objects.filter(email__iexact=data["email"]).order_by("pk").first()
+    if customer is None:
+        customer = Customer.objects.create(
+            name=data["name"],
+            email=data["email"],
+            phone=data.get("phone", ""),
+            **{field: address.get(field, "") for field in ADDRESS_FIELDS},
+        )
+    return customer
+
+
+def order_place(
+    *,
+    channel: Channel,
+    customer: dict,
+    shipping_address: dict,
+    lines: Sequence[dict],
+    reference: str = "",
+    notes: str = "",
+    partner: Partner | None = None,
+    user=None,
+) -> Order:
+    """Validate and create an order; auto-confirming channels also confirm and allocate it.
+
+    Raises ``OrderValidationError`` naming every problem (nothing is created), or
+    ``DuplicateOrder`` when the partner already placed an order with this ``reference``
+    (``same_request`` tells whether the earlier order came from the same body).
+    """
+    errors: dict = {}
+    customer_data = _validate_customer(customer, errors)
+    address = _validate_address(shipping_address, errors)
+    pairs, currency = _validate_lines(lines, errors)
+    try:
+        reference = _clean_text(reference, max_length=100)
+    except (TypeError, ValueError):
+        errors["reference"] = ["The reference must be a string of at most 100 characters."]
+    try:
+        notes = _clean_text(notes, max_length=5000)
+    except (TypeError, ValueError):
+        errors["notes"] = ["Notes must be a string of at most 5000 characters."]
+    if errors:
+        raise OrderValidationError(errors)
+
+    fingerprint = _fingerprint(
+        {
+            "customer": customer_data,
+            "address": address,
+            "lines": sorted((p.sku, q) for p, q in pairs),
+            "notes": notes,
+        }
+    )
+    if partner is not None and reference:
+        existing = Order.objects.filter(partner=partner, reference=reference).first()
+        if existing is not None:
+            raise _duplicate(existing, fingerprint)
+
+    try:
+        with transaction.atomic():
+            order = _order_create(
+                channel=channel,
+                partner=partner,
+                reference=reference,
+                customer_data=customer_data,
+                address=address,
+                pairs=pairs,
+                currency=currency,
+                notes=notes,
+                fingerprint=fingerprint,
+                user=user,
+            )
+    except IntegrityError:
+        # Two requests with the same partner reference raced; the loser answers like a repeat.
+        if partner is not None and reference:
+            existing = Order.objects.filter(partner=partner, reference=reference).first()
+            if existing is not None:
+                raise _duplicate(existing, fingerprint) from None
+        raise
+    return order
+
+
+def _duplicate(existing: Order, fingerprint: str) -> DuplicateOrder:
+    same = existing.request_fingerprint == fingerprint
+    message = (
+        f"Order {existing.number} was already placed with reference {existing.reference}."
+        if same
+        else f"Reference {existing.reference} was already used for order {existing.number} "
+        "with different content."
+    )
+    return DuplicateOrder(message, order=existing, same_request=same)
+
+
+def _order_create(
+    *,
+    channel,
+    partner,
+    reference,
+    customer_data,
+    address,
+    pairs,
+    currency,
+    notes,
+    fingerprint,
+    user,
+) -> Order:
+    customer = _customer_for(customer_data, address)
+    order = Order(
+        number=ORDER_NUMBER.placeholder(uuid.uuid4().hex),
+        channel=channel,
+        partner=partner,
+        reference=reference,
+        customer=customer,
+        shipping_name=customer_data["name"],
+        shipping_line1=address["line1"],
+        shipping_line2=address.get("line2", ""),
+        shipping_city=address["city"],
+        shipping_postal_code=address["postal_code"],
+        shipping_country=address["country"],
+        currency=currency,
+        total=sum((p.unit_price * q for p, q in pairs), Decimal("0")),
+        notes=notes,
+        request_fingerprint=fingerprint,
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    domestic = Warehouse.objects.filter(is_active=True, country=order.shipping_country).exists()
+    _estimate_dates(
+        order, ships_from_countries=[order.shipping_country] if domestic else [], backordered=False
+    )
+    order.save()
+    order.number = ORDER_NUMBER.for_pk(order.pk)
+    order.save(update_fields=["number"])
+    OrderLine.objects.bulk_create(
+        OrderLine(order=order, product=p, quantity=q, unit_price=p.unit_price) for p, q in pairs
+    )
+    events.event_write(
+        order=order,
+        type=EventType.PLACED,
+        user=user,
+        to_status=order.status,
+        message=f"Placed through {channel.name}.",
+        lines={p.sku: q for p, q in pairs},
+    )
+    if channel.auto_confirm:
+        _confirm(order, user=user)
+        _allocate(order, user=user)
+    return order
+
+
+# --- confirmation and allocation ----------------------------------------------------------------
+def _confirm(order: Order, *, user) -> None:
+    previous = order.status
+    order.confirm()
+    order.save(update_fields=["status", "confirmed_at", "updated_at"])
+    events.status_changed(order=order, from_status=previous, user=user)
+
+
+def order_confirm(*, order: Order, user=None) -> Order:
+    """Staff confirm a placed order; its stock is then reserved at once."""
+    with transaction.atomic():
+        order = _lock_order(order)
+        if not can_proceed(order.confirm):
+            raise _refuse(order, "confirmed")
+        _confirm(order, user=user)
+        _allocate(order, user=user)
+    return order
+
+
+def order_allocate(*, order: Order, user=None) -> Order:
+    """Run the inventory check for a confirmed (or backordered) order."""
+    with transaction.atomic():
+        order = _lock_order(order)
+        if order.status not in (OrderStatus.CONFIRMED, OrderStatus.BACKORDERED):
+            raise _refuse(order, "allocated")
+        _allocate(order, user=user)
+    return order
+
+
+def _allocate(
+    order: Order,
+    *,
+    user,
+    product_ids: set[int] | None = None,
+    locked_levels: list[StockLevel] | None = None,
+    lines: list[OrderLine] | None = None,
+) -> dict[str, int]:
+    """Reserve what the order's backordered lines need, set allocated / backordered, write
+    events. The order must be locked. Returns the units reserved per SKU.
+
+    ``product_ids`` limits the check to those products (backorder filling after a receipt);
+    ``locked_levels`` are stock rows the caller has already locked (then no lock is taken here).
+    """
+    if lines is None:
+        lines = list(order.lines.select_related("product"))
+    open_lines = [
+        line
+        for line in lines
+        if line.quantity_backordered > 0 and (product_ids is None or line.product_id in product_ids)
+    ]
+    wanted_products = {line.product_id for line in open_lines}
+    if locked_levels is None:
+        levels = list(stock_levels_for_update(product_ids=wanted_products)) if open_lines else []
+    else:
+        levels = [lv for lv in locked_levels if lv.product_id in wanted_products]
+    preferred = frozenset(
+        Allocation.objects.filter(order_line__order=order).values_list(
+            "stock_level__warehouse_id", flat=True
+        )
+    )
+    plan = plan_allocation(
+        needs=[Need(line, line.product_id, line.quantity_backordered) for line in open_lines],
+        levels=levels,
+        country=order.shipping_country,
+        preferred_warehouse_ids=preferred,
+    )
+    reservations = [
+        Reservation(order_line=line, stock_level=level, quantity=qty)
+        for line, parts in plan.items()
+        for level, qty in parts
+    ]
+    stock_reserve(reservations=reservations)
+    reserved: dict[str, int] = defaultdict(int)
+    by_warehouse: dict[str, dict[str, int]] = defaultdict(dict)
+    changed = []
+    for r in reservations:
+        r.order_line.quantity_allocated += r.quantity
+        changed.append(r.order_line)
+        reserved[r.order_line.product.sku] += r.quantity
+        by_warehouse[r.stock_level.warehouse.code][r.order_line.product.sku] = r.quantity
+    if changed:
+        OrderLine.objects.bulk_update(set(changed), ["quantity_allocated"])
+
+    short = {line.product.sku: line.quantity_backordered for line in lines}
+    short = {sku: qty for sku, qty in short.items() if qty > 0}
+    new_events = []
+    if reservations:
+        new_events.append(
+            events.event_build(
+                order=order,
+                type=EventType.ALLOCATED,
+                user=user,
+                message="Stock reserved: "
+                + "; ".join(
+                    f"{code}: " + ", ".join(f"{q} × {s}" for s, q in skus.items())
+                    for code, skus in sorted(by_warehouse.items())
+                ),
+                warehouses=by_warehouse,
+            )
+        )
+    previous = order.status
+    if short:
+        if previous == OrderStatus.CONFIRMED or reservations:
+            new_events.append(
+                events.event_build(
+                    order=order,
+                    type=EventType.BACKORDERED,
+                    user=user,
+                    message="Waiting for stock: "
+                    + ", ".join(f"{q} × {s}" for s, q in sorted(short.items())),
+                    lines=short,
+                )
+            )
+        if previous == OrderStatus.CONFIRMED:
+            order.mark_backordered()
+    elif previous in (OrderStatus.CONFIRMED, OrderStatus.BACKORDERED):
+        order.mark_allocated()
+    if order.status != previous or reservations:
+        warehouse_countries = set(
+            Allocation.objects.filter(order_line__order=order).values_list(
+                "stock_level__warehouse__country", flat=True
+            )
+        )
+        _estimate_dates(order, ships_from_countries=warehouse_countries, backordered=bool(short))
+        order.save(
+            update_fields=["status", "promised_ship_date", "estimated_delivery_date", "updated_at"]
+        )
+    if order.status != previous:
+        new_events.append(
+            events.event_build(
+                order=order,
+                type=EventType.STATUS_CHANGED,
+                user=user,
+                from_status=previous,
+                to_status=order.status,
+            )
+        )
+    if new_events:
+        events.OrderEvent.objects.bulk_create(new_events)
+    if order.status == OrderStatus.ALLOCATED and previous != OrderStatus.ALLOCATED:
+        order_allocated.send(sender=Order, order=order, user=user)
+    return dict(reserved)
+
+
+# --- backorders --------------------------------------------------------------------------------
+def _backordered_order_ids(product_ids: Iterable[int]) -> list[int]:
+    return list(
+        Order.objects.filter(
+            status=OrderStatus.BACKORDERED,
+            lines__product_id__in=list(product_ids),
+            lines__quantity__gt=F("lines__quantity_allocated")
+            + F("lines__quantity_shipped")
+            + F("lines__quantity_cancelled"),
+        )
+        .order_by("placed_at", "pk")
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+
+
+def _fill(order_ids: list[int], product_ids: set[int], *, user) -> list[Order]:
+    """Fill backorders of ``product_ids``, oldest order first. Locks orders, then stock."""
+    if not order_ids:
+        return []
+    orders = list(
+        Order.objects.filter(pk__in=order_ids)
+        .order_by("pk")
+        .select_for_update(of=("self",))
+        .select_related("channel")
+    )
+    levels = list(stock_levels_for_update(product_ids=product_ids))
+    filled = []
+    for order in sorted(orders, key=lambda o: (o.placed_at, o.pk)):
+        if order.status != OrderStatus.BACKORDERED:
+            continue
+        if not any(level.available > 0 for level in levels):
+            break
+        if _allocate(order, user=user, product_ids=product_ids, locked_levels=levels):
+            filled.append(order)
+    return filled
+
+
+def backorders_fill(*, products: Iterable[Product], user=None) -> list[Order]:
+    """Give available stock of ``products`` to backordered orders, oldest first."""
+    product_ids = {p.pk for p in products}
+    with transaction.atomic():
+        return _fill(_backordered_order_ids(product_ids), product_ids, user=user)
+
+
+def stock_receipt_record(
+    *, warehouse: Warehouse, lines: Sequence[tuple[Product, int]], user=None, reference: str = ""
+):
+    """Receive stock into a warehouse and fill the backorders it allows, in one transaction.
+
+    Returns (ledger movements, orders that got stock).
+    """
+    product_ids = {product.pk for product, _ in lines}
+    with transaction.atomic():
+        order_ids = _backordered_order_ids(product_ids)
+        # Lock order: the backordered orders first, then (inside stock_receive) stock rows.
+        list(Order.objects.filter(pk__in=order_ids).order_by("pk").select_for_update(of=("self",)))
+        movements = stock_receive(warehouse=warehouse, lines=lines, user=user, reference=reference)
+        filled = _fill(order_ids, product_ids, user=user)
+    return movements, filled
+
+
+# --- hold, release, cancel ------------------------------------------------------------------------
+def order_hold(*, order: Order, user=None, reason: str = "") -> Order:
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        order = _lock_order(order)
+        if not can_proceed(order.hold):
+            raise _refuse(order, "put on hold")
+        previous = order.status
+        order.hold(reason=reason[:255])
+        order.save(update_fields=["status", "held_from_status", "hold_reason", "updated_at"])
+        events.status_changed(order=order, from_status=previous, user=user, message=reason)
+    return order
+
+
+def order_release(*, order: Order, user=None, reason: str = "") -> Order:
+    with transaction.atomic():
+        order = _lock_order(order)
+        if not can_proceed(order.release):
+            raise _refuse(order, "released")
+        order.release()
+        order.save(update_fields=["status", "held_from_status", "hold_reason", "updated_at"])
+        events.status_changed(
+            order=order, from_status=OrderStatus.ON_HOLD, user=user, message=reason
+        )
+    return order
+
+
+def order_cancel(*, order: Order, user=None, reason: str = "") -> Order:
+    """Cancel the order and release every reservation; refused once anything has shipped."""
+    with transaction.atomic():
+        order = _lock_order(order)
+        lines = list(order.lines.all())
+        shipped = sum(line.quantity_shipped for line in lines)
+        if shipped:
+            raise _refuse(order, "cancelled", f"{shipped} units have already shipped.")
+        if not can_proceed(order.cancel):
+            raise _refuse(order, "cancelled")
+        allocations = list(Allocation.objects.filter(order_line__order=order))
+        released = stock_release(allocations=allocations)
+        for line in lines:
+            line.quantity_cancelled = line.quantity - line.quantity_shipped
+            line.quantity_allocated = 0
+        OrderLine.objects.bulk_update(lines, ["quantity_cancelled", "quantity_allocated"])
+        previous = order.status
+        order.cancel()
+        order.save(update_fields=["status", "cancelled_at", "held_from_status", "updated_at"])
+        events.status_changed(
+            order=order,
+            from_status=previous,
+            user=user,
+            message=reason.strip()[:500],
+            units_released=released,
+        )
+        order_cancelled.send(sender=Order, order=order, user=user)
+    return order
+
+
+# --- line changes -------------------------------------------------------------------------------
+def _lock_line(line: OrderLine) -> tuple[Order, OrderLine]:
+    order = _lock_order(line.order)
+    line = OrderLine.objects.select_related("product").get(pk=line.pk)
+    return order, line
+
+
+def _recompute_total(order: Order) -> None:
+    order.total = sum((line.line_total for line in order.lines.all()), Decimal("0"))
+
+
+def order_line_substitute(
+    *, line: OrderLine, product: Product, user=None, reason: str = ""
+) -> OrderLine:
+    """Replace the backordered part of ``line`` by ``product`` (the customer agreed).
+
+    The original line keeps what was reserved or shipped; its backordered units are cancelled
+    and a new line for ``product`` takes them at the original unit price, then gets stock.
+    """
+    with transaction.atomic():
+        order, line = _lock_line(line)
+        if order.status not in (OrderStatus.BACKORDERED, OrderStatus.CONFIRMED):
+            raise _refuse(order, "changed")
+        quantity = line.quantity_backordered
+        if quantity <= 0:
+            raise OrderValidationError(
+                {"line": [f"Line {line.product.sku} has nothing backordered to substitute."]}
+            )
+        if not product.is_active:
+            raise OrderValidationError({"product": [f"SKU {product.sku} is no longer sold."]})
+        if product.pk == line.product_id:
+            raise OrderValidationError(
+                {"product": ["Choose a different product than the backordered one."]}
+            )
+        if order.lines.filter(product=product).exists():
+            raise OrderValidationError(
+                {"product": [f"SKU {product.sku} is already on order {order.number}."]}
+            )
+        if product.currency != order.currency:
+            raise OrderValidationError(
+                {
+                    "product": [
+                        f"SKU {product.sku} is priced in {product.currency}, "
+                        f"the order in {order.currency}."
+                    ]
+                }
+            )
+        line.quantity_cancelled += quantity
+        line.save(update_fields=["quantity_cancelled"])
+        new_line = OrderLine.objects.create(
+            order=order,
+            product=product,
+            quantity=quantity,
+            unit_price=line.unit_price,
+            substituted_from=line,
+        )
+        events.event_write(
+            order=order,
+            type=EventType.LINE_SUBSTITUTED,
+            user=user,
+            message=f"{quantity} × {line.product.sku} replaced by {product.sku}. {reason}".strip(),
+            original_sku=line.product.sku,
+            substitute_sku=product.sku,
+            quantity=quantity,
+        )
+        if order.status == OrderStatus.BACKORDERED:
+            _allocate(order, user=user)
+    return new_line
+
+
+def order_line_cancel_backorder(*, line: OrderLine, user=None, reason: str = "") -> Order:
+    """Cancel the backordered units of one line (the customer would rather not wait)."""
+    with transaction.atomic():
+        order, line = _lock_line(line)
+        if order.status not in (OrderStatus.BACKORDERED, OrderStatus.CONFIRMED):
+            raise _refuse(order, "changed")
+        quantity = line.quantity_backordered
+        if quantity <= 0:
+            raise OrderValidationError(
+                {"line": [f"Line {line.product.sku} has nothing backordered to cancel."]}
+            )
+        line.quantity_cancelled += quantity
+        line.save(update_fields=["quantity_cancelled"])
+        _recompute_total(order)
+        order.save(update_fields=["total", "updated_at"])
+        events.event_write(
+            order=order,
+            type=EventType.LINE_CANCELLED,
+            user=user,
+            message=f"{quantity} × {line.product.sku} cancelled. {reason}".strip(),
+            sku=line.product.sku,
+            quantity=quantity,
+        )
+        lines = list(order.lines.select_related("product"))
+        if all(line.quantity_cancelled == line.quantity for line in lines):
+            previous = order.status
+            order.cancel()
+            order.save(update_fields=["status", "cancelled_at", "held_from_status", "updated_at"])
+            events.status_changed(
+                order=order, from_status=previous, user=user, message="Every line cancelled."
+            )
+            order_cancelled.send(sender=Order, order=order, user=user)
+        elif order.status == OrderStatus.BACKORDERED:
+            _allocate(order, user=user, lines=lines)
+    return order
+
+
+# --- one entry point for the transitions staff trigger (API, admin, pages) ----------------------
+STAFF_TRANSITIONS = {
+    "confirm": order_confirm,
+    "hold": order_hold,
+    "release": order_release,
+    "cancel": order_cancel,
+}
+
+
+def order_transition(*, order: Order, name: str, user=None, reason: str = "") -> Order:
+    try:
+        service = STAFF_TRANSITIONS[name]
+    except KeyError:
+        raise OrderValidationError({"transition": [f"Unknown transition '{name}'."]}) from None
+    if name == "confirm":
+        return service(order=order, user=user)
+    return service(order=order, user=user, reason=reason)
+
+
+def available_transitions(order: Order, user=None) -> list[str]:
+    """Staff transitions allowed now (and, with ``user``, permitted to them)."""
+    from django_fsm import has_transition_perm
+
+    names = []
+    for name in STAFF_TRANSITIONS:
+        method = getattr(order, name)
+        if not can_proceed(method):
+            continue
+        if user is not None and not has_transition_perm(method, user):
+            continue
+        names.append(name)
+    return names

@@ -29,10 +29,13 @@ def event_build(
     )
 
 
+def events_save(events: list[OrderEvent]) -> list[OrderEvent]:
+    """Save built events in one query. Every history write goes through here."""
+    return OrderEvent.objects.bulk_create(events)
+
+
 def event_write(**kwargs) -> OrderEvent:
-    event = event_build(**kwargs)
-    event.save()
-    return event
+    return events_save([event_build(**kwargs)])[0]
 
 
 def status_changed(*, order: Order, from_status: str, user=None, message: str = "", **details):

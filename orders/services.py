@@ -502,7 +502,7 @@ def _allocate(
             )
         )
     if new_events:
-        events.OrderEvent.objects.bulk_create(new_events)
+        events.events_save(new_events)
     if order.status == OrderStatus.ALLOCATED and previous != OrderStatus.ALLOCATED:
         order_allocated.send(sender=Order, order=order, user=user)
     return dict(reserved)

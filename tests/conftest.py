@@ -23,9 +23,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def staff_user(django_user_model):
-    return django_user_model.objects.create_user(
-        "staff", "staff@example.com", "pw", is_staff=True
-    )
+    return django_user_model.objects.create_user("staff", "staff@example.com", "pw", is_staff=True)
 
 
 @pytest.fixture

@@ -200,3 +200,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Idempotency keys of order placement are kept this long.
+OMS_IDEMPOTENCY_TTL_HOURS = int(os.environ.get("OMS_IDEMPOTENCY_TTL_HOURS", "24"))

@@ -319,3 +319,26 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order.number}: {self.get_type_display()}"
+
+
+class IdempotencyKey(models.Model):
+    """A partner's ``Idempotency-Key`` for order placement: the same key with the same body
+    returns the same order; entries expire after ``OMS_IDEMPOTENCY_TTL_HOURS``."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_keys"
+    )
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

@@ -131,6 +131,7 @@ def stock_adjust(
             )
         level.on_hand += quantity
         level.save(update_fields=["on_hand"])
+        stock_level.on_hand, stock_level.reserved = level.on_hand, level.reserved
         return _movement_save(
             level,
             kind=MovementKind.ADJUSTMENT,
@@ -151,8 +152,10 @@ def stock_restock(
     *, stock_level: StockLevel, quantity: int, reference: str, user=None
 ) -> StockMovement:
     """Put returned, sellable units back on the shelf (ledger kind ``return_restock``)."""
-    if quantity <= 0:
-        raise InventoryError("Restocked quantity must be positive.", field="quantity")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise InventoryError(
+            "Restocked quantity must be a positive whole number.", field="quantity"
+        )
     with transaction.atomic():
         level = stock_levels_for_update(ids=[stock_level.pk]).get()
         level.on_hand += quantity
@@ -211,7 +214,8 @@ def stock_reserve(*, reservations: Sequence[Reservation]) -> list[Allocation]:
             )
     if changed:
         Allocation.objects.bulk_update(changed, ["quantity"])
-    created = Allocation.objects.bulk_create(new.values())
+    # list(): bulk_create hands an empty iterable back as it got it (dict_values has no "+").
+    created = Allocation.objects.bulk_create(list(new.values())) if new else []
     return created + changed
 
 
@@ -222,14 +226,21 @@ def stock_release(*, allocations: Sequence[Allocation]) -> int:
     """
     if not allocations:
         return 0
-    per_level: dict[int, int] = defaultdict(int)
-    for allocation in allocations:
-        per_level[allocation.stock_level_id] += allocation.quantity
-    levels = list(stock_levels_for_update(ids=per_level.keys()))
-    for level in levels:
-        level.reserved -= per_level[level.pk]
-    StockLevel.objects.bulk_update(levels, ["reserved"])
-    Allocation.objects.filter(pk__in=[a.pk for a in allocations]).delete()
+    with transaction.atomic():
+        levels = list(stock_levels_for_update(ids={a.stock_level_id for a in allocations}))
+        # Re-read under the stock locks: part of an allocation may have shipped since the
+        # caller read it (stock_consume), and only what is still reserved may be released.
+        current = list(Allocation.objects.filter(pk__in=[a.pk for a in allocations]))
+        per_level: dict[int, int] = defaultdict(int)
+        for allocation in current:
+            per_level[allocation.stock_level_id] += allocation.quantity
+        changed = [level for level in levels if per_level.get(level.pk)]
+        for level in changed:
+            level.reserved -= per_level[level.pk]
+        if changed:
+            StockLevel.objects.bulk_update(changed, ["reserved"])
+        if current:
+            Allocation.objects.filter(pk__in=[a.pk for a in current]).delete()
     return sum(per_level.values())
 
 
@@ -237,12 +248,19 @@ def stock_consume(
     *, allocation: Allocation, quantity: int, reference: str, user=None
 ) -> StockMovement:
     """Units leave the building (shipping): reserved and on_hand down, one shipment movement."""
-    if quantity <= 0 or quantity > allocation.quantity:
-        raise InventoryError(
-            f"Cannot ship {quantity} of {allocation.quantity} reserved units of {allocation}."
-        )
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise InventoryError("Shipped quantity must be a positive whole number.", field="quantity")
     with transaction.atomic():
         level = stock_levels_for_update(ids=[allocation.stock_level_id]).get()
+        # Re-read under the lock: the caller's copy may be stale (shipped or released meanwhile).
+        current = Allocation.objects.filter(pk=allocation.pk).first()
+        if current is None or quantity > current.quantity:
+            reserved = 0 if current is None else current.quantity
+            raise InventoryError(
+                f"Cannot ship {quantity} of {reserved} reserved units of {level}.",
+                field="quantity",
+            )
+        allocation.quantity = current.quantity
         level.on_hand -= quantity
         level.reserved -= quantity
         level.save(update_fields=["on_hand", "reserved"])

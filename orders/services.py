@@ -24,7 +24,13 @@ from django_fsm import can_proceed
 
 from inventory.locks import stock_levels_for_update
 from inventory.models import Allocation, Product, StockLevel, Warehouse
-from inventory.services import Reservation, stock_receive, stock_release, stock_reserve
+from inventory.services import (
+    Reservation,
+    stock_levels_ensure,
+    stock_receive,
+    stock_release,
+    stock_reserve,
+)
 from oms.numbers import ORDER_NUMBER
 
 from . import events
@@ -45,9 +51,39 @@ ADDRESS_LABELS = {
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def _lock_order(order: Order) -> Order:
-    """Re-read ``order`` under a row lock (the first lock any order action takes)."""
-    return Order.objects.select_for_update(of=("self",)).select_related("channel").get(pk=order.pk)
+def _lock_order(order: Order, *, action: str | None = None) -> Order:
+    """Re-read ``order`` under a row lock (the first lock any order action takes).
+
+    With ``action`` (a staff transition) the caller's copy must still show the current status:
+    an edit decided on a stale view is refused instead of silently applied on top of another
+    one (two staff members holding and cancelling at once: exactly one wins). This is the
+    check django-fsm's ``ConcurrentTransitionMixin`` makes on ``save``, made before any work.
+    """
+    locked = (
+        Order.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("channel")
+        .get(pk=order.pk)
+    )
+    if action is not None and order.status != locked.status:
+        raise TransitionNotAllowedNow(
+            f"Order {locked.number} cannot be {action}: it was changed meanwhile and is now "
+            f"{OrderStatus(locked.status).label.lower()}. Reload it and try again.",
+            status=locked.status,
+        )
+    return locked
+
+
+def _sync(caller: Order, locked: Order) -> None:
+    """Bring the caller's instance up to date after a service changed the order through
+    ``locked``, so that the caller can go on using it (and save it) without a stale state."""
+    if caller is locked:
+        return
+    # Not refresh_from_db(): django-fsm's version lifts the protection of the status field on
+    # the shared field object for a moment, which races between threads. Writing the values
+    # into the instance dict is what Django's own loading does; no query needed.
+    for field in Order._meta.concrete_fields:
+        caller.__dict__[field.attname] = getattr(locked, field.attname)
+    caller._update_initial_state()
 
 
 def _refuse(order: Order, action: str, why: str = "") -> TransitionNotAllowedNow:
@@ -323,7 +359,8 @@ def _order_create(
 ) -> Order:
     customer = _customer_for(customer_data, address)
     order = Order(
-        number=ORDER_NUMBER.placeholder(uuid.uuid4().hex),
+        # 7 + 20 characters: fits Order.number (32); the full 32-digit hex would not on PostgreSQL.
+        number=ORDER_NUMBER.placeholder(uuid.uuid4().hex[:20]),
         channel=channel,
         partner=partner,
         reference=reference,
@@ -375,12 +412,13 @@ def _confirm(order: Order, *, user) -> None:
 def order_confirm(*, order: Order, user=None) -> Order:
     """Staff confirm a placed order; its stock is then reserved at once."""
     with transaction.atomic():
-        order = _lock_order(order)
-        if not can_proceed(order.confirm):
-            raise _refuse(order, "confirmed")
-        _confirm(order, user=user)
-        _allocate(order, user=user)
-    return order
+        locked = _lock_order(order, action="confirmed")
+        if not can_proceed(locked.confirm):
+            raise _refuse(locked, "confirmed")
+        _confirm(locked, user=user)
+        _allocate(locked, user=user)
+        _sync(order, locked)
+    return locked
 
 
 def order_allocate(*, order: Order, user=None) -> Order:
@@ -531,7 +569,7 @@ def _fill(order_ids: list[int], product_ids: set[int], *, user) -> list[Order]:
     orders = list(
         Order.objects.filter(pk__in=order_ids)
         .order_by("pk")
-        .select_for_update(of=("self",))
+        .select_for_update(of=("self",), no_key=True)
         .select_related("channel")
     )
     levels = list(stock_levels_for_update(product_ids=product_ids))
@@ -563,8 +601,18 @@ def stock_receipt_record(
     product_ids = {product.pk for product, _ in lines}
     with transaction.atomic():
         order_ids = _backordered_order_ids(product_ids)
-        # Lock order: the backordered orders first, then (inside stock_receive) stock rows.
-        list(Order.objects.filter(pk__in=order_ids).order_by("pk").select_for_update(of=("self",)))
+        # Lock order: the backordered orders first, then every stock row of the received
+        # products in every warehouse, in id order, at once. stock_receive locks only this
+        # warehouse's rows and _fill all warehouses' rows: taken one after the other, a lower
+        # id could be locked after a higher one, and a concurrent order would deadlock with us.
+        list(
+            Order.objects.filter(pk__in=order_ids)
+            .order_by("pk")
+            .select_for_update(of=("self",), no_key=True)
+        )
+        if lines and warehouse.is_active:
+            stock_levels_ensure(warehouse=warehouse, products=[product for product, _ in lines])
+            list(stock_levels_for_update(product_ids=product_ids))
         movements = stock_receive(warehouse=warehouse, lines=lines, user=user, reference=reference)
         filled = _fill(order_ids, product_ids, user=user)
     return movements, filled
@@ -574,33 +622,41 @@ def stock_receipt_record(
 def order_hold(*, order: Order, user=None, reason: str = "") -> Order:
     reason = (reason or "").strip()
     with transaction.atomic():
-        order = _lock_order(order)
-        if not can_proceed(order.hold):
-            raise _refuse(order, "put on hold")
-        previous = order.status
-        order.hold(reason=reason[:255])
-        order.save(update_fields=["status", "held_from_status", "hold_reason", "updated_at"])
-        events.status_changed(order=order, from_status=previous, user=user, message=reason)
-    return order
+        locked = _lock_order(order, action="put on hold")
+        if not can_proceed(locked.hold):
+            raise _refuse(locked, "put on hold")
+        previous = locked.status
+        locked.hold(reason=reason[:255])
+        locked.save(update_fields=["status", "held_from_status", "hold_reason", "updated_at"])
+        events.status_changed(order=locked, from_status=previous, user=user, message=reason)
+        _sync(order, locked)
+    return locked
 
 
 def order_release(*, order: Order, user=None, reason: str = "") -> Order:
+    """Return a held order to the state it was held from. A backordered order then gets the
+    stock that arrived while it was held (receipts fill only orders that are backordered)."""
+    reason = (reason or "").strip()
     with transaction.atomic():
-        order = _lock_order(order)
-        if not can_proceed(order.release):
-            raise _refuse(order, "released")
-        order.release()
-        order.save(update_fields=["status", "held_from_status", "hold_reason", "updated_at"])
+        locked = _lock_order(order, action="released")
+        if not can_proceed(locked.release):
+            raise _refuse(locked, "released")
+        locked.release()
+        locked.save(update_fields=["status", "held_from_status", "hold_reason", "updated_at"])
         events.status_changed(
-            order=order, from_status=OrderStatus.ON_HOLD, user=user, message=reason
+            order=locked, from_status=OrderStatus.ON_HOLD, user=user, message=reason[:500]
         )
-    return order
+        if locked.status == OrderStatus.BACKORDERED:
+            _allocate(locked, user=user)
+        _sync(order, locked)
+    return locked
 
 
 def order_cancel(*, order: Order, user=None, reason: str = "") -> Order:
     """Cancel the order and release every reservation; refused once anything has shipped."""
+    caller = order
     with transaction.atomic():
-        order = _lock_order(order)
+        order = _lock_order(order, action="cancelled")
         lines = list(order.lines.all())
         shipped = sum(line.quantity_shipped for line in lines)
         if shipped:
@@ -624,6 +680,7 @@ def order_cancel(*, order: Order, user=None, reason: str = "") -> Order:
             units_released=released,
         )
         order_cancelled.send(sender=Order, order=order, user=user)
+        _sync(caller, order)
     return order
 
 

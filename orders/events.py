@@ -30,8 +30,13 @@ def event_build(
 
 
 def events_save(events: list[OrderEvent]) -> list[OrderEvent]:
-    """Save built events in one query. Every history write goes through here."""
-    return OrderEvent.objects.bulk_create(events)
+    """Save built events in one query. Every history write goes through here, so this is also
+    where the notifications they cause are written to the outbox (same transaction)."""
+    from .notifications import notify_events
+
+    saved = OrderEvent.objects.bulk_create(events)
+    notify_events(saved)
+    return saved
 
 
 def event_write(**kwargs) -> OrderEvent:

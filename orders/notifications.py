@@ -1,0 +1,776 @@
+"""Notifications of the order flow through a transactional outbox.
+
+Every message (customer e-mail, staff alert, partner webhook) is an ``OutboxMessage`` row written
+in the same transaction as the change that caused it, with a ``dedupe_key`` unique per cause.
+After commit its id is handed to Celery; a beat task (``outbox_sweep``) every minute sends what is
+pending and due, so nothing is lost while Redis or the worker is down.
+
+Sending once: a sender locks the row (``select_for_update(skip_locked=True)``), marks it
+``sending`` with a claim token and time and commits *before* it talks to the SMTP server or the
+partner; it records ``sent`` only if its claim still holds. A second task for the same message
+(a duplicate enqueue, a late-acked redelivery) finds the row ``sending`` or ``sent`` and does
+nothing. If a worker dies between sending and recording, the row stays ``sending``: after
+``OMS_OUTBOX_CLAIM_TIMEOUT_MINUTES`` the sweeper treats it as *in doubt*. We chose at-most-once
+there: an in-doubt message is marked ``failed`` ("in doubt") and staff are alerted instead of being
+resent automatically, because a duplicate e-mail to a customer is worse than a message a person
+checks. "Retry now" in the admin resends it with the same ``Message-ID`` header (derived from the
+dedupe key) for e-mail and the same ``X-OMS-Delivery`` id for webhooks, so a resend is recognisable
+(mail clients thread it as the same message; partners can drop deliveries they already have).
+"""
+
+import datetime
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import cached_property
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from .models import (
+    EventType,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    OutboxAttempt,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    WebhookEndpoint,
+)
+
+logger = logging.getLogger(__name__)
+
+# Order event types a partner's webhook endpoint can receive.
+WEBHOOK_EVENT_TYPES = frozenset(
+    {
+        EventType.STATUS_CHANGED,
+        EventType.BACKORDERED,
+        EventType.SHIPPED,
+        EventType.DELIVERED,
+        EventType.RETURN_UPDATED,
+        EventType.REFUNDED,
+        EventType.EXCHANGED,
+        EventType.LATE,
+    }
+)
+RETURN_EVENT_TYPES = frozenset({EventType.RETURN_UPDATED, EventType.REFUNDED, EventType.EXCHANGED})
+# Not shipped yet: an order in one of these states past its promised ship date is late.
+LATE_STATUSES = [
+    OrderStatus.CONFIRMED,
+    OrderStatus.BACKORDERED,
+    OrderStatus.ALLOCATED,
+    OrderStatus.PROCESSING,
+]
+
+SUBJECTS = {
+    "order_confirmed": "Your order {number} is confirmed",
+    "order_backordered": "Your order {number} is delayed",
+    "order_shipped": "Your order {number} is on its way",
+    "order_delivered": "Your order {number} has been delivered",
+    "order_cancelled": "Your order {number} has been cancelled",
+    "order_late": "Your order {number} is running late",
+    "return_update": "Your return for order {number}: {title}",
+    "staff_alert": "[OMS] {title}",
+}
+RETURN_TITLES = {
+    EventType.RETURN_UPDATED: "next steps",
+    EventType.REFUNDED: "refund issued",
+    EventType.EXCHANGED: "exchange on its way",
+}
+
+
+# --- settings ---------------------------------------------------------------------------------
+def _max_attempts() -> int:
+    return int(getattr(settings, "OMS_OUTBOX_MAX_ATTEMPTS", 8))
+
+
+def _backoff(attempts: int) -> datetime.timedelta:
+    """Exponential backoff after the ``attempts``-th failed try: base, 2×base, 4×base … capped."""
+    base = int(getattr(settings, "OMS_OUTBOX_BACKOFF_SECONDS", 60))
+    cap = int(getattr(settings, "OMS_OUTBOX_BACKOFF_MAX_SECONDS", 6 * 3600))
+    return datetime.timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def _claim_timeout() -> datetime.timedelta:
+    return datetime.timedelta(
+        minutes=int(getattr(settings, "OMS_OUTBOX_CLAIM_TIMEOUT_MINUTES", 10))
+    )
+
+
+def _base_context() -> dict:
+    return {
+        "company_name": settings.OMS_COMPANY_NAME,
+        "support_email": settings.OMS_SUPPORT_EMAIL,
+    }
+
+
+def message_id_for(dedupe_key: str) -> str:
+    """A stable RFC 5322 Message-ID: a resend of the same message carries the same id."""
+    digest = hashlib.sha256(dedupe_key.encode()).hexdigest()[:40]
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >") or "oms.invalid"
+    return f"<oms.{digest}@{domain}>"
+
+
+def webhook_signature(secret: str, timestamp: str, body: str) -> str:
+    """Hex HMAC-SHA256 of ``"{timestamp}.{body}"`` with the endpoint's secret."""
+    return hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
+
+
+# --- building messages --------------------------------------------------------------------------
+def _email(
+    *, purpose: str, key: str, to: str, context: dict, order=None, event=None, **subject_args
+) -> OutboxMessage:
+    context = {**_base_context(), **context}
+    subject = SUBJECTS[purpose].format(**subject_args)
+    return OutboxMessage(
+        kind=OutboxKind.EMAIL,
+        purpose=purpose,
+        dedupe_key=key[:200],
+        order=order,
+        event=event,
+        recipient=to,
+        subject=subject[:255],
+        body_text=render_to_string(f"emails/{purpose}.txt", {**context, "subject": subject}),
+        body_html=render_to_string(f"emails/{purpose}.html", {**context, "subject": subject}),
+        next_attempt_at=timezone.now(),
+    )
+
+
+def staff_alert_build(*, key: str, title: str, lines: Iterable[str]) -> OutboxMessage | None:
+    to = getattr(settings, "OMS_STAFF_ALERT_EMAIL", "")
+    if not to:
+        return None
+    return _email(
+        purpose="staff_alert",
+        key=f"alert:{key}",
+        to=to,
+        context={"title": title, "lines": list(lines)},
+        title=title,
+    )
+
+
+class _OrderData:
+    """What the e-mails of one order need, loaded once per order (no N+1 over its events)."""
+
+    def __init__(self, order: Order):
+        self.order = order
+
+    @cached_property
+    def lines(self) -> list:
+        return list(self.order.lines.select_related("product"))
+
+    @cached_property
+    def customer(self):
+        return self.order.customer
+
+    def context(self, **extra) -> dict:
+        return {
+            "order": self.order,
+            "customer_name": self.order.shipping_name or self.customer.name,
+            "lines": self.lines,
+            "products": {line.product.sku: line.product for line in self.lines},
+            **extra,
+        }
+
+
+def _sends_customer_email(event: OrderEvent) -> bool:
+    if event.type == EventType.STATUS_CHANGED:
+        return event.to_status in (OrderStatus.CONFIRMED, OrderStatus.CANCELLED)
+    if event.type == EventType.DELIVERED:
+        return bool(event.details.get("order_delivered"))
+    return event.type in (EventType.BACKORDERED, EventType.SHIPPED, EventType.LATE) or (
+        event.type in RETURN_EVENT_TYPES
+    )
+
+
+def _customer_emails(event: OrderEvent, data: _OrderData) -> list[OutboxMessage]:
+    if not _sends_customer_email(event):
+        return []  # nothing loaded for events that e-mail no one (e.g. -> processing)
+    order = event.order
+    number = order.number
+    to = data.customer.email
+    if not to:
+        return []
+    common = {"order": order, "event": event, "to": to, "number": number}
+    if event.type == EventType.STATUS_CHANGED and event.to_status == OrderStatus.CONFIRMED:
+        return [
+            _email(
+                purpose="order_confirmed",
+                key=f"email:{number}:confirmed",
+                **common,
+                context=data.context(),
+            )
+        ]
+    if event.type == EventType.STATUS_CHANGED and event.to_status == OrderStatus.CANCELLED:
+        return [
+            _email(
+                purpose="order_cancelled",
+                key=f"email:{number}:cancelled",
+                **common,
+                context=data.context(reason=event.message),
+            )
+        ]
+    if event.type == EventType.BACKORDERED:
+        products = data.context()["products"]
+        waiting = [
+            {"sku": sku, "name": getattr(products.get(sku), "name", ""), "quantity": qty}
+            for sku, qty in sorted((event.details.get("lines") or {}).items())
+        ]
+        return [
+            _email(
+                purpose="order_backordered",
+                key=f"email:{number}:backordered:{event.pk}",
+                **common,
+                context=data.context(waiting=waiting),
+            )
+        ]
+    if event.type == EventType.SHIPPED:
+        d = event.details
+        return [
+            _email(
+                purpose="order_shipped",
+                key=f"email:{number}:shipped:{event.pk}",
+                **common,
+                context=data.context(
+                    shipment=d.get("shipment", ""),
+                    carrier=d.get("carrier", ""),
+                    tracking_number=d.get("tracking_number", ""),
+                    tracking_url=d.get("tracking_url", ""),
+                ),
+            )
+        ]
+    if event.type == EventType.DELIVERED and event.details.get("order_delivered"):
+        return [
+            _email(
+                purpose="order_delivered",
+                key=f"email:{number}:delivered",
+                **common,
+                context=data.context(feedback_url=event.details.get("feedback_url", "")),
+            )
+        ]
+    if event.type in RETURN_EVENT_TYPES:
+        text = event.details.get("message") or event.message
+        title = RETURN_TITLES[event.type]
+        return [
+            _email(
+                purpose="return_update",
+                key=f"email:{number}:{event.type}:{event.pk}",
+                **common,
+                title=title,
+                context=data.context(title=title, text=text, rma=event.details.get("return", "")),
+            )
+        ]
+    if event.type == EventType.LATE:
+        return [
+            _email(
+                purpose="order_late",
+                key=f"email:{number}:late",
+                **common,
+                context=data.context(promised=event.details.get("promised_ship_date", "")),
+            )
+        ]
+    return []
+
+
+def order_representation(order: Order) -> dict:
+    """The order as the API shows it (api.md). Uses the API's serializer when there is one."""
+    try:
+        from . import api  # written by another module; may not exist yet
+    except ImportError:
+        api = None
+    for name in ("OrderSerializer", "OrderOutputSerializer", "OrderDetailSerializer"):
+        serializer = getattr(api, name, None)
+        if serializer is None:
+            continue
+        try:
+            with transaction.atomic():  # a failing query must not break the business transaction
+                return json.loads(json.dumps(serializer(order).data, cls=DjangoJSONEncoder))
+        except Exception:  # fall back to the built-in representation
+            logger.warning(
+                "Order serializer %s failed; using the built-in one.", name, exc_info=True
+            )
+            break
+    lines = list(order.lines.select_related("product"))
+    customer = order.customer
+    shipments = []
+    related = getattr(order, "shipments", None)
+    if related is not None:
+        for s in related.select_related("warehouse").order_by("pk"):
+            shipments.append(
+                {
+                    "number": getattr(s, "number", ""),
+                    "warehouse": getattr(getattr(s, "warehouse", None), "code", None),
+                    "status": getattr(s, "status", ""),
+                    "carrier": str(s.carrier) if getattr(s, "carrier", None) else None,
+                    "tracking_number": getattr(s, "tracking_number", None) or None,
+                    "shipped_at": getattr(s, "shipped_at", None),
+                    "delivered_at": getattr(s, "delivered_at", None),
+                }
+            )
+    data = {
+        "number": order.number,
+        "reference": order.reference,
+        "status": order.status,
+        "channel": order.channel.code,
+        "customer": {"name": customer.name, "email": customer.email, "phone": customer.phone},
+        "shipping_address": {
+            "name": order.shipping_name,
+            "line1": order.shipping_line1,
+            "line2": order.shipping_line2,
+            "city": order.shipping_city,
+            "postal_code": order.shipping_postal_code,
+            "country": order.shipping_country,
+        },
+        "lines": [
+            {
+                "sku": line.product.sku,
+                "quantity": line.quantity,
+                "unit_price": str(line.unit_price),
+                "quantity_allocated": line.quantity_allocated,
+                "quantity_backordered": line.quantity_backordered,
+                "quantity_shipped": line.quantity_shipped,
+                "quantity_returned": line.quantity_returned,
+            }
+            for line in lines
+        ],
+        "total": str(order.total),
+        "currency": order.currency,
+        "placed_at": order.placed_at,
+        "estimated_delivery_date": order.estimated_delivery_date,
+        "shipments": shipments,
+    }
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def _webhooks(event: OrderEvent, endpoints: list[WebhookEndpoint], cache: dict) -> list:
+    wanted = [ep for ep in endpoints if ep.wants(event.type)]
+    if not wanted:
+        return []
+    order = event.order
+    if order.pk not in cache:
+        cache[order.pk] = order_representation(order)
+    messages = []
+    for endpoint in wanted:
+        key = f"webhook:{endpoint.pk}:{event.pk}"
+        body = {
+            "id": key,
+            "type": f"order.{event.type}",
+            "created_at": event.created_at,
+            "from_status": event.from_status,
+            "to_status": event.to_status,
+            "message": event.message,
+            "details": event.details,
+            "order": cache[order.pk],
+        }
+        messages.append(
+            OutboxMessage(
+                kind=OutboxKind.WEBHOOK,
+                purpose=f"order.{event.type}",
+                dedupe_key=key,
+                order=order,
+                event=event,
+                endpoint=endpoint,
+                recipient=endpoint.url,
+                body_text=json.dumps(body, cls=DjangoJSONEncoder, sort_keys=True),
+                next_attempt_at=timezone.now(),
+            )
+        )
+    return messages
+
+
+def _low_stock_alerts(events: list[OrderEvent]) -> list[OutboxMessage]:
+    """Staff alerts for the stock levels that the ALLOCATED events reserved from."""
+    from inventory.models import StockLevel
+
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for event in events:
+        for code, skus in (event.details.get("warehouses") or {}).items():
+            wanted[code].update(skus)
+    if not wanted:
+        return []
+    condition = Q()
+    for code, skus in wanted.items():
+        condition |= Q(warehouse__code=code, product__sku__in=sorted(skus))
+    return low_stock_alerts_for(StockLevel.objects.filter(condition))
+
+
+def low_stock_alerts_for(levels) -> list[OutboxMessage]:
+    """One alert per stock level at or below its reorder point, at most once a day."""
+    today = timezone.localdate().isoformat()
+    alerts = []
+    for level in (
+        levels.filter(reorder_point__gt=0, reorder_point__gte=F("on_hand") - F("reserved"))
+        .select_related("product", "warehouse")
+        .order_by("pk")
+    ):
+        alert = staff_alert_build(
+            key=f"low-stock:{level.pk}:{today}",
+            title=f"Low stock: {level.product.sku} at {level.warehouse.code}",
+            lines=[
+                f"{level.product.sku} ({level.product.name}) at warehouse {level.warehouse.code}:",
+                f"available {level.available} (on hand {level.on_hand}, reserved "
+                f"{level.reserved}), reorder point {level.reorder_point}.",
+            ],
+        )
+        if alert is not None:
+            alerts.append(alert)
+    return alerts
+
+
+def notify_events(saved: list[OrderEvent]) -> list[OutboxMessage]:
+    """The hook of ``events.events_save``: write the outbox rows the new events cause, in the
+    caller's transaction. Queries grow with the number of orders involved, not of events."""
+    relevant = [
+        e
+        for e in saved
+        if e.type in WEBHOOK_EVENT_TYPES
+        or e.type == EventType.ALLOCATED
+        or e.type == EventType.LATE
+    ]
+    if not relevant:
+        return []
+    messages: list[OutboxMessage] = []
+    data: dict[int, _OrderData] = {}
+    partner_ids = {e.order.partner_id for e in relevant if e.order.partner_id}
+    endpoints: dict[int, list[WebhookEndpoint]] = defaultdict(list)
+    if partner_ids:
+        for ep in WebhookEndpoint.objects.filter(partner_id__in=partner_ids, is_active=True):
+            endpoints[ep.partner_id].append(ep)
+    representations: dict[int, dict] = {}
+    for event in relevant:
+        if event.type == EventType.ALLOCATED:
+            continue
+        order = event.order
+        if order.pk not in data:
+            data[order.pk] = _OrderData(order)
+        messages.extend(_customer_emails(event, data[order.pk]))
+        if order.partner_id and event.type in WEBHOOK_EVENT_TYPES:
+            messages.extend(_webhooks(event, endpoints[order.partner_id], representations))
+    messages.extend(_low_stock_alerts([e for e in relevant if e.type == EventType.ALLOCATED]))
+    return outbox_save(messages)
+
+
+# --- writing and enqueuing ------------------------------------------------------------------------
+def outbox_save(messages: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Insert the messages (a dedupe key already present is skipped) and hand the new ones to
+    Celery after the surrounding transaction commits."""
+    if not messages:
+        return []
+    OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
+    keys = [m.dedupe_key for m in messages]
+    pending = list(
+        OutboxMessage.objects.filter(dedupe_key__in=keys, status=OutboxStatus.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if pending:
+        transaction.on_commit(lambda: enqueue(pending))
+    return messages
+
+
+def enqueue(ids: Iterable[int]) -> None:
+    """Hand message ids to Celery. Never raises: if the broker is down the rows stay pending
+    and the sweeper sends them later."""
+    from .tasks import outbox_send_task
+
+    queue = getattr(settings, "OMS_OUTBOX_QUEUE", "")
+    options = {"queue": queue} if queue else {}
+    for pk in ids:
+        try:
+            outbox_send_task.apply_async(args=[pk], retry=False, **options)
+        except Exception:  # the change is committed; the sweeper retries
+            logger.warning(
+                "Could not enqueue outbox message %s; the sweeper will send it.", pk, exc_info=True
+            )
+
+
+# --- sending --------------------------------------------------------------------------------------
+class DeliveryError(Exception):
+    def __init__(self, message: str, status_code: int | None = None):
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def _deliver_email(message: OutboxMessage) -> None:
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.recipient],
+        headers={"Message-ID": message_id_for(message.dedupe_key)},
+    )
+    if message.body_html:
+        email.attach_alternative(message.body_html, "text/html")
+    email.send(fail_silently=False)
+
+
+def _deliver_webhook(message: OutboxMessage) -> int:
+    endpoint = message.endpoint
+    if endpoint is None:
+        raise DeliveryError("The webhook endpoint was deleted.")
+    timestamp = str(int(time.time()))
+    body = message.body_text
+    request = urllib.request.Request(
+        endpoint.url,
+        data=body.encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "OMS-Webhooks/1.0",
+            "X-OMS-Timestamp": timestamp,
+            "X-OMS-Signature": webhook_signature(endpoint.secret, timestamp, body),
+            "X-OMS-Delivery": message.dedupe_key,
+            "X-OMS-Event": message.purpose,
+        },
+    )
+    timeout = float(getattr(settings, "OMS_WEBHOOK_TIMEOUT_SECONDS", 10))
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        raise DeliveryError(f"HTTP {exc.code} {exc.reason}", status_code=exc.code) from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise DeliveryError(f"Connection failed: {getattr(exc, 'reason', exc)}") from exc
+
+
+def _claim(message_id: int, *, force_due: bool) -> tuple[OutboxMessage | None, str]:
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        rows = OutboxMessage.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+            pk=message_id, status=OutboxStatus.PENDING
+        )
+        if not force_due:
+            rows = rows.filter(next_attempt_at__lte=now)
+        message = rows.select_related("endpoint").first()
+        if message is None:
+            return None, ""
+        message.status = OutboxStatus.SENDING
+        message.claim_token = token
+        message.claimed_at = now
+        message.attempts += 1
+        message.save(
+            update_fields=["status", "claim_token", "claimed_at", "attempts", "updated_at"]
+        )
+    return message, token
+
+
+def outbox_send(*, message_id: int) -> str:
+    """Send one pending, due message once. Returns ``sent``, ``retry``, ``failed`` or ``skipped``
+    (not pending, not due, or another worker holds it)."""
+    message, token = _claim(message_id, force_due=False)
+    if message is None:
+        return "skipped"
+    started = time.monotonic()
+    status_code = None
+    error = ""
+    try:
+        if message.kind == OutboxKind.WEBHOOK:
+            status_code = _deliver_webhook(message)
+        else:
+            _deliver_email(message)
+    except Exception as exc:  # any delivery failure is recorded and retried
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        status_code = getattr(exc, "status_code", None)
+    duration = int((time.monotonic() - started) * 1000)
+    return _record(message, token, error=error, status_code=status_code, duration=duration)
+
+
+def _record(message: OutboxMessage, token: str, *, error: str, status_code, duration: int) -> str:
+    now = timezone.now()
+    with transaction.atomic():
+        OutboxAttempt.objects.create(
+            message=message,
+            number=OutboxAttempt.objects.filter(message=message).count() + 1,
+            succeeded=not error,
+            status_code=status_code,
+            error=error,
+            duration_ms=duration,
+        )
+        mine = OutboxMessage.objects.filter(
+            pk=message.pk, status=OutboxStatus.SENDING, claim_token=token
+        )
+        if not error:
+            mine.update(status=OutboxStatus.SENT, sent_at=now, last_error="", updated_at=now)
+            return "sent"
+        if message.attempts < _max_attempts():
+            mine.update(
+                status=OutboxStatus.PENDING,
+                last_error=error,
+                next_attempt_at=now + _backoff(message.attempts),
+                claim_token="",
+                updated_at=now,
+            )
+            return "retry"
+        if mine.update(status=OutboxStatus.FAILED, last_error=error, updated_at=now):
+            _alert_failed(message, error)
+        return "failed"
+
+
+def _alert_failed(message: OutboxMessage, error: str) -> None:
+    if message.purpose == "staff_alert":
+        logger.error("Staff alert %s could not be sent: %s", message.dedupe_key, error)
+        return
+    alert = staff_alert_build(
+        key=f"failed:{message.pk}",
+        title=f"Message failed for good: {message.dedupe_key}",
+        lines=[
+            f"{message.get_kind_display()} to {message.recipient} ({message.purpose})",
+            f"gave up after {message.attempts} attempts. Last error: {error}",
+            "Use 'Retry now' on the outbox message in the admin once the cause is fixed.",
+        ],
+    )
+    if alert is not None:
+        outbox_save([alert])
+
+
+def outbox_sweep(*, limit: int = 500) -> dict[str, int]:
+    """The beat task: settle claims in doubt, then send what is pending and due."""
+    now = timezone.now()
+    in_doubt = 0
+    with transaction.atomic():
+        stale = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=OutboxStatus.SENDING, claimed_at__lt=now - _claim_timeout())
+            .order_by("pk")[:limit]
+        )
+        for message in stale:
+            error = (
+                f"In doubt: claimed at {message.claimed_at:%Y-%m-%d %H:%M:%S} and never recorded "
+                "(the worker died while sending?). Not resent automatically; check, then retry."
+            )
+            OutboxMessage.objects.filter(pk=message.pk).update(
+                status=OutboxStatus.FAILED, last_error=error, updated_at=now
+            )
+            _alert_failed(message, error)
+            in_doubt += 1
+    due = list(
+        OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    counts: dict[str, int] = defaultdict(int)
+    counts["in_doubt"] = in_doubt
+    for pk in due:
+        counts[outbox_send(message_id=pk)] += 1
+    return dict(counts)
+
+
+def outbox_retry(*, messages: Iterable[OutboxMessage]) -> int:
+    """Staff: send failed messages again now, with a fresh series of attempts."""
+    ids = [m.pk for m in messages]
+    with transaction.atomic():
+        pending = list(
+            OutboxMessage.objects.select_for_update()
+            .filter(pk__in=ids, status=OutboxStatus.FAILED)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        OutboxMessage.objects.filter(pk__in=pending).update(
+            status=OutboxStatus.PENDING,
+            next_attempt_at=timezone.now(),
+            attempts=0,
+            claim_token="",
+            updated_at=timezone.now(),
+        )
+        if pending:
+            transaction.on_commit(lambda: enqueue(pending))
+    return len(pending)
+
+
+# --- late orders and low stock (periodic) ---------------------------------------------------------
+def _add_business_days(start: datetime.date, days: int) -> datetime.date:
+    day = start
+    while days > 0:
+        day += datetime.timedelta(days=1)
+        if day.weekday() < 5:
+            days -= 1
+    return day
+
+
+def late_orders_flag(*, limit: int = 500) -> list[Order]:
+    """Orders past their promised ship date that have not shipped: flag them for staff
+    (``late_since``), give a new estimate, write a LATE event (the hook e-mails the customer
+    once) and alert staff. An order is found once (``late_notified``)."""
+    from . import events
+
+    today = timezone.localdate()
+    ids = list(
+        Order.objects.filter(
+            status__in=LATE_STATUSES, promised_ship_date__lt=today, late_notified=False
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    flagged = []
+    for pk in ids:
+        with transaction.atomic():
+            order = (
+                Order.objects.select_for_update(of=("self",))
+                .select_related("customer", "channel")
+                .filter(pk=pk, status__in=LATE_STATUSES, late_notified=False)
+                .first()
+            )
+            if order is None:
+                continue
+            promised = order.promised_ship_date
+            transit = 0
+            if order.estimated_delivery_date and promised:
+                transit = max(0, (order.estimated_delivery_date - promised).days)
+            new_ship = _add_business_days(today, settings.OMS_HANDLING_DAYS)
+            order.late_since = timezone.now()
+            order.late_notified = True
+            order.estimated_delivery_date = new_ship + datetime.timedelta(days=transit)
+            order.save(
+                update_fields=[
+                    "late_since",
+                    "late_notified",
+                    "estimated_delivery_date",
+                    "updated_at",
+                ]
+            )
+            events.event_write(
+                order=order,
+                type=EventType.LATE,
+                message=(
+                    f"Not shipped by the promised date {promised:%d %b %Y}; "
+                    f"new estimate {order.estimated_delivery_date:%d %b %Y}."
+                ),
+                promised_ship_date=promised.isoformat(),
+                new_estimate=order.estimated_delivery_date.isoformat(),
+            )
+            flagged.append(order)
+    if flagged:
+        with transaction.atomic():
+            alert = staff_alert_build(
+                key=f"late-orders:{flagged[0].number}:{timezone.now():%Y%m%d%H%M%S}",
+                title=f"{len(flagged)} order(s) late",
+                lines=[
+                    f"{o.number}: promised ship date {o.promised_ship_date}, status {o.status}"
+                    for o in flagged
+                ],
+            )
+            if alert is not None:
+                outbox_save([alert])
+    return flagged
+
+
+def low_stock_sweep() -> int:
+    """Staff alerts for every stock level at or below its reorder point (once a day each)."""
+    from inventory.models import StockLevel
+
+    with transaction.atomic():
+        return len(outbox_save(low_stock_alerts_for(StockLevel.objects.all())))

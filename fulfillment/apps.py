@@ -4,3 +4,15 @@ from django.apps import AppConfig
 class FulfillmentConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "fulfillment"
+
+    def ready(self):
+        from orders.signals import order_allocated, order_cancelled
+
+        from . import receivers
+
+        order_allocated.connect(
+            receivers.on_order_allocated, dispatch_uid="fulfillment.shipments_create"
+        )
+        order_cancelled.connect(
+            receivers.on_order_cancelled, dispatch_uid="fulfillment.shipments_cancel"
+        )

@@ -1,0 +1,111 @@
+from django import forms
+
+from .models import CarrierService
+from .services import MAX_PICK_LIST_SIZE
+
+
+def add_service_errors(form: forms.Form, errors: dict) -> None:
+    """Put a service's ``{field: [messages]}`` on the form (unknown fields as form errors)."""
+    for field, messages in errors.items():
+        if isinstance(messages, dict):
+            messages = [f"{k}: {' '.join(v)}" for k, v in messages.items()]
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
+class PickListForm(forms.Form):
+    shipments = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Selected shipments"
+    )
+    count = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_PICK_LIST_SIZE,
+        label="Next N oldest",
+        widget=forms.NumberInput(attrs={"style": "width:5em"}),
+    )
+    mode = forms.ChoiceField(
+        choices=[("selected", "Selected"), ("oldest", "Oldest")], widget=forms.HiddenInput
+    )
+
+    def __init__(self, *args, shipments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["shipments"].choices = [(s.number, s.number) for s in shipments]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("mode") == "oldest" and not data.get("count") and "count" not in self.errors:
+            self.add_error("count", "Give how many of the oldest pending shipments to pick.")
+        if data.get("mode") == "selected" and not data.get("shipments"):
+            self.add_error("shipments", "Select at least one shipment.")
+        return data
+
+
+class PackForm(forms.Form):
+    weight_grams = forms.IntegerField(min_value=1, max_value=10**6, label="Weight (g)")
+    length_cm = forms.IntegerField(min_value=1, max_value=1000, label="Length (cm)")
+    width_cm = forms.IntegerField(min_value=1, max_value=1000, label="Width (cm)")
+    height_cm = forms.IntegerField(min_value=1, max_value=1000, label="Height (cm)")
+    carrier_service = forms.ModelChoiceField(
+        queryset=CarrierService.objects.none(),
+        required=False,
+        label="Carrier service",
+        empty_label="Use the proposed service",
+    )
+
+    def __init__(self, *args, rows: int = 1, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rows = rows
+        self.fields["carrier_service"].queryset = CarrierService.objects.filter(
+            is_active=True, carrier__is_active=True
+        ).select_related("carrier")
+        for i in range(rows):
+            self.fields[f"sku_{i}"] = forms.CharField(
+                required=False,
+                max_length=64,
+                label="SKU",
+                widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "scan SKU"}),
+            )
+            self.fields[f"qty_{i}"] = forms.IntegerField(
+                required=False,
+                min_value=0,
+                max_value=1_000_000,
+                label="Quantity",
+                widget=forms.NumberInput(attrs={"style": "width:6em"}),
+            )
+
+    def row_fields(self):
+        return [(self[f"sku_{i}"], self[f"qty_{i}"]) for i in range(self.rows)]
+
+    def packed(self) -> list[tuple[str, int]]:
+        return [
+            (self.cleaned_data.get(f"sku_{i}") or "", self.cleaned_data.get(f"qty_{i}") or 0)
+            for i in range(self.rows)
+        ]
+
+
+class ShipForm(forms.Form):
+    carrier_service = forms.ModelChoiceField(
+        queryset=CarrierService.objects.none(), label="Carrier service"
+    )
+    tracking_number = forms.CharField(
+        required=False, max_length=64, help_text="Leave empty to generate one."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["carrier_service"].queryset = CarrierService.objects.filter(
+            is_active=True, carrier__is_active=True
+        ).select_related("carrier")
+
+
+class FeedbackForm(forms.Form):
+    rating = forms.TypedChoiceField(
+        choices=[(i, str(i)) for i in range(5, 0, -1)],
+        coerce=int,
+        widget=forms.RadioSelect,
+        label="How was your delivery? (5 = excellent)",
+    )
+    comment = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
+    )

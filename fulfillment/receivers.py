@@ -1,0 +1,11 @@
+"""Reactions to the orders app's signals (orders never import fulfillment)."""
+
+from .services import shipments_cancel_for_order, shipments_create_for_order
+
+
+def on_order_allocated(sender, *, order, user=None, **kwargs):
+    shipments_create_for_order(order=order, user=user)
+
+
+def on_order_cancelled(sender, *, order, user=None, **kwargs):
+    shipments_cancel_for_order(order=order, user=user, reason="The order was cancelled.")

@@ -1,0 +1,874 @@
+"""Business actions of fulfillment: shipments, pick lists, packing, shipping, delivery, feedback.
+
+Each action is one ``transaction.atomic()`` and takes its row locks in one fixed order
+everywhere: the order row first, then shipments (by id), then stock levels (by id, through
+``inventory.locks``). Every change writes the order's history through ``orders.events`` in the
+same transaction. The order's status is derived from its shipments and lines by one function,
+``_rollup``, called by every action that changes a shipment, so the two never disagree.
+"""
+
+import datetime
+import re
+import secrets
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from inventory.locks import stock_levels_for_update
+from inventory.models import Allocation, Warehouse
+from inventory.services import stock_consume
+from oms.numbers import PICK_LIST_NUMBER, SHIPMENT_NUMBER
+from orders import events
+from orders.models import EventType, Order, OrderLine, OrderStatus
+
+from .exceptions import (
+    FeedbackLinkError,
+    ShipmentNotFound,
+    ShipmentTransitionNotAllowed,
+    ShipmentValidationError,
+)
+from .models import (
+    OPEN_SHIPMENT_STATUSES,
+    CarrierService,
+    DeliveryFeedback,
+    PickList,
+    Shipment,
+    ShipmentLine,
+    ShipmentStatus,
+)
+
+SS = ShipmentStatus
+OS = OrderStatus
+MAX_PICK_LIST_SIZE = 200
+TRACKING_NUMBER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{3,63}$")
+FEEDBACK_SALT = "fulfillment.delivery-feedback"
+
+
+# --- locks ------------------------------------------------------------------------------------
+def _lock_order(order_id: int) -> Order:
+    return Order.objects.select_for_update(of=("self",)).get(pk=order_id)
+
+
+def _lock_orders(order_ids: Iterable[int]) -> list[Order]:
+    return list(
+        Order.objects.filter(pk__in=list(order_ids))
+        .select_related("customer")
+        .order_by("pk")
+        .select_for_update(of=("self",))
+    )
+
+
+def _lock_shipment(shipment: Shipment) -> tuple[Order, Shipment]:
+    """Lock the shipment's order, then the shipment; return fresh copies of both."""
+    order = _lock_order(shipment.order_id)
+    locked = (
+        Shipment.objects.select_for_update(of=("self",))
+        .select_related("warehouse", "carrier_service__carrier")
+        .get(pk=shipment.pk)
+    )
+    locked.order = order
+    return order, locked
+
+
+def _refuse(shipment: Shipment, action: str, why: str = "") -> ShipmentTransitionNotAllowed:
+    label = SS(shipment.status).label.lower()
+    message = why or f"Shipment {shipment.number} cannot be {action} while it is {label}."
+    return ShipmentTransitionNotAllowed(message, status=shipment.status)
+
+
+def _order_must_be_active(order: Order, shipment: Shipment, action: str) -> None:
+    if order.status not in (OS.ALLOCATED, OS.PROCESSING, OS.PARTIALLY_SHIPPED):
+        label = OS(order.status).label.lower()
+        raise ShipmentTransitionNotAllowed(
+            f"Shipment {shipment.number} cannot be {action}: its order {order.number} is {label}.",
+            status=shipment.status,
+        )
+
+
+# --- the order's status from its shipments ----------------------------------------------------
+_PATH = [OS.ALLOCATED, OS.PROCESSING, OS.PARTIALLY_SHIPPED, OS.SHIPPED, OS.DELIVERED]
+_RANK = {status: rank for rank, status in enumerate(_PATH)}
+_STEP = {
+    OS.PROCESSING: "start_processing",
+    OS.PARTIALLY_SHIPPED: "mark_partially_shipped",
+    OS.SHIPPED: "mark_shipped",
+    OS.DELIVERED: "mark_delivered",
+}
+
+
+def _target_status(shipments: Sequence[Shipment], lines: Sequence[OrderLine]) -> str:
+    live = [s for s in shipments if s.status != SS.CANCELLED]
+    shipped_units = sum(line.quantity_shipped for line in lines)
+    open_units = sum(
+        line.quantity - line.quantity_cancelled - line.quantity_shipped for line in lines
+    )
+    if shipped_units and open_units == 0:
+        if live and all(s.status == SS.DELIVERED for s in live):
+            return OS.DELIVERED
+        return OS.SHIPPED
+    if shipped_units:
+        return OS.PARTIALLY_SHIPPED
+    if any(s.status != SS.PENDING for s in live):
+        return OS.PROCESSING
+    return OS.ALLOCATED
+
+
+def _advance(order: Order, target: str, *, user) -> list:
+    """Walk the order forward to ``target`` through its own transitions; never backwards."""
+    if order.status not in _RANK or _RANK[target] <= _RANK[order.status]:
+        return []
+    steps = [
+        status
+        for status in _PATH[_RANK[order.status] + 1 : _RANK[target] + 1]
+        if not (status == OS.PARTIALLY_SHIPPED and target in (OS.SHIPPED, OS.DELIVERED))
+    ]
+    built = []
+    for status in steps:
+        previous = order.status
+        getattr(order, _STEP[status])()
+        built.append(
+            events.event_build(
+                order=order,
+                type=EventType.STATUS_CHANGED,
+                user=user,
+                from_status=previous,
+                to_status=order.status,
+            )
+        )
+    return built
+
+
+def _rollup(orders: Sequence[Order], *, user, extra_events: Sequence = ()) -> list[Order]:
+    """Derive the status of locked ``orders`` from their shipments and lines (constant number
+    of queries whatever the number of orders); save the changed ones and the history."""
+    ids = [order.pk for order in orders]
+    shipments: dict[int, list[Shipment]] = defaultdict(list)
+    for shipment in Shipment.objects.filter(order_id__in=ids).only("pk", "order_id", "status"):
+        shipments[shipment.order_id].append(shipment)
+    lines: dict[int, list[OrderLine]] = defaultdict(list)
+    for line in OrderLine.objects.filter(order_id__in=ids):
+        lines[line.order_id].append(line)
+    built = list(extra_events)
+    changed = []
+    now = timezone.now()
+    for order in orders:
+        target = _target_status(shipments[order.pk], lines[order.pk])
+        steps = _advance(order, target, user=user)
+        if steps:
+            order.updated_at = now
+            changed.append(order)
+            built.extend(steps)
+    if len(changed) == 1:
+        changed[0].save(update_fields=["status", "updated_at"])
+    elif changed:
+        Order.objects.bulk_update(changed, ["status", "updated_at"])
+    if built:
+        events.events_save(built)
+    return changed
+
+
+def order_status_rollup(*, order: Order, user=None) -> Order:
+    """Bring the order's status in line with its shipments (processing, partially shipped,
+    shipped, delivered). Safe to call at any time; it never moves an order backwards."""
+    with transaction.atomic():
+        locked = _lock_order(order.pk)
+        _rollup([locked], user=user)
+    return locked
+
+
+# --- shipments from reservations ---------------------------------------------------------------
+def shipments_create_for_order(*, order: Order, user=None) -> list[Shipment]:
+    """One pending shipment per warehouse holding reservations of ``order`` that no open
+    shipment covers yet. Called (order locked) when the order becomes allocated."""
+    with transaction.atomic():
+        allocations = list(
+            Allocation.objects.filter(order_line__order_id=order.pk)
+            .select_related("stock_level__warehouse", "order_line__product")
+            .order_by("stock_level__warehouse__code", "order_line_id")
+        )
+        covered: dict[tuple[int, int], int] = defaultdict(int)
+        for line in ShipmentLine.objects.filter(
+            shipment__order_id=order.pk, shipment__status__in=OPEN_SHIPMENT_STATUSES
+        ):
+            covered[(line.order_line_id, line.stock_level_id)] += line.quantity
+        per_warehouse: dict[int, list[tuple[Allocation, int]]] = defaultdict(list)
+        warehouses: dict[int, Warehouse] = {}
+        for allocation in allocations:
+            key = (allocation.order_line_id, allocation.stock_level_id)
+            quantity = allocation.quantity - covered.get(key, 0)
+            if quantity > 0:
+                warehouse = allocation.stock_level.warehouse
+                warehouses[warehouse.pk] = warehouse
+                per_warehouse[warehouse.pk].append((allocation, quantity))
+        created, built = [], []
+        for warehouse_id, parts in per_warehouse.items():
+            shipment = Shipment.objects.create(
+                number=SHIPMENT_NUMBER.placeholder(uuid.uuid4().hex),
+                order_id=order.pk,
+                warehouse_id=warehouse_id,
+            )
+            shipment.number = SHIPMENT_NUMBER.for_pk(shipment.pk)
+            shipment.save(update_fields=["number"])
+            ShipmentLine.objects.bulk_create(
+                ShipmentLine(
+                    shipment=shipment,
+                    order_line_id=allocation.order_line_id,
+                    stock_level_id=allocation.stock_level_id,
+                    quantity=quantity,
+                )
+                for allocation, quantity in parts
+            )
+            code = warehouses[warehouse_id].code
+            skus = {allocation.order_line.product.sku: quantity for allocation, quantity in parts}
+            built.append(
+                events.event_build(
+                    order=order,
+                    type=EventType.SHIPMENT_CREATED,
+                    user=user,
+                    message=f"Shipment {shipment.number} from {code}: "
+                    + ", ".join(f"{q} × {s}" for s, q in skus.items()),
+                    shipment=shipment.number,
+                    warehouse=code,
+                    lines=skus,
+                )
+            )
+            created.append(shipment)
+        if built:
+            events.events_save(built)
+    return created
+
+
+def shipments_cancel_for_order(*, order: Order, user=None, reason: str = "") -> list[Shipment]:
+    """Cancel the open shipments of a cancelled order (its reservations are already released
+    by ``orders.services.order_cancel``). Shipped shipments are left alone."""
+    with transaction.atomic():
+        shipments = list(
+            Shipment.objects.filter(order_id=order.pk, status__in=OPEN_SHIPMENT_STATUSES)
+            .order_by("pk")
+            .select_for_update(of=("self",))
+        )
+        now = timezone.now()
+        built = []
+        for shipment in shipments:
+            previous = shipment.status
+            shipment.cancel(at=now)
+            shipment.save(update_fields=["status", "cancelled_at"])
+            built.append(
+                events.event_build(
+                    order=order,
+                    type=EventType.NOTE,
+                    user=user,
+                    message=f"Shipment {shipment.number} cancelled. {reason}".strip(),
+                    shipment=shipment.number,
+                    previous_status=previous,
+                    shipment_status=SS.CANCELLED.value,
+                )
+            )
+        if built:
+            events.events_save(built)
+    return shipments
+
+
+def shipment_cancel(*, shipment: Shipment, user=None, reason: str = "") -> Shipment:
+    """Cancel one shipment. Only the shipments of a cancelled order are cancelled: a shipment
+    of an open order is cancelled by cancelling the order (which returns the stock)."""
+    with transaction.atomic():
+        order, shipment = _lock_shipment(shipment)
+        if shipment.status in (SS.SHIPPED, SS.DELIVERED):
+            raise _refuse(
+                shipment,
+                "cancelled",
+                f"Shipment {shipment.number} has already shipped; it cannot be cancelled "
+                "(open a return instead).",
+            )
+        if shipment.status == SS.CANCELLED:
+            return shipment
+        if order.status != OS.CANCELLED:
+            raise _refuse(
+                shipment,
+                "cancelled",
+                f"Shipment {shipment.number} belongs to open order {order.number}: cancel the "
+                "order to cancel its shipments and return their stock.",
+            )
+        shipments_cancel_for_order(order=order, user=user, reason=reason)
+        shipment.refresh_from_db()
+    return shipment
+
+
+# --- pick lists ------------------------------------------------------------------------------
+def picklist_create(
+    *,
+    warehouse: Warehouse,
+    shipments: Iterable[Shipment] | None = None,
+    count: int | None = None,
+    user=None,
+) -> PickList:
+    """Batch pending shipments of one warehouse (the selected ones, or the ``count`` oldest)
+    into one pick list; they move to picking and their orders to processing.
+
+    Runs a constant number of queries whatever the number of shipments."""
+    if (shipments is None) == (count is None):
+        raise ShipmentValidationError(
+            {"shipments": ["Select shipments or give how many of the oldest to pick (not both)."]}
+        )
+    bad_count = isinstance(count, bool) or not isinstance(count, int)
+    if count is not None and (bad_count or not 1 <= count <= MAX_PICK_LIST_SIZE):
+        raise ShipmentValidationError(
+            {"count": [f"Give a whole number of shipments from 1 to {MAX_PICK_LIST_SIZE}."]}
+        )
+    with transaction.atomic():
+        if count is not None:
+            ids = list(
+                Shipment.objects.filter(warehouse=warehouse, status=SS.PENDING)
+                .exclude(order__status=OS.ON_HOLD)
+                .order_by("created_at", "pk")
+                .values_list("pk", flat=True)[:count]
+            )
+            if not ids:
+                raise ShipmentValidationError(
+                    {"count": [f"No pending shipments are waiting in {warehouse.code}."]}
+                )
+        else:
+            ids = sorted({s.pk for s in shipments})
+            if not ids:
+                raise ShipmentValidationError({"shipments": ["Select at least one shipment."]})
+            if len(ids) > MAX_PICK_LIST_SIZE:
+                raise ShipmentValidationError(
+                    {"shipments": [f"A pick list takes at most {MAX_PICK_LIST_SIZE} shipments."]}
+                )
+        order_ids = set(Shipment.objects.filter(pk__in=ids).values_list("order_id", flat=True))
+        orders = {order.pk: order for order in _lock_orders(order_ids)}
+        locked = list(
+            Shipment.objects.filter(pk__in=ids)
+            .select_related("warehouse")
+            .order_by("pk")
+            .select_for_update(of=("self",))
+        )
+        if count is not None:
+            # Someone else may have picked some of them meanwhile: take what is still waiting.
+            locked = [
+                s
+                for s in locked
+                if s.status == SS.PENDING and orders[s.order_id].status != OS.ON_HOLD
+            ]
+            if not locked:
+                raise ShipmentValidationError(
+                    {"count": [f"No pending shipments are waiting in {warehouse.code}."]}
+                )
+        problems = []
+        if len(locked) < len(ids) and count is None:
+            problems.append("Some selected shipments no longer exist.")
+        for shipment in locked:
+            order = orders[shipment.order_id]
+            if shipment.warehouse_id != warehouse.pk:
+                problems.append(
+                    f"Shipment {shipment.number} ships from {shipment.warehouse.code}, "
+                    f"not {warehouse.code}."
+                )
+            elif shipment.status != SS.PENDING:
+                problems.append(
+                    f"Shipment {shipment.number} is {SS(shipment.status).label.lower()}, "
+                    "not pending."
+                )
+            elif order.status not in (OS.ALLOCATED, OS.PROCESSING, OS.PARTIALLY_SHIPPED):
+                problems.append(
+                    f"Shipment {shipment.number}: order {order.number} is "
+                    f"{OS(order.status).label.lower()}."
+                )
+        if problems:
+            raise ShipmentValidationError({"shipments": problems})
+
+        pick_list = PickList.objects.create(
+            number=PICK_LIST_NUMBER.placeholder(uuid.uuid4().hex),
+            warehouse=warehouse,
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+        pick_list.number = PICK_LIST_NUMBER.for_pk(pick_list.pk)
+        pick_list.save(update_fields=["number"])
+        now = timezone.now()
+        built = []
+        for shipment in locked:
+            shipment.start_picking(pick_list=pick_list, at=now)
+            built.append(
+                events.event_build(
+                    order=orders[shipment.order_id],
+                    type=EventType.PICKED,
+                    user=user,
+                    message=f"Shipment {shipment.number} is being picked ({pick_list.number}).",
+                    shipment=shipment.number,
+                    pick_list=pick_list.number,
+                )
+            )
+        Shipment.objects.bulk_update(locked, ["status", "pick_list", "picked_at"])
+        involved = sorted({s.order_id for s in locked})
+        _rollup([orders[pk] for pk in involved], user=user, extra_events=built)
+    return pick_list
+
+
+# --- carriers --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CarrierProposal:
+    service: CarrierService
+    cost: Decimal
+    delivery_date: datetime.date
+    meets_promise: bool
+
+
+def _add_business_days(start: datetime.date, days: int) -> datetime.date:
+    day = start
+    while days > 0:
+        day += datetime.timedelta(days=1)
+        if day.weekday() < 5:
+            days -= 1
+    return day
+
+
+def carrier_service_cost(service: CarrierService, weight_grams: int) -> Decimal:
+    kg = Decimal(max(weight_grams or 0, 0)) / Decimal(1000)
+    return (service.price_per_parcel + service.price_per_kg * kg).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    )
+
+
+def carrier_proposals(
+    *, order: Order, weight_grams: int, ship_date: datetime.date | None = None
+) -> list[CarrierProposal]:
+    """Every active service that serves the order's country, cheapest first."""
+    ship_date = ship_date or timezone.localdate()
+    promised = order.estimated_delivery_date
+    proposals = []
+    for service in CarrierService.objects.filter(
+        is_active=True, carrier__is_active=True
+    ).select_related("carrier"):
+        if not service.serves(order.shipping_country):
+            continue
+        delivery = _add_business_days(ship_date, service.transit_days)
+        proposals.append(
+            CarrierProposal(
+                service=service,
+                cost=carrier_service_cost(service, weight_grams),
+                delivery_date=delivery,
+                meets_promise=promised is None or delivery <= promised,
+            )
+        )
+    proposals.sort(key=lambda p: (p.cost, p.delivery_date, p.service.pk))
+    return proposals
+
+
+def carrier_service_choose(
+    *, order: Order, weight_grams: int, ship_date: datetime.date | None = None
+) -> CarrierProposal | None:
+    """The cheapest service that delivers by the order's promised date; when none can, the
+    fastest one (``meets_promise`` False). ``None`` when no service serves the country."""
+    proposals = carrier_proposals(order=order, weight_grams=weight_grams, ship_date=ship_date)
+    meeting = [p for p in proposals if p.meets_promise]
+    if meeting:
+        return meeting[0]
+    if proposals:
+        return min(proposals, key=lambda p: (p.delivery_date, p.cost, p.service.pk))
+    return None
+
+
+def shipment_estimated_weight(shipment: Shipment) -> int:
+    return sum(
+        line.quantity * line.order_line.product.weight_grams
+        for line in shipment.lines.select_related("order_line__product")
+    )
+
+
+# --- packing ---------------------------------------------------------------------------------
+def _positive_int(value, field: str, label: str, errors: dict, *, maximum: int) -> int | None:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        errors.setdefault(field, []).append(f"Give the {label} as a positive whole number.")
+        return None
+    if value > maximum:
+        errors.setdefault(field, []).append(f"The {label} cannot exceed {maximum}.")
+        return None
+    return value
+
+
+def _merge_packed(packed, errors: dict) -> dict[str, int]:
+    items = packed.items() if isinstance(packed, Mapping) else packed
+    merged: dict[str, int] = defaultdict(int)
+    for position, item in enumerate(items, start=1):
+        try:
+            sku, quantity = item
+        except (TypeError, ValueError):
+            errors.setdefault("lines", []).append(f"Line {position}: give a SKU and a quantity.")
+            continue
+        sku = (sku or "").strip() if isinstance(sku, str) else ""
+        if isinstance(quantity, str) and quantity.strip().isdigit():
+            quantity = int(quantity.strip())
+        if not sku and quantity in (None, "", 0):
+            continue  # an empty row of the form
+        if not sku:
+            errors.setdefault("lines", []).append(f"Line {position}: scan or type the SKU.")
+            continue
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            errors.setdefault("lines", []).append(
+                f"Line {position} ({sku}): the quantity must be a whole number of 0 or more."
+            )
+            continue
+        merged[sku] += quantity
+    return dict(merged)
+
+
+def shipment_pack(
+    *,
+    shipment: Shipment,
+    packed: Mapping[str, int] | Sequence[tuple[str, int]],
+    weight_grams: int,
+    length_cm: int,
+    width_cm: int,
+    height_cm: int,
+    carrier_service: CarrierService | None = None,
+    user=None,
+) -> Shipment:
+    """Confirm what went into the parcel (SKU → quantity, must match the shipment exactly),
+    record weight and dimensions and the carrier service (the proposed one unless given)."""
+    errors: dict[str, list[str]] = {}
+    weight = _positive_int(weight_grams, "weight_grams", "weight in grams", errors, maximum=10**6)
+    dims = [
+        _positive_int(value, field, label, errors, maximum=1000)
+        for value, field, label in (
+            (length_cm, "length_cm", "length in cm"),
+            (width_cm, "width_cm", "width in cm"),
+            (height_cm, "height_cm", "height in cm"),
+        )
+    ]
+    scanned = _merge_packed(packed, errors)
+    with transaction.atomic():
+        order, shipment = _lock_shipment(shipment)
+        if shipment.status != SS.PICKING:
+            raise _refuse(shipment, "packed")
+        _order_must_be_active(order, shipment, "packed")
+        expected: dict[str, int] = defaultdict(int)
+        for line in shipment.lines.select_related("order_line__product"):
+            expected[line.order_line.product.sku] += line.quantity
+        by_upper = {sku.upper(): sku for sku in expected}
+        normalised: dict[str, int] = defaultdict(int)
+        for sku, quantity in scanned.items():
+            normalised[by_upper.get(sku.upper(), sku)] += quantity
+        mismatches = []
+        for sku, needed in expected.items():
+            got = normalised.get(sku, 0)
+            if got != needed:
+                mismatches.append(
+                    f"SKU {sku}: {got} packed but shipment {shipment.number} needs {needed}."
+                )
+        for sku, got in normalised.items():
+            if sku not in expected and got:
+                mismatches.append(f"SKU {sku} is not part of shipment {shipment.number}.")
+        if mismatches:
+            errors.setdefault("lines", []).extend(mismatches)
+        proposal = None
+        if weight is not None:
+            proposal = carrier_service_choose(order=order, weight_grams=weight)
+        if carrier_service is not None:
+            if not (carrier_service.is_active and carrier_service.carrier.is_active):
+                errors.setdefault("carrier_service", []).append(f"{carrier_service} is not active.")
+            elif not carrier_service.serves(order.shipping_country):
+                errors.setdefault("carrier_service", []).append(
+                    f"{carrier_service} does not deliver to {order.shipping_country}."
+                )
+            service = carrier_service
+        else:
+            service = proposal.service if proposal else None
+            if service is None and weight is not None:
+                errors.setdefault("carrier_service", []).append(
+                    f"No active carrier service delivers to {order.shipping_country}; "
+                    "set one up or choose one."
+                )
+        if errors:
+            raise ShipmentValidationError(errors)
+        shipment.weight_grams = weight
+        shipment.length_cm, shipment.width_cm, shipment.height_cm = dims
+        shipment.carrier_service = service
+        shipment.shipping_cost = carrier_service_cost(service, weight)
+        shipment.pack(at=timezone.now())
+        shipment.save(
+            update_fields=[
+                "status",
+                "packed_at",
+                "weight_grams",
+                "length_cm",
+                "width_cm",
+                "height_cm",
+                "carrier_service",
+                "shipping_cost",
+            ]
+        )
+        events.event_write(
+            order=order,
+            type=EventType.PACKED,
+            user=user,
+            message=f"Shipment {shipment.number} packed, {weight} g, {service}.",
+            shipment=shipment.number,
+            weight_grams=weight,
+            dimensions_cm=dims,
+            carrier_service=str(service),
+            shipping_cost=str(shipment.shipping_cost),
+            proposed_service=str(proposal.service) if proposal else None,
+            overridden=bool(proposal and proposal.service.pk != service.pk),
+        )
+    return shipment
+
+
+# --- shipping --------------------------------------------------------------------------------
+def _tracking_number_new(service: CarrierService) -> str:
+    prefix = (service.carrier.tracking_prefix or service.carrier.code[:4] or "TRK").upper()
+    prefix = re.sub(r"[^A-Z0-9]", "", prefix) or "TRK"
+    while True:
+        number = f"{prefix}{secrets.token_hex(6).upper()}"
+        if not Shipment.objects.filter(tracking_number=number).exists():
+            return number
+
+
+def shipment_ship(
+    *,
+    shipment: Shipment,
+    tracking_number: str = "",
+    carrier_service: CarrierService | None = None,
+    user=None,
+) -> Shipment:
+    """Hand the parcel to the carrier: stock on hand and reserved go down through the ledger,
+    the order lines' shipped quantities go up, the order becomes partially shipped or shipped.
+    A tracking number is generated when none is given."""
+    tracking_number = (tracking_number or "").strip() if isinstance(tracking_number, str) else ""
+    with transaction.atomic():
+        order, shipment = _lock_shipment(shipment)
+        if shipment.status != SS.PACKED:
+            raise _refuse(shipment, "shipped")
+        _order_must_be_active(order, shipment, "shipped")
+        errors: dict[str, list[str]] = {}
+        service = carrier_service or shipment.carrier_service
+        if service is None:
+            errors["carrier_service"] = ["Choose the carrier service that takes the parcel."]
+        elif not service.serves(order.shipping_country):
+            errors["carrier_service"] = [f"{service} does not deliver to {order.shipping_country}."]
+        if tracking_number:
+            if not TRACKING_NUMBER_RE.match(tracking_number):
+                errors["tracking_number"] = [
+                    "A tracking number has 4 to 64 letters, digits or dashes."
+                ]
+            elif (
+                Shipment.objects.filter(tracking_number=tracking_number)
+                .exclude(pk=shipment.pk)
+                .exists()
+            ):
+                errors["tracking_number"] = [
+                    f"Tracking number {tracking_number} is already used by another shipment."
+                ]
+        if errors:
+            raise ShipmentValidationError(errors)
+        if not tracking_number:
+            tracking_number = _tracking_number_new(service)
+
+        lines = list(shipment.lines.select_related("order_line__product").order_by("pk"))
+        # Stock rows next, all at once and by id (inventory.locks).
+        list(stock_levels_for_update(ids={line.stock_level_id for line in lines}))
+        allocations = {
+            (a.order_line_id, a.stock_level_id): a
+            for a in Allocation.objects.filter(
+                order_line_id__in=[line.order_line_id for line in lines],
+                stock_level_id__in=[line.stock_level_id for line in lines],
+            )
+        }
+        for line in lines:
+            allocation = allocations.get((line.order_line_id, line.stock_level_id))
+            if allocation is None or allocation.quantity < line.quantity:
+                raise ShipmentValidationError(
+                    {
+                        "lines": [
+                            f"Only {allocation.quantity if allocation else 0} units of "
+                            f"{line.order_line.product.sku} are reserved in "
+                            f"{shipment.warehouse.code}, {line.quantity} to ship."
+                        ]
+                    }
+                )
+            stock_consume(
+                allocation=allocation,
+                quantity=line.quantity,
+                reference=shipment.number,
+                user=user,
+            )
+            OrderLine.objects.filter(pk=line.order_line_id).update(
+                quantity_shipped=F("quantity_shipped") + line.quantity,
+                quantity_allocated=F("quantity_allocated") - line.quantity,
+            )
+        if service.pk != shipment.carrier_service_id:
+            shipment.carrier_service = service
+            shipment.shipping_cost = carrier_service_cost(service, shipment.weight_grams or 0)
+        shipment.ship(tracking_number=tracking_number, at=timezone.now())
+        try:
+            with transaction.atomic():
+                shipment.save(
+                    update_fields=[
+                        "status",
+                        "tracking_number",
+                        "shipped_at",
+                        "carrier_service",
+                        "shipping_cost",
+                    ]
+                )
+        except IntegrityError:
+            raise ShipmentValidationError(
+                {"tracking_number": [f"Tracking number {tracking_number} is already in use."]}
+            ) from None
+        carrier = service.carrier
+        shipped = events.event_build(
+            order=order,
+            type=EventType.SHIPPED,
+            user=user,
+            message=f"Shipment {shipment.number} handed to {carrier.name}, "
+            f"tracking number {tracking_number}.",
+            shipment=shipment.number,
+            carrier=carrier.name,
+            tracking_number=tracking_number,
+            tracking_url=carrier.tracking_url(tracking_number),
+        )
+        _rollup([order], user=user, extra_events=[shipped])
+    return shipment
+
+
+# --- delivery --------------------------------------------------------------------------------
+def _deliver(
+    shipment: Shipment, *, user, occurred_at: datetime.datetime | None, source: str
+) -> tuple[Shipment, bool]:
+    now = timezone.now()
+    if occurred_at is not None:
+        if timezone.is_naive(occurred_at):
+            occurred_at = timezone.make_aware(occurred_at)
+        if occurred_at > now + datetime.timedelta(minutes=10):
+            raise ShipmentValidationError(
+                {"occurred_at": [f"{occurred_at.isoformat()} lies in the future."]}
+            )
+    with transaction.atomic():
+        order, shipment = _lock_shipment(shipment)
+        if shipment.status == SS.DELIVERED:
+            return shipment, False
+        if shipment.status != SS.SHIPPED:
+            raise _refuse(shipment, "delivered")
+        shipment.deliver(at=occurred_at or now)
+        shipment.save(update_fields=["status", "delivered_at"])
+        _rollup([order], user=user)
+        order_delivered = order.status == OS.DELIVERED
+        details = {"shipment": shipment.number, "order_delivered": order_delivered}
+        if order_delivered:
+            details["feedback_url"] = feedback_url(order)
+        events.event_write(
+            order=order,
+            type=EventType.DELIVERED,
+            user=user,
+            message=f"Shipment {shipment.number} delivered ({source}).",
+            **details,
+        )
+    return shipment, True
+
+
+def shipment_deliver(
+    *, shipment: Shipment, user=None, occurred_at: datetime.datetime | None = None
+) -> Shipment:
+    """Mark a shipped parcel delivered (staff); repeating it changes nothing. When every
+    shipment of the order is delivered, the order is delivered and feedback is invited."""
+    return _deliver(shipment, user=user, occurred_at=occurred_at, source="confirmed by staff")[0]
+
+
+def tracking_update(
+    *, tracking_number: str, status: str, occurred_at: datetime.datetime | None = None
+) -> tuple[Shipment, bool]:
+    """A carrier's tracking update. Returns the shipment and whether anything changed
+    (a repeated update changes nothing)."""
+    errors = {}
+    if not isinstance(tracking_number, str) or not tracking_number.strip():
+        errors["tracking_number"] = ["Give the tracking number."]
+    if status != "delivered":
+        errors["status"] = [
+            f"Unsupported status {status!r}; the only status accepted is 'delivered'."
+        ]
+    if errors:
+        raise ShipmentValidationError(errors)
+    shipment = Shipment.objects.filter(tracking_number=tracking_number.strip()).first()
+    if shipment is None:
+        raise ShipmentNotFound(f"No shipment has tracking number {tracking_number.strip()}.")
+    return _deliver(shipment, user=None, occurred_at=occurred_at, source="reported by carrier")
+
+
+# --- delivery feedback -------------------------------------------------------------------------
+def _signer() -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=FEEDBACK_SALT)
+
+
+def feedback_token(order: Order) -> str:
+    return _signer().sign(order.number)
+
+
+def feedback_url(order: Order) -> str:
+    """Absolute path of the order's signed, expiring feedback page."""
+    return reverse("fulfillment:feedback", kwargs={"token": feedback_token(order)})
+
+
+def feedback_order_from_token(token: str) -> Order:
+    days = getattr(settings, "OMS_FEEDBACK_LINK_DAYS", 30)
+    try:
+        number = _signer().unsign(token, max_age=datetime.timedelta(days=days))
+    except signing.SignatureExpired:
+        raise FeedbackLinkError(
+            f"This feedback link has expired: links are valid for {days} days.", expired=True
+        ) from None
+    except signing.BadSignature:
+        raise FeedbackLinkError(
+            "This feedback link is not valid. Please use the link from your e-mail as it is."
+        ) from None
+    order = Order.objects.filter(number=number).first()
+    if order is None:
+        raise FeedbackLinkError("This feedback link does not belong to any order.")
+    return order
+
+
+def feedback_submit(*, order: Order, rating, comment: str = "") -> DeliveryFeedback:
+    """Record the customer's rating (1–5) of a delivered order; a second submit updates it."""
+    errors = {}
+    if isinstance(rating, str) and rating.strip().isdigit():
+        rating = int(rating.strip())
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+        errors["rating"] = ["Choose a rating from 1 to 5."]
+    comment = (comment or "").strip() if isinstance(comment, str) else None
+    if comment is None or len(comment) > 2000:
+        errors["comment"] = ["The comment must be text of at most 2000 characters."]
+    if errors:
+        raise ShipmentValidationError(errors)
+    with transaction.atomic():
+        order = _lock_order(order.pk)
+        if order.status != OS.DELIVERED:
+            raise ShipmentTransitionNotAllowed(
+                f"Order {order.number} has not been delivered yet; it can be rated once it is.",
+                status=order.status,
+            )
+        feedback = DeliveryFeedback.objects.filter(order=order).first()
+        updated = feedback is not None
+        if feedback is None:
+            feedback = DeliveryFeedback.objects.create(order=order, rating=rating, comment=comment)
+        else:
+            feedback.rating, feedback.comment = rating, comment
+            feedback.save(update_fields=["rating", "comment", "updated_at"])
+        events.event_write(
+            order=order,
+            type=EventType.FEEDBACK,
+            message=f"Delivery rated {rating}/5" + (" (updated)." if updated else "."),
+            rating=rating,
+            comment=comment,
+            updated=updated,
+        )
+    return feedback

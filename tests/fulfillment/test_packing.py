@@ -1,0 +1,160 @@
+"""Packing (quantities verified, parcel recorded) and the carrier service choice."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from fulfillment import services
+from fulfillment.exceptions import ShipmentValidationError
+from fulfillment.models import ShipmentStatus
+from orders.models import EventType, Order, OrderEvent
+
+from .conftest import order_of, pack, pick
+
+pytestmark = pytest.mark.django_db
+
+MONDAY = datetime.date(2030, 1, 7)
+
+
+def picking(products):
+    shipment = order_of(products).shipments.get()
+    pick(shipment)
+    return shipment
+
+
+def pack_with(shipment, packed, **kwargs):
+    values = {"weight_grams": 900, "length_cm": 30, "width_cm": 20, "height_cm": 10}
+    values.update(kwargs)
+    return services.shipment_pack(shipment=shipment, packed=packed, **values)
+
+
+def test_packing_mismatch_is_refused_with_a_clear_message(stocked, mug, tee, carriers):
+    shipment = picking({mug: 2, tee: 1})
+    with pytest.raises(ShipmentValidationError) as short:
+        pack_with(shipment, [("MUG-BLUE", 1), ("TEE-M", 1)])
+    assert short.value.errors["lines"] == [
+        f"SKU MUG-BLUE: 1 packed but shipment {shipment.number} needs 2."
+    ]
+    with pytest.raises(ShipmentValidationError) as extra:
+        pack_with(shipment, [("MUG-BLUE", 2), ("TEE-M", 1), ("CAP-RED", 1)])
+    assert extra.value.errors["lines"] == [
+        f"SKU CAP-RED is not part of shipment {shipment.number}."
+    ]
+    with pytest.raises(ShipmentValidationError) as parcel:
+        pack_with(shipment, {"MUG-BLUE": 2, "TEE-M": 1}, weight_grams=0, height_cm=None)
+    assert set(parcel.value.errors) == {"weight_grams", "height_cm"}
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.PICKING
+    assert not OrderEvent.objects.filter(type=EventType.PACKED).exists()
+
+
+def test_scans_are_added_up_per_sku_and_the_parcel_is_recorded(stocked, mug, tee, carriers):
+    shipment = picking({mug: 2, tee: 1})
+    # Scanning one unit at a time, SKU case as typed.
+    pack_with(shipment, [("MUG-BLUE", 1), ("tee-m", 1), ("MUG-BLUE", 1)], weight_grams=1250)
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.PACKED
+    assert (shipment.weight_grams, shipment.length_cm, shipment.width_cm, shipment.height_cm) == (
+        1250,
+        30,
+        20,
+        10,
+    )
+    assert shipment.shipping_cost == Decimal("5.50")  # 4.50 + 0.80 × 1.25 kg
+    event = OrderEvent.objects.get(type=EventType.PACKED)
+    assert event.details["overridden"] is False
+
+
+def test_staff_may_override_the_proposed_service(stocked, mug, carriers):
+    shipment = picking({mug: 1})
+    pack_with(shipment, {"MUG-BLUE": 1}, carrier_service=carriers["express"])
+    shipment.refresh_from_db()
+    assert shipment.carrier_service == carriers["express"]
+    assert OrderEvent.objects.get(type=EventType.PACKED).details["overridden"] is True
+
+
+def test_a_service_that_does_not_serve_the_country_is_refused(stocked, mug, carriers):
+    shipment = order_of({mug: 1}, country="FR").shipments.get()
+    pick(shipment)
+    with pytest.raises(ShipmentValidationError, match="does not deliver to FR"):
+        pack_with(shipment, {"MUG-BLUE": 1}, carrier_service=carriers["standard"])
+
+
+def test_cheapest_service_that_meets_the_promised_date(stocked, mug, carriers):
+    order = order_of({mug: 1})
+    # Promised in ten working days: even the 6-day economy service is on time and cheapest.
+    Order.objects.filter(pk=order.pk).update(
+        estimated_delivery_date=MONDAY + datetime.timedelta(14)
+    )
+    order.refresh_from_db()
+    choice = services.carrier_service_choose(order=order, weight_grams=2000, ship_date=MONDAY)
+    assert choice.service == carriers["economy"]
+    assert choice.cost == Decimal("4.00")
+    assert choice.meets_promise
+
+    # Promised in three working days: economy is too slow, standard is the cheapest on time.
+    Order.objects.filter(pk=order.pk).update(estimated_delivery_date=MONDAY + datetime.timedelta(3))
+    order.refresh_from_db()
+    choice = services.carrier_service_choose(order=order, weight_grams=2000, ship_date=MONDAY)
+    assert choice.service == carriers["standard"]
+    assert choice.delivery_date == MONDAY + datetime.timedelta(2)
+
+    # Promised tomorrow: only express makes it, although it costs most.
+    Order.objects.filter(pk=order.pk).update(estimated_delivery_date=MONDAY + datetime.timedelta(1))
+    order.refresh_from_db()
+    choice = services.carrier_service_choose(order=order, weight_grams=2000, ship_date=MONDAY)
+    assert choice.service == carriers["express"]
+    assert choice.cost == Decimal("11.00")
+
+    # Promised today: nobody makes it; the fastest is proposed and flagged late.
+    Order.objects.filter(pk=order.pk).update(estimated_delivery_date=MONDAY)
+    order.refresh_from_db()
+    choice = services.carrier_service_choose(order=order, weight_grams=2000, ship_date=MONDAY)
+    assert choice.service == carriers["express"]
+    assert choice.meets_promise is False
+
+
+def test_cost_decides_between_services_on_time(stocked, mug, carriers):
+    order = order_of({mug: 1})
+    Order.objects.filter(pk=order.pk).update(estimated_delivery_date=MONDAY + datetime.timedelta(3))
+    order.refresh_from_db()
+    # Heavy parcel: standard 4.50 + 0.80 × 30 = 28.50, express 9 + 1 × 30 = 39.
+    choice = services.carrier_service_choose(order=order, weight_grams=30000, ship_date=MONDAY)
+    assert (choice.service, choice.cost) == (carriers["standard"], Decimal("28.50"))
+    carriers["standard"].price_per_kg = Decimal("1.50")
+    carriers["standard"].save()
+    choice = services.carrier_service_choose(order=order, weight_grams=30000, ship_date=MONDAY)
+    assert (choice.service, choice.cost) == (carriers["express"], Decimal("39.00"))
+
+
+def test_only_services_serving_the_destination_are_proposed(stocked, mug, carriers):
+    order = order_of({mug: 1}, country="IE")
+    choice = services.carrier_service_choose(order=order, weight_grams=500)
+    assert choice.service in (carriers["economy"], carriers["express"])
+    order_us = order_of({mug: 1}, country="US")
+    assert (
+        services.carrier_service_choose(order=order_us, weight_grams=500).service
+        == carriers["express"]
+    )
+
+
+def test_packing_without_any_carrier_is_refused(stocked, mug):
+    shipment = picking({mug: 1})
+    with pytest.raises(ShipmentValidationError, match="No active carrier service"):
+        pack_with(shipment, {"MUG-BLUE": 1})
+
+
+def test_ship_with_a_given_tracking_number_and_refuse_duplicates(stocked, mug, carriers):
+    first = order_of({mug: 1}).shipments.get()
+    second = order_of({mug: 1}).shipments.get()
+    for shipment in (first, second):
+        pick(shipment)
+        pack(shipment)
+    services.shipment_ship(shipment=first, tracking_number="ABC-12345")
+    with pytest.raises(ShipmentValidationError, match="already used"):
+        services.shipment_ship(shipment=second, tracking_number="ABC-12345")
+    with pytest.raises(ShipmentValidationError, match="letters, digits or dashes"):
+        services.shipment_ship(shipment=second, tracking_number="no spaces please")
+    second.refresh_from_db()
+    assert second.status == ShipmentStatus.PACKED

@@ -1,0 +1,126 @@
+"""Forms of the returns pages. They only shape input; the services validate the business rules
+and their errors are put back on the form (``add_service_errors``)."""
+
+from django import forms
+
+from inventory.models import Warehouse
+
+from .models import RefundMethod, ReturnReason
+
+REASON_CHOICES = [("", "—"), *ReturnReason.choices]
+
+
+def add_service_errors(form: forms.Form, errors: dict) -> None:
+    """Put an OrderValidationError's field-keyed errors on the form (unknown fields: form-wide)."""
+    for field, messages in errors.items():
+        if isinstance(messages, dict):
+            messages = [f"{k}: {' '.join(v)}" for k, v in messages.items()]
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
+class FindOrderForm(forms.Form):
+    order = forms.CharField(label="Order number", max_length=32)
+
+
+class ReturnCreateForm(forms.Form):
+    """One quantity / reason / note per returnable order line."""
+
+    def __init__(self, *args, returnable, allow_override=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.returnable = returnable
+        for line, available in returnable:
+            sku = line.product.sku
+            self.fields[f"qty_{sku}"] = forms.IntegerField(
+                label=f"{sku} – {line.product.name} ({available} returnable)",
+                min_value=0,
+                max_value=max(available, 0),
+                initial=0,
+                required=False,
+                disabled=available <= 0,
+            )
+            self.fields[f"reason_{sku}"] = forms.ChoiceField(
+                label="Reason", choices=REASON_CHOICES, required=False
+            )
+            self.fields[f"note_{sku}"] = forms.CharField(
+                label="Note", max_length=500, required=False
+            )
+        if allow_override:
+            self.fields["override_reason"] = forms.CharField(
+                label="Override reason (after the return window, managers only)",
+                max_length=255,
+                required=False,
+            )
+
+    def rows(self):
+        for line, available in self.returnable:
+            sku = line.product.sku
+            yield line, available, self[f"qty_{sku}"], self[f"reason_{sku}"], self[f"note_{sku}"]
+
+    def clean(self):
+        data = super().clean()
+        lines = []
+        for line, _available in self.returnable:
+            sku = line.product.sku
+            quantity = data.get(f"qty_{sku}") or 0
+            if not quantity:
+                continue
+            reason = data.get(f"reason_{sku}")
+            if not reason:
+                self.add_error(f"reason_{sku}", "Choose why this item comes back.")
+            note = data.get(f"note_{sku}") or ""
+            lines.append({"sku": sku, "quantity": quantity, "reason": reason, "note": note})
+        if not lines and not self.errors:
+            raise forms.ValidationError("Enter how many units of at least one item come back.")
+        data["lines"] = lines
+        return data
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(max_length=255, widget=forms.TextInput(attrs={"size": 60}))
+
+
+class RefundForm(forms.Form):
+    method = forms.ChoiceField(choices=RefundMethod.choices)
+    reference = forms.CharField(max_length=100, required=False)
+
+
+class InspectForm(forms.Form):
+    def __init__(self, *args, return_lines, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.return_lines = return_lines
+        self.fields["warehouse"] = forms.ModelChoiceField(
+            queryset=Warehouse.objects.filter(is_active=True), empty_label=None
+        )
+        for rl in return_lines:
+            sku = rl.order_line.product.sku
+            self.fields[f"sellable_{sku}"] = forms.IntegerField(
+                label=f"{sku} sellable", min_value=0, max_value=rl.quantity, initial=rl.quantity
+            )
+            self.fields[f"damaged_{sku}"] = forms.IntegerField(
+                label=f"{sku} damaged", min_value=0, max_value=rl.quantity, initial=0
+            )
+            self.fields[f"condition_{sku}"] = forms.CharField(
+                label=f"{sku} condition", max_length=500, required=False
+            )
+
+    def rows(self):
+        for rl in self.return_lines:
+            sku = rl.order_line.product.sku
+            yield (
+                rl,
+                self[f"sellable_{sku}"],
+                self[f"damaged_{sku}"],
+                self[f"condition_{sku}"],
+            )
+
+    def counts(self) -> dict:
+        data = self.cleaned_data
+        return {
+            rl.order_line.product.sku: {
+                "sellable": data[f"sellable_{rl.order_line.product.sku}"],
+                "damaged": data[f"damaged_{rl.order_line.product.sku}"],
+                "condition": data.get(f"condition_{rl.order_line.product.sku}", ""),
+            }
+            for rl in self.return_lines
+        }

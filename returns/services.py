@@ -1,0 +1,753 @@
+"""Business actions on returns (RMA). Each is one ``transaction.atomic()``; the original order is
+locked first (``Order.objects.select_for_update()``), then the return, then stock rows (by id,
+through ``inventory``), so two actions on the same order wait for each other and never
+over-return. Every step writes the order's history (``orders.events``) with a customer-facing
+``message`` that the notification code turns into e-mails.
+
+Like ``orders.services``, these services do not check who may act (pages, admin and API ask
+``has_transition_perm`` first), with one exception that is an input of the action itself:
+accepting a return after the window needs ``returns.override_return_window``.
+
+Damaged goods: they never enter ``on_hand`` (no ledger movement); the inspection records them on
+the return line (``quantity_damaged``, disposition ``scrapped``). Once inventory offers a
+``stock_scrap`` service, inspection can book them as ``return_restock`` +n then ``scrap`` -n so
+the ledger shows them too.
+"""
+
+import uuid
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core import signing
+from django.db import transaction
+from django.db.models import Subquery
+from django.urls import reverse
+from django.utils import timezone
+from django_fsm import can_proceed, has_transition_perm
+
+from inventory.locks import stock_levels_for_update
+from inventory.models import Warehouse
+from inventory.services import stock_levels_ensure, stock_restock
+from oms.numbers import RETURN_NUMBER
+from orders import events
+from orders.exceptions import OrderValidationError, TransitionNotAllowedNow
+from orders.models import EventType, Order, OrderLine, OrderStatus
+from orders.services import backorders_fill, order_confirm, order_place
+
+from .models import (
+    Disposition,
+    Refund,
+    RefundMethod,
+    ReturnLine,
+    ReturnPolicy,
+    ReturnReason,
+    ReturnRequest,
+    ReturnSource,
+    ReturnStatus,
+)
+from .selectors import claimed_quantities, return_window_closes_at
+
+CENT = Decimal("0.01")
+MAX_NOTE = 500
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _lock(return_request: ReturnRequest) -> tuple[Order, ReturnRequest]:
+    """Lock the original order, then the return; return fresh copies of both."""
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("channel", "customer")
+        .get(pk=return_request.order_id)
+    )
+    locked = ReturnRequest.objects.select_for_update(of=("self",)).get(pk=return_request.pk)
+    locked.order = order
+    return order, locked
+
+
+def _refuse(return_request: ReturnRequest, action: str, why: str = "") -> TransitionNotAllowedNow:
+    label = ReturnStatus(return_request.status).label.lower()
+    message = f"Return {return_request.number} cannot be {action} while it is {label}."
+    if why:
+        message = f"Return {return_request.number} cannot be {action}: {why}"
+    return TransitionNotAllowedNow(message, status=return_request.status)
+
+
+def _history(
+    *,
+    order: Order,
+    return_request: ReturnRequest,
+    type: str,
+    user,
+    message: str,
+    from_status: str = "",
+    **extra,
+):
+    """Write the order's history: details carry the return number, its status and the
+    customer-facing text (``message``) that e-mails are made of."""
+    event = events.event_build(
+        order=order,
+        type=type,
+        user=user,
+        message=message,
+        from_status=from_status,
+        to_status=return_request.status,
+        **extra,
+    )
+    event.details.update(
+        {"return": return_request.number, "status": return_request.status, "message": message}
+    )
+    return events.events_save([event])[0]
+
+
+def _user_or_none(user):
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _approval_message(return_request: ReturnRequest) -> str:
+    return (
+        f"Your return {return_request.number} is authorised. Please pack the items securely, "
+        f"write {return_request.number} clearly on the parcel and send it back to us. "
+        "We will let you know when it arrives."
+    )
+
+
+# --- opening a return -------------------------------------------------------------------------
+def _parse_lines(lines, errors: dict) -> list[tuple[int, str, int, str, str]]:
+    if not isinstance(lines, list | tuple) or not lines:
+        errors["lines"] = ["A return needs at least one line with a SKU, a quantity and a reason."]
+        return []
+    problems: list[str] = []
+    parsed = []
+    seen: dict[str, int] = {}
+    reasons = ", ".join(ReturnReason.values)
+    for position, line in enumerate(lines, start=1):
+        if not isinstance(line, dict):
+            problems.append(f"Line {position}: give an object with sku, quantity and reason.")
+            continue
+        sku = line.get("sku")
+        if not isinstance(sku, str) or not sku.strip():
+            problems.append(f"Line {position}: the SKU is missing.")
+            continue
+        sku = sku.strip()
+        label = f"Line {position} ({sku})"
+        ok = True
+        quantity = line.get("quantity")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+            problems.append(f"{label}: quantity must be a positive whole number, not {quantity!r}.")
+            ok = False
+        reason = line.get("reason")
+        if reason not in ReturnReason.values:
+            problems.append(f"{label}: reason must be one of {reasons}, not {reason!r}.")
+            ok = False
+        note = line.get("note") or ""
+        if not isinstance(note, str):
+            problems.append(f"{label}: the note must be text.")
+            ok = False
+        elif len(note.strip()) > MAX_NOTE:
+            problems.append(f"{label}: the note is longer than {MAX_NOTE} characters.")
+            ok = False
+        if sku in seen:
+            problems.append(
+                f"{label}: SKU {sku} is already on line {seen[sku]}; "
+                "put the whole quantity on one line."
+            )
+            continue
+        seen[sku] = position
+        if ok:
+            parsed.append((position, sku, quantity, reason, note.strip()))
+    if problems:
+        errors["lines"] = problems
+    return parsed
+
+
+def return_request_create(
+    *,
+    order: Order,
+    lines: list[dict],
+    user=None,
+    source: str = ReturnSource.STAFF,
+    override_reason: str = "",
+) -> ReturnRequest:
+    """Open a return for shipped units of ``order``.
+
+    ``lines``: ``[{"sku", "quantity", "reason", "note"?}]``. Raises ``OrderValidationError``
+    naming every problem (nothing is created): SKU not on the order, more than shipped minus
+    already returned (open returns included), product not returnable, window closed. After the
+    window only staff with ``returns.override_return_window`` may open it, giving a reason.
+    Returns whose every reason the policy auto-approves are approved at once.
+    """
+    errors: dict[str, list[str]] = {}
+    if source not in ReturnSource.values:
+        errors["source"] = [
+            f"Unknown source {source!r}; use one of {', '.join(ReturnSource.values)}."
+        ]
+    parsed = _parse_lines(lines, errors)
+    if not isinstance(override_reason, str):
+        errors["override_reason"] = ["The override reason must be text."]
+        override_reason = ""
+    override_reason = override_reason.strip()
+    if errors:
+        raise OrderValidationError(errors)
+
+    policy = ReturnPolicy.load()
+    non_returnable = set(policy.non_returnable_products.values_list("pk", flat=True))
+    with transaction.atomic():
+        # The order row lock serialises every return of this order: two returns opened at
+        # once see each other's claims.
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("customer", "channel")
+            .get(pk=order.pk)
+        )
+        order_lines = {line.product.sku: line for line in order.lines.select_related("product")}
+        if not any(line.quantity_shipped for line in order_lines.values()):
+            errors["order"] = [
+                f"Nothing of order {order.number} has shipped yet; only shipped goods can be "
+                "returned (cancel the order or its lines instead)."
+            ]
+            raise OrderValidationError(errors)
+
+        claimed = claimed_quantities(order=order)
+        problems: list[str] = []
+        for position, sku, quantity, _reason, _note in parsed:
+            label = f"Line {position} ({sku})"
+            line = order_lines.get(sku)
+            if line is None:
+                problems.append(f"{label}: SKU {sku} is not on order {order.number}.")
+            elif line.product_id in non_returnable:
+                problems.append(f"{label}: {line.product.name} cannot be returned (policy).")
+            elif line.quantity_shipped == 0:
+                problems.append(f"{label}: nothing of this SKU has shipped yet.")
+            else:
+                already = claimed.get(line.pk, 0)
+                returnable = max(line.quantity_shipped - already, 0)
+                if quantity > returnable:
+                    problems.append(
+                        f"{label}: {quantity} requested but only {returnable} can be returned "
+                        f"({line.quantity_shipped} shipped, {already} already returned or in "
+                        "an open return)."
+                    )
+        if problems:
+            errors["lines"] = problems
+
+        overridden = False
+        closes_at = return_window_closes_at(order=order, window_days=policy.window_days)
+        if closes_at is not None and timezone.now() > closes_at:
+            closed_on = timezone.localtime(closes_at).date().isoformat()
+            if not override_reason:
+                errors["order"] = [
+                    f"The return window of {policy.window_days} days after delivery closed on "
+                    f"{closed_on}; a manager may still accept the return, giving a reason."
+                ]
+            elif (
+                source != ReturnSource.STAFF
+                or _user_or_none(user) is None
+                or not user.has_perm("returns.override_return_window")
+            ):
+                errors["override_reason"] = [
+                    f"The return window closed on {closed_on}; only a manager (permission "
+                    "returns.override_return_window) can accept a return after it."
+                ]
+            else:
+                overridden = True
+        if errors:
+            raise OrderValidationError(errors)
+
+        return_request = ReturnRequest(
+            number=RETURN_NUMBER.placeholder(uuid.uuid4().hex),
+            order=order,
+            source=source,
+            window_overridden=overridden,
+            override_reason=override_reason[:255] if overridden else "",
+            created_by=_user_or_none(user),
+        )
+        return_request.save()
+        return_request.number = RETURN_NUMBER.for_pk(return_request.pk)
+        return_request.save(update_fields=["number"])
+        ReturnLine.objects.bulk_create(
+            ReturnLine(
+                return_request=return_request,
+                order_line=order_lines[sku],
+                quantity=quantity,
+                reason=reason,
+                note=note,
+            )
+            for _position, sku, quantity, reason, note in parsed
+        )
+        summary = ", ".join(f"{quantity} × {sku}" for _p, sku, quantity, _r, _n in parsed)
+        extra = {"lines": {sku: quantity for _p, sku, quantity, _r, _n in parsed}}
+        if overridden:
+            extra["window_overridden"] = override_reason
+        _history(
+            order=order,
+            return_request=return_request,
+            type=EventType.RETURN_REQUESTED,
+            user=user,
+            message=f"We have received your return request {return_request.number} for {summary}.",
+            source=source,
+            **extra,
+        )
+        if all(not policy.needs_approval(reason) for _p, _s, _q, reason, _n in parsed):
+            _approve(order, return_request, user=user)
+    return return_request
+
+
+# --- approval -----------------------------------------------------------------------------------
+def _approve(order: Order, return_request: ReturnRequest, *, user) -> None:
+    previous = return_request.status
+    return_request.approve()
+    return_request.save(update_fields=["status", "approved_at", "updated_at"])
+    _history(
+        order=order,
+        return_request=return_request,
+        type=EventType.RETURN_UPDATED,
+        user=user,
+        from_status=previous,
+        message=_approval_message(return_request),
+    )
+
+
+def return_approve(*, return_request: ReturnRequest, user=None) -> ReturnRequest:
+    with transaction.atomic():
+        order, return_request = _lock(return_request)
+        if not can_proceed(return_request.approve):
+            raise _refuse(return_request, "approved")
+        _approve(order, return_request, user=user)
+    return return_request
+
+
+def return_reject(*, return_request: ReturnRequest, reason: str, user=None) -> ReturnRequest:
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if not reason:
+        raise OrderValidationError({"reason": ["Give the reason for rejecting the return."]})
+    with transaction.atomic():
+        order, return_request = _lock(return_request)
+        if not can_proceed(return_request.reject):
+            raise _refuse(return_request, "rejected")
+        previous = return_request.status
+        return_request.reject(reason=reason)
+        return_request.save(update_fields=["status", "rejection_reason", "closed_at", "updated_at"])
+        _history(
+            order=order,
+            return_request=return_request,
+            type=EventType.RETURN_UPDATED,
+            user=user,
+            from_status=previous,
+            message=f"We are sorry, we cannot accept your return {return_request.number}: {reason}",
+        )
+    return return_request
+
+
+def return_cancel(*, return_request: ReturnRequest, user=None, reason: str = "") -> ReturnRequest:
+    """Withdraw a return that has not arrived yet (the customer keeps the goods)."""
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    with transaction.atomic():
+        order, return_request = _lock(return_request)
+        if not can_proceed(return_request.cancel):
+            raise _refuse(return_request, "cancelled")
+        previous = return_request.status
+        return_request.cancel()
+        return_request.save(update_fields=["status", "closed_at", "updated_at"])
+        _history(
+            order=order,
+            return_request=return_request,
+            type=EventType.RETURN_UPDATED,
+            user=user,
+            from_status=previous,
+            message=f"Your return {return_request.number} has been cancelled. {reason}".strip(),
+        )
+    return return_request
+
+
+# --- goods back in the warehouse ---------------------------------------------------------------
+def return_receive(*, return_request: ReturnRequest, user=None) -> ReturnRequest:
+    with transaction.atomic():
+        order, return_request = _lock(return_request)
+        if not can_proceed(return_request.receive):
+            raise _refuse(return_request, "received")
+        previous = return_request.status
+        return_request.receive()
+        return_request.save(update_fields=["status", "received_at", "updated_at"])
+        _history(
+            order=order,
+            return_request=return_request,
+            type=EventType.RETURN_UPDATED,
+            user=user,
+            from_status=previous,
+            message=f"Your return {return_request.number} has arrived at our warehouse; we "
+            "will check the items and let you know.",
+        )
+    return return_request
+
+
+def _parse_inspection(lines, return_lines: list[ReturnLine], errors: dict) -> dict:
+    if not isinstance(lines, dict) or not lines:
+        errors["lines"] = [
+            'Give the counts per SKU: {"SKU": {"sellable": n, "damaged": n}} for every line.'
+        ]
+        return {}
+    by_sku = {line.order_line.product.sku: line for line in return_lines}
+    problems: list[str] = []
+    counts: dict[str, tuple[int, int, str]] = {}
+    for sku, entry in lines.items():
+        if sku not in by_sku:
+            problems.append(f"SKU {sku} is not on this return.")
+            continue
+        if not isinstance(entry, dict):
+            problems.append(f"{sku}: give an object with sellable and damaged counts.")
+            continue
+        sellable, damaged = entry.get("sellable", 0), entry.get("damaged", 0)
+        condition = entry.get("condition") or ""
+        if not _is_count(sellable) or not _is_count(damaged):
+            problems.append(f"{sku}: sellable and damaged must be whole numbers of 0 or more.")
+            continue
+        if not isinstance(condition, str) or len(condition) > MAX_NOTE:
+            problems.append(f"{sku}: the condition must be text of at most {MAX_NOTE} characters.")
+            continue
+        requested = by_sku[sku].quantity
+        if sellable + damaged > requested:
+            problems.append(
+                f"{sku}: {sellable} sellable + {damaged} damaged is more than the {requested} "
+                "units on the return."
+            )
+            continue
+        counts[sku] = (sellable, damaged, condition.strip())
+    for sku in by_sku:
+        if sku not in lines:
+            problems.append(f"{sku}: give the sellable and damaged counts (0 if not received).")
+    if problems:
+        errors["lines"] = problems
+    return counts
+
+
+def return_inspect(
+    *, return_request: ReturnRequest, lines: dict, warehouse: Warehouse, user=None
+) -> ReturnRequest:
+    """Count the returned goods line by line: ``{sku: {"sellable": n, "damaged": n,
+    "condition"?: text}}``. Sellable units go back on the shelf of ``warehouse`` (ledger kind
+    ``return_restock``) and fill that product's backorders in the same transaction; damaged
+    units are recorded on the line and never become available."""
+    errors: dict[str, list[str]] = {}
+    if not isinstance(warehouse, Warehouse):
+        errors["warehouse"] = ["Choose the warehouse that received the goods."]
+    elif not warehouse.is_active:
+        errors["warehouse"] = [f"Warehouse {warehouse.code} is not active."]
+    with transaction.atomic():
+        order, return_request = _lock(return_request)
+        if not can_proceed(return_request.inspect):
+            raise _refuse(return_request, "inspected")
+        return_lines = list(return_request.lines.select_related("order_line__product"))
+        counts = _parse_inspection(lines, return_lines, errors)
+        if errors:
+            raise OrderValidationError(errors)
+
+        restock = {
+            line.order_line.product: counts[line.order_line.product.sku][0]
+            for line in return_lines
+            if counts[line.order_line.product.sku][0] > 0
+        }
+        if restock:
+            product_ids = [p.pk for p in restock]
+            # Lock order: backordered orders that may get the stock (by id), then stock rows.
+            backordered = Order.objects.filter(
+                status=OrderStatus.BACKORDERED, lines__product_id__in=product_ids
+            ).values("pk")
+            list(
+                Order.objects.filter(pk__in=Subquery(backordered))
+                .order_by("pk")
+                .select_for_update(of=("self",))
+                .values_list("pk", flat=True)
+            )
+            stock_levels_ensure(warehouse=warehouse, products=restock)
+            levels = {
+                level.product_id: level
+                for level in stock_levels_for_update(product_ids=product_ids).filter(
+                    warehouse=warehouse
+                )
+            }
+            for product, quantity in sorted(restock.items(), key=lambda i: levels[i[0].pk].pk):
+                stock_restock(
+                    stock_level=levels[product.pk],
+                    quantity=quantity,
+                    reference=return_request.number,
+                    user=user,
+                )
+            backorders_fill(products=list(restock), user=user)
+
+        summary = []
+        for line in return_lines:
+            sellable, damaged, condition = counts[line.order_line.product.sku]
+            line.quantity_sellable, line.quantity_damaged = sellable, damaged
+            line.condition = condition
+            if sellable and damaged:
+                line.disposition = Disposition.PARTLY_RESTOCKED
+            elif sellable:
+                line.disposition = Disposition.RESTOCKED
+            elif damaged:
+                line.disposition = Disposition.SCRAPPED
+            else:
+                line.disposition = Disposition.NOT_RECEIVED
+            missing = line.quantity - sellable - damaged
+            part = (
+                f"{line.order_line.product.sku}: {sellable + damaged} of {line.quantity} received"
+            )
+            if damaged:
+                part += f", {damaged} damaged"
+            if missing:
+                part += f", {missing} missing"
+            summary.append(part)
+        ReturnLine.objects.bulk_update(
+            return_lines,
+            ["quantity_sellable", "quantity_damaged", "condition", "disposition"],
+        )
+        previous = return_request.status
+        return_request.inspect(warehouse=warehouse)
+        return_request.save(update_fields=["status", "warehouse", "inspected_at", "updated_at"])
+        _history(
+            order=order,
+            return_request=return_request,
+            type=EventType.RETURN_UPDATED,
+            user=user,
+            from_status=previous,
+            message=f"We have checked the items of your return {return_request.number}: "
+            + "; ".join(summary)
+            + ".",
+            warehouse=warehouse.code,
+            restocked={p.sku: q for p, q in restock.items()},
+            damaged={
+                line.order_line.product.sku: line.quantity_damaged
+                for line in return_lines
+                if line.quantity_damaged
+            },
+        )
+    return return_request
+
+
+# --- outcome: refund or exchange ------------------------------------------------------------------
+def _book_returned(return_lines: list[ReturnLine]) -> None:
+    """Raise the order lines' returned quantity by what was received (the order is locked)."""
+    received = {rl.order_line_id: rl.quantity_received for rl in return_lines}
+    order_lines = list(OrderLine.objects.filter(pk__in=[pk for pk, n in received.items() if n > 0]))
+    for line in order_lines:
+        line.quantity_returned += received[line.pk]
+    if order_lines:
+        OrderLine.objects.bulk_update(order_lines, ["quantity_returned"])
+
+
+def refund_amounts(
+    *, return_lines: list[ReturnLine], policy: ReturnPolicy
+) -> tuple[Decimal, Decimal]:
+    """(refund, restocking fee): received units × unit price paid, minus the policy's fee on
+    units returned because the customer changed mind."""
+    gross = fee = Decimal("0")
+    for line in return_lines:
+        amount = line.quantity_received * line.order_line.unit_price
+        gross += amount
+        if policy.fee_applies(line.reason):
+            fee += (amount * policy.restocking_fee_percent / 100).quantize(
+                CENT, rounding=ROUND_HALF_UP
+            )
+    return (gross - fee).quantize(CENT), fee.quantize(CENT)
+
+
+def return_refund(
+    *,
+    return_request: ReturnRequest,
+    user=None,
+    method: str = RefundMethod.ORIGINAL_PAYMENT,
+    reference: str = "",
+) -> Refund:
+    errors = {}
+    if method not in RefundMethod.values:
+        errors["method"] = [f"Refund method must be one of {', '.join(RefundMethod.values)}."]
+    if not isinstance(reference, str) or len(reference.strip()) > 100:
+        errors["reference"] = ["The refund reference must be text of at most 100 characters."]
+    if errors:
+        raise OrderValidationError(errors)
+    with transaction.atomic():
+        order, return_request = _lock(return_request)
+        if not can_proceed(return_request.refund):
+            raise _refuse(return_request, "refunded")
+        return_lines = list(return_request.lines.select_related("order_line__product"))
+        amount, fee = refund_amounts(return_lines=return_lines, policy=ReturnPolicy.load())
+        refund = Refund.objects.create(
+            return_request=return_request,
+            amount=amount,
+            restocking_fee=fee,
+            currency=order.currency,
+            method=method,
+            reference=reference.strip(),
+            created_by=_user_or_none(user),
+        )
+        _book_returned(return_lines)
+        previous = return_request.status
+        return_request.refund()
+        return_request.save(update_fields=["status", "updated_at"])
+        message = (
+            f"We have refunded {amount} {order.currency} for your return "
+            f"{return_request.number} to your {RefundMethod(method).label.lower()}."
+        )
+        if fee:
+            message += (
+                f" A restocking fee of {fee} {order.currency} was deducted for items "
+                "returned without a fault."
+            )
+        _history(
+            order=order,
+            return_request=return_request,
+            type=EventType.REFUNDED,
+            user=user,
+            from_status=previous,
+            message=message,
+            amount=str(amount),
+            restocking_fee=str(fee),
+            currency=order.currency,
+            method=method,
+            reference=refund.reference,
+        )
+    return refund
+
+
+def return_exchange(
+    *, return_request: ReturnRequest, user=None, lines: list[dict] | None = None
+) -> Order:
+    """Send replacements free of charge: a new order on the original channel, to the original
+    customer and address, for the received units (or ``lines`` [{"sku", "quantity"}], e.g.
+    another size), priced 0, allocated (or backordered) like any order."""
+    with transaction.atomic():
+        order, return_request = _lock(return_request)
+        if not can_proceed(return_request.exchange):
+            raise _refuse(return_request, "exchanged")
+        return_lines = list(return_request.lines.select_related("order_line__product"))
+        if lines is None:
+            lines = [
+                {"sku": rl.order_line.product.sku, "quantity": rl.quantity_received}
+                for rl in return_lines
+                if rl.quantity_received > 0
+            ]
+            if not lines:
+                raise OrderValidationError(
+                    {"lines": ["Nothing of this return was received; there is nothing to replace."]}
+                )
+        customer = order.customer
+        replacement = order_place(
+            channel=order.channel,
+            partner=order.partner,
+            customer={
+                "name": order.shipping_name,
+                "email": customer.email,
+                "phone": customer.phone,
+            },
+            shipping_address={
+                "line1": order.shipping_line1,
+                "line2": order.shipping_line2,
+                "city": order.shipping_city,
+                "postal_code": order.shipping_postal_code,
+                "country": order.shipping_country,
+            },
+            lines=lines,
+            notes=f"Replacement for return {return_request.number} of order {order.number}.",
+            user=user,
+        )
+        OrderLine.objects.filter(order=replacement).update(unit_price=Decimal("0"))
+        Order.objects.filter(pk=replacement.pk).update(total=Decimal("0"))
+        if not order.channel.auto_confirm:
+            order_confirm(order=replacement, user=user)
+        replacement = Order.objects.get(pk=replacement.pk)
+        events.event_write(
+            order=replacement,
+            type=EventType.NOTE,
+            user=user,
+            message=f"Free replacement for return {return_request.number} of order {order.number}.",
+            **{"return": return_request.number, "original_order": order.number},
+        )
+        _book_returned(return_lines)
+        previous = return_request.status
+        return_request.exchange(replacement_order=replacement)
+        return_request.save(update_fields=["status", "replacement_order", "updated_at"])
+        _history(
+            order=order,
+            return_request=return_request,
+            type=EventType.EXCHANGED,
+            user=user,
+            from_status=previous,
+            message=f"We are sending you replacements for your return {return_request.number} "
+            f"free of charge as order {replacement.number}; you will get tracking details when "
+            "it ships.",
+            replacement_order=replacement.number,
+        )
+    return replacement
+
+
+def return_close(*, return_request: ReturnRequest, user=None) -> ReturnRequest:
+    with transaction.atomic():
+        order, return_request = _lock(return_request)
+        if not can_proceed(return_request.close):
+            raise _refuse(return_request, "closed")
+        previous = return_request.status
+        return_request.close()
+        return_request.save(update_fields=["status", "closed_at", "updated_at"])
+        _history(
+            order=order,
+            return_request=return_request,
+            type=EventType.RETURN_UPDATED,
+            user=user,
+            from_status=previous,
+            message=f"Your return {return_request.number} is complete.",
+        )
+    return return_request
+
+
+# --- the transitions staff trigger (pages, admin, API) --------------------------------------------
+STAFF_TRANSITIONS = (
+    "approve",
+    "reject",
+    "receive",
+    "inspect",
+    "refund",
+    "exchange",
+    "close",
+    "cancel",
+)
+
+
+def available_transitions(return_request: ReturnRequest, user=None) -> list[str]:
+    """Staff transitions allowed now (and, with ``user``, permitted to them)."""
+    names = []
+    for name in STAFF_TRANSITIONS:
+        method = getattr(return_request, name)
+        if not can_proceed(method):
+            continue
+        if user is not None and not has_transition_perm(method, user):
+            continue
+        names.append(name)
+    return names
+
+
+# --- the customer's signed link ---------------------------------------------------------------
+CUSTOMER_LINK_SALT = "returns.customer-link"
+CUSTOMER_LINK_MAX_AGE = 365 * 24 * 3600
+
+
+def customer_return_token(order: Order) -> str:
+    """A signed token naming the order, for the customer's return page link (e-mails)."""
+    return signing.TimestampSigner(salt=CUSTOMER_LINK_SALT).sign(order.number)
+
+
+def customer_return_url(order: Order) -> str:
+    """Path of the customer's return page (prefix it with the site's address in e-mails)."""
+    return reverse("returns:customer", args=[customer_return_token(order)])
+
+
+def order_from_customer_token(token: str) -> Order | None:
+    """The order a customer link names, or ``None`` when the link is forged or expired."""
+    try:
+        number = signing.TimestampSigner(salt=CUSTOMER_LINK_SALT).unsign(
+            token, max_age=CUSTOMER_LINK_MAX_AGE
+        )
+    except signing.BadSignature:
+        return None
+    return Order.objects.select_related("customer").filter(number=number).first()

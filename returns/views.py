@@ -1,0 +1,237 @@
+"""Back-office pages of returns (open a return for a customer on the phone, approve, receive,
+inspect, refund or exchange) and the customer's public return page reached from a signed link.
+Thin: they call services and show their errors on the forms."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django_fsm import has_transition_perm
+
+from orders.exceptions import OrderValidationError, TransitionNotAllowedNow
+from orders.models import Order
+
+from . import selectors, services
+from .forms import (
+    FindOrderForm,
+    InspectForm,
+    RefundForm,
+    RejectForm,
+    ReturnCreateForm,
+    add_service_errors,
+)
+from .models import ReturnPolicy, ReturnRequest, ReturnSource, ReturnStatus
+
+
+def staff(perm: str):
+    def decorate(view):
+        return login_required(permission_required(perm, raise_exception=True)(view))
+
+    return decorate
+
+
+def _return_or_404(number: str) -> ReturnRequest:
+    try:
+        return selectors.return_detail(number=number)
+    except ReturnRequest.DoesNotExist:
+        raise Http404(f"No return {number}.") from None
+
+
+@staff("returns.view_returnrequest")
+def return_list(request):
+    filters = {"status": request.GET.get("status", ""), "q": request.GET.get("q", "")}
+    if filters["status"] not in ReturnStatus.values:
+        filters["status"] = ""
+    returns = list(selectors.return_list(filters=filters)[:200])
+    return render(
+        request,
+        "returns/return_list.html",
+        {"returns": returns, "filters": filters, "statuses": ReturnStatus.choices},
+    )
+
+
+@staff("returns.add_returnrequest")
+def return_create(request):
+    """Staff open a return for a customer on the phone: find the order, enter the lines."""
+    number = (request.GET.get("order") or request.POST.get("order") or "").strip()
+    find = FindOrderForm(initial={"order": number})
+    order = Order.objects.select_related("customer").filter(number=number).first()
+    if number and order is None:
+        find = FindOrderForm({"order": number})
+        find.is_valid()
+        find.add_error("order", f"No order {number}.")
+    if order is None:
+        return render(request, "returns/return_create.html", {"find": find, "order": None})
+
+    returnable = selectors.returnable_lines(order=order)
+    form_kwargs = {"returnable": returnable, "allow_override": True}
+    if request.method == "POST":
+        form = ReturnCreateForm(request.POST, **form_kwargs)
+        if form.is_valid():
+            try:
+                return_request = services.return_request_create(
+                    order=order,
+                    lines=form.cleaned_data["lines"],
+                    user=request.user,
+                    source=ReturnSource.STAFF,
+                    override_reason=form.cleaned_data.get("override_reason", ""),
+                )
+            except OrderValidationError as exc:
+                add_service_errors(form, exc.errors)
+            else:
+                messages.success(request, f"Return {return_request.number} opened.")
+                return redirect("returns:detail", number=return_request.number)
+        status = 400
+    else:
+        form = ReturnCreateForm(**form_kwargs)
+        status = 200
+    closes_at = selectors.return_window_closes_at(
+        order=order, window_days=ReturnPolicy.load().window_days
+    )
+    return render(
+        request,
+        "returns/return_create.html",
+        {"find": find, "order": order, "form": form, "window_closes_at": closes_at},
+        status=status,
+    )
+
+
+def _detail_context(request, return_request, **forms):
+    return_lines = list(return_request.lines.all())
+    context = {
+        "rma": return_request,
+        "return_lines": return_lines,
+        "transitions": services.available_transitions(return_request, user=request.user),
+        "refund": getattr(return_request, "refund_record", None),
+        "history": return_request.order.events.filter(
+            details__return=return_request.number
+        ).select_related("user"),
+        "reject_form": forms.get("reject_form") or RejectForm(),
+        "refund_form": forms.get("refund_form") or RefundForm(),
+        "inspect_form": forms.get("inspect_form") or InspectForm(return_lines=return_lines),
+        "customer_url": request.build_absolute_uri(
+            services.customer_return_url(return_request.order)
+        ),
+    }
+    return context
+
+
+@staff("returns.view_returnrequest")
+def return_detail(request, number):
+    return_request = _return_or_404(number)
+    return render(request, "returns/return_detail.html", _detail_context(request, return_request))
+
+
+ACTIONS = {
+    "approve": lambda r, user, data: services.return_approve(return_request=r, user=user),
+    "receive": lambda r, user, data: services.return_receive(return_request=r, user=user),
+    "exchange": lambda r, user, data: services.return_exchange(return_request=r, user=user),
+    "close": lambda r, user, data: services.return_close(return_request=r, user=user),
+    "cancel": lambda r, user, data: services.return_cancel(return_request=r, user=user),
+}
+
+
+@require_POST
+@login_required
+def return_action(request, number, action):
+    return_request = _return_or_404(number)
+    names = {*ACTIONS, "reject", "refund", "inspect"}
+    if action not in names:
+        raise Http404(f"Unknown action {action}.")
+    if not has_transition_perm(getattr(return_request, action), request.user):
+        # Either the state forbids it (shown as an error) or the user lacks the permission.
+        if action not in services.available_transitions(return_request):
+            messages.error(
+                request,
+                f"Return {number}: {action} is not possible while it is "
+                f"{return_request.get_status_display().lower()}.",
+            )
+            return redirect("returns:detail", number=number)
+        raise PermissionDenied
+    form = None
+    try:
+        if action == "reject":
+            form = RejectForm(request.POST)
+            if form.is_valid():
+                services.return_reject(
+                    return_request=return_request,
+                    reason=form.cleaned_data["reason"],
+                    user=request.user,
+                )
+        elif action == "refund":
+            form = RefundForm(request.POST)
+            if form.is_valid():
+                refund = services.return_refund(
+                    return_request=return_request,
+                    user=request.user,
+                    method=form.cleaned_data["method"],
+                    reference=form.cleaned_data["reference"],
+                )
+                messages.success(request, f"Refunded {refund.amount} {refund.currency}.")
+        elif action == "inspect":
+            form = InspectForm(request.POST, return_lines=list(return_request.lines.all()))
+            if form.is_valid():
+                services.return_inspect(
+                    return_request=return_request,
+                    lines=form.counts(),
+                    warehouse=form.cleaned_data["warehouse"],
+                    user=request.user,
+                )
+        else:
+            result = ACTIONS[action](return_request, request.user, request.POST)
+            if isinstance(result, Order):
+                messages.success(request, f"Replacement order {result.number} created.")
+    except OrderValidationError as exc:
+        if form is None:
+            messages.error(request, str(exc))
+        else:
+            add_service_errors(form, exc.errors)
+    except TransitionNotAllowedNow as exc:
+        messages.error(request, exc.message)
+        return redirect("returns:detail", number=number)
+    if form is not None and form.errors:
+        context = _detail_context(request, return_request, **{f"{action}_form": form})
+        return render(request, "returns/return_detail.html", context, status=400)
+    return redirect("returns:detail", number=number)
+
+
+# --- the customer's page ------------------------------------------------------------------------
+def customer_return(request, token):
+    order = services.order_from_customer_token(token)
+    if order is None:
+        return render(request, "returns/customer_invalid.html", status=404)
+    returnable = selectors.returnable_lines(order=order)
+    opened = None
+    if request.method == "POST":
+        form = ReturnCreateForm(request.POST, returnable=returnable)
+        if form.is_valid():
+            try:
+                opened = services.return_request_create(
+                    order=order, lines=form.cleaned_data["lines"], source=ReturnSource.CUSTOMER
+                )
+            except OrderValidationError as exc:
+                add_service_errors(form, exc.errors)
+        if opened is not None:
+            return redirect(f"{reverse('returns:customer', args=[token])}?opened={opened.number}")
+        status = 400
+    else:
+        form = ReturnCreateForm(returnable=returnable)
+        status = 200
+    returns = list(order.returns.order_by("-created_at"))
+    return render(
+        request,
+        "returns/customer_return.html",
+        {
+            "order": order,
+            "form": form,
+            "returns": returns,
+            "opened": request.GET.get("opened", ""),
+            "window_closes_at": selectors.return_window_closes_at(
+                order=order, window_days=ReturnPolicy.load().window_days
+            ),
+        },
+        status=status,
+    )

@@ -21,7 +21,7 @@ migrate: install
 
 run: migrate
 	$(BIN)/python manage.py setup_groups
-	$(BIN)/python manage.py seed_demo --first-run-only
+	EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend $(BIN)/python manage.py seed_demo --first-run-only
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install

@@ -20,6 +20,8 @@ def product_list_with_availability(*, only_active: bool = True):
 
 
 def stock_level_list():
-    return StockLevel.objects.select_related("product", "warehouse").annotate(
-        available=F("on_hand") - F("reserved")
+    """Stock rows with product and warehouse; ``units_available`` can be filtered and sorted
+    on (the model's ``available`` property gives the same figure per row)."""
+    return StockLevel.objects.select_related("product", "warehouse").alias(
+        units_available=F("on_hand") - F("reserved")
     )

@@ -1,0 +1,225 @@
+"""Back-office pages of the order desk. Thin: they validate forms and call services."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from inventory.selectors import product_list_with_availability
+
+from . import selectors, services
+from .exceptions import OrderError, OrderValidationError
+from .filters import OrderDeskFilter
+from .forms import CancelForm, OrderEntryForm, OrderLineFormSet, ReasonForm, SubstituteForm
+from .models import Customer, Order, OrderLine, OrderStatus
+
+PAGE_SIZE = 50
+
+
+def _error_text(exc: OrderError) -> str:
+    if isinstance(exc, OrderValidationError):
+        parts = []
+        for messages_ in exc.errors.values():
+            if isinstance(messages_, dict):
+                parts.extend(m for ms in messages_.values() for m in ms)
+            else:
+                parts.extend(messages_)
+        return " ".join(parts)
+    return exc.message
+
+
+@login_required
+@permission_required("orders.view_order", raise_exception=True)
+def order_list(request):
+    filterset = OrderDeskFilter(request.GET or None, queryset=selectors.order_list())
+    qs = filterset.qs if filterset.is_bound else filterset.queryset
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "orders/order_list.html",
+        {"filter": filterset, "page": page, "query": query.urlencode(), "statuses": OrderStatus},
+    )
+
+
+@login_required
+@permission_required("orders.view_order", raise_exception=True)
+def order_detail(request, number: str):
+    try:
+        order = selectors.order_detail(number=number)
+    except Order.DoesNotExist:
+        raise Http404(f"No order {number}.") from None
+    transitions = services.available_transitions(order, request.user)
+    return render(
+        request,
+        "orders/order_detail.html",
+        {
+            "order": order,
+            "lines": order.lines.all(),
+            "events": order.events.all(),
+            "shipments": order.shipments.select_related("warehouse").prefetch_related(
+                "lines__order_line__product"
+            ),
+            "returns": order.returns.order_by("pk"),
+            "transitions": transitions,
+            "cancel_form": CancelForm(),
+            "reason_form": ReasonForm(),
+            "substitute_form": SubstituteForm(),
+            "can_substitute": request.user.has_perm("orders.substitute_orderline"),
+            "can_change": request.user.has_perm("orders.change_order"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def order_transition(request, number: str, name: str):
+    order = get_object_or_404(Order, number=number)
+    if name not in services.STAFF_TRANSITIONS:
+        raise Http404(f"No action {name}.")
+    # The permission is the one the transition declares (orders.<name>_order); whether the
+    # order's state allows it now is the service's answer, shown as a message.
+    if not request.user.has_perm(f"orders.{name}_order"):
+        raise PermissionDenied(f"You may not {name} orders.")
+    form = CancelForm(request.POST) if name == "cancel" else ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Give a reason to {name} order {order.number}.")
+        return redirect("orders:detail", number=number)
+    try:
+        order = services.order_transition(
+            order=order, name=name, user=request.user, reason=form.cleaned_data.get("reason", "")
+        )
+    except OrderError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request, f"Order {order.number} is now {order.get_status_display().lower()}."
+        )
+    return redirect("orders:detail", number=number)
+
+
+@login_required
+@require_POST
+@permission_required("orders.substitute_orderline", raise_exception=True)
+def line_substitute(request, number: str, line_id: int):
+    line = get_object_or_404(
+        OrderLine.objects.select_related("order"), pk=line_id, order__number=number
+    )
+    form = SubstituteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(m for ms in form.errors.values() for m in ms))
+        return redirect("orders:detail", number=number)
+    try:
+        new_line = services.order_line_substitute(
+            line=line,
+            product=form.product,
+            user=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+    except OrderError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request, f"{new_line.quantity} × {new_line.product.sku} now replace the backorder."
+        )
+    return redirect("orders:detail", number=number)
+
+
+@login_required
+@require_POST
+@permission_required("orders.change_order", raise_exception=True)
+def line_cancel_backorder(request, number: str, line_id: int):
+    line = get_object_or_404(OrderLine, pk=line_id, order__number=number)
+    form = ReasonForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        services.order_line_cancel_backorder(line=line, user=request.user, reason=reason)
+    except OrderError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, "The backordered units of the line were cancelled.")
+    return redirect("orders:detail", number=number)
+
+
+@login_required
+@permission_required("orders.add_order", raise_exception=True)
+def order_create(request):
+    if request.method == "POST":
+        form = OrderEntryForm(request.POST)
+        lines = OrderLineFormSet(request.POST, prefix="lines")
+        if form.is_valid() and lines.is_valid():
+            try:
+                with transaction.atomic():
+                    order = services.order_place(
+                        user=request.user, **form.service_kwargs(lines.lines())
+                    )
+            except OrderValidationError as exc:
+                form.add_service_errors(exc.errors, lines)
+            except OrderError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    f"Order {order.number} placed: {order.get_status_display().lower()}.",
+                )
+                return redirect(reverse("orders:detail", args=[order.number]))
+    else:
+        form = OrderEntryForm(initial={"channel": "phone", "country": "GB"})
+        lines = OrderLineFormSet(prefix="lines")
+    return render(request, "orders/order_form.html", {"form": form, "lines": lines})
+
+
+@login_required
+def product_lookup(request):
+    """SKU lookup with live availability for the order entry form (JSON)."""
+    term = request.GET.get("q", "").strip()
+    qs = product_list_with_availability()
+    if term:
+        qs = qs.filter(sku__istartswith=term) | qs.filter(name__icontains=term)
+    results = [
+        {
+            "sku": p.sku,
+            "name": p.name,
+            "unit_price": str(p.unit_price),
+            "currency": p.currency,
+            "available": p.available,
+        }
+        for p in qs.order_by("sku")[:20]
+    ]
+    return JsonResponse({"results": results})
+
+
+@login_required
+@permission_required("orders.view_customer", raise_exception=True)
+def customer_list(request):
+    term = request.GET.get("q", "").strip()
+    qs = Customer.objects.order_by("name", "pk")
+    if term:
+        qs = qs.filter(
+            Q(name__icontains=term) | Q(email__icontains=term) | Q(phone__icontains=term)
+        )
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "customers/customer_list.html", {"page": page, "q": term})
+
+
+@login_required
+@permission_required("orders.view_customer", raise_exception=True)
+def customer_detail(request, pk: int):
+    customer = get_object_or_404(Customer, pk=pk)
+    orders = selectors.order_list().filter(customer=customer)
+    return render(
+        request,
+        "customers/customer_detail.html",
+        {
+            "customer": customer,
+            "orders": orders[:100],
+            "figures": selectors.customer_figures(customer),
+        },
+    )

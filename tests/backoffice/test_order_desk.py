@@ -1,0 +1,232 @@
+"""The order desk pages as purchasing staff use them."""
+
+import pytest
+from django.urls import reverse
+
+from orders.models import Order, OrderStatus
+from tests.factories import ProductFactory, place, receive
+
+pytestmark = pytest.mark.django_db
+
+ENTRY = {
+    "channel": "phone",
+    "name": "Ada Park",
+    "email": "ada@example.com",
+    "phone": "+44 20 7946 0000",
+    "line1": "1 High St",
+    "line2": "",
+    "city": "Leeds",
+    "postal_code": "LS1 1AA",
+    "country": "GB",
+    "reference": "",
+    "notes": "",
+    "lines-TOTAL_FORMS": "2",
+    "lines-INITIAL_FORMS": "0",
+    "lines-0-sku": "MUG-BLUE",
+    "lines-0-quantity": "2",
+    "lines-1-sku": "",
+    "lines-1-quantity": "",
+}
+
+
+def test_login_required(client):
+    response = client.get(reverse("orders:list"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_without_permission_forbidden(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("nobody", password="pw"))
+    assert client.get(reverse("orders:list")).status_code == 403
+    assert client.get(reverse("orders:create")).status_code == 403
+
+
+def test_phone_order_entered_waits_for_review(client, clerk, mug):
+    response = client.post(reverse("orders:create"), ENTRY)
+    order = Order.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("orders:detail", args=[order.number])
+    assert order.status == OrderStatus.PLACED  # phone orders wait for staff review
+    assert order.created_by == clerk
+    page = client.get(response["Location"]).content.decode()
+    assert "MUG-BLUE" in page
+    assert ">Confirm</button>" in page
+
+
+def test_order_entry_errors_shown_in_place_and_input_kept(client, clerk, mug):
+    data = {**ENTRY, "email": "not-an-email", "lines-0-sku": "NOPE"}
+    response = client.post(reverse("orders:create"), data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Enter a valid email address." in page
+    assert 'value="Ada Park"' in page  # what the user typed is kept
+    assert not Order.objects.exists()
+    data = {**ENTRY, "lines-0-sku": "NOPE"}
+    page = client.post(reverse("orders:create"), data).content.decode()
+    assert "unknown SKU NOPE" in page
+    assert 'value="NOPE"' in page
+    assert not Order.objects.exists()
+
+
+def test_order_entry_needs_a_line(client, clerk, mug):
+    data = {**ENTRY, "lines-0-sku": "", "lines-0-quantity": ""}
+    page = client.post(reverse("orders:create"), data).content.decode()
+    assert "Add at least one line." in page
+    assert not Order.objects.exists()
+
+
+def test_confirm_from_the_page_reserves_stock(client, clerk, mug):
+    order = place({mug: 2}, channel_code="phone")
+    response = client.post(reverse("orders:transition", args=[order.number, "confirm"]))
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ALLOCATED
+    page = client.get(reverse("orders:detail", args=[order.number])).content.decode()
+    assert "is now allocated" in page
+
+
+def test_refused_transition_shows_why(client, clerk, mug):
+    order = place({mug: 1})
+    client.post(reverse("orders:transition", args=[order.number, "cancel"]), {"reason": "dup"})
+    response = client.post(
+        reverse("orders:transition", args=[order.number, "hold"]), {"reason": "x"}, follow=True
+    )
+    assert "cannot be put on hold while it is cancelled" in response.content.decode()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED
+
+
+def test_cancel_needs_a_reason(client, clerk, mug):
+    order = place({mug: 1})
+    response = client.post(
+        reverse("orders:transition", args=[order.number, "cancel"]), {"reason": ""}, follow=True
+    )
+    assert "Give a reason to cancel" in response.content.decode()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ALLOCATED
+
+
+def test_transition_without_permission_is_forbidden(client, django_user_model, mug):
+    from tests.backoffice.conftest import user_with
+
+    order = place({mug: 1})
+    client.force_login(user_with("orders.view_order"))
+    response = client.post(
+        reverse("orders:transition", args=[order.number, "cancel"]), {"reason": "x"}
+    )
+    assert response.status_code == 403
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ALLOCATED
+    page = client.get(reverse("orders:detail", args=[order.number])).content.decode()
+    assert "Cancel order" not in page  # no button for what one may not do
+
+
+def test_hold_and_release_buttons(client, clerk, mug):
+    order = place({mug: 1})
+    page = client.get(reverse("orders:detail", args=[order.number])).content.decode()
+    assert ">Hold</button>" in page and "Cancel order" in page and ">Release<" not in page
+    client.post(reverse("orders:transition", args=[order.number, "hold"]), {"reason": "fraud?"})
+    page = client.get(reverse("orders:detail", args=[order.number])).content.decode()
+    assert "fraud?" in page and ">Release</button>" in page
+    client.post(reverse("orders:transition", args=[order.number, "release"]))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ALLOCATED
+
+
+def test_substitute_backordered_line(client, clerk, leeds, mug):
+    tea = ProductFactory(sku="MUG-RED", name="Red mug")
+    receive(leeds, {tea: 5})
+    order = place({mug: 5})
+    assert order.status == OrderStatus.BACKORDERED
+    line = order.lines.get()
+    client.post(
+        reverse("orders:substitute", args=[order.number, line.pk]),
+        {"sku": "MUG-RED", "reason": "Customer agreed"},
+    )
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ALLOCATED
+    page = client.get(reverse("orders:detail", args=[order.number])).content.decode()
+    assert "replaces MUG-BLUE" in page
+
+
+def test_substitute_unknown_sku_says_so(client, clerk, mug):
+    order = place({mug: 5})
+    line = order.lines.get()
+    response = client.post(
+        reverse("orders:substitute", args=[order.number, line.pk]), {"sku": "NOPE"}, follow=True
+    )
+    assert "Unknown SKU NOPE." in response.content.decode()
+
+
+def test_list_filters_and_search(client, clerk, leeds, mug):
+    backordered = place({mug: 5}, email="bo@example.com")
+    other = ProductFactory(sku="TEE-M")
+    receive(leeds, {other: 10})
+    allocated = place({other: 1}, email="al@example.com", reference="PO-77")
+    url = reverse("orders:list")
+    page = client.get(url, {"status": "backordered"}).content.decode()
+    assert backordered.number in page and allocated.number not in page
+    page = client.get(url, {"q": "TEE-M"}).content.decode()
+    assert allocated.number in page and backordered.number not in page
+    page = client.get(url, {"q": "PO-77"}).content.decode()
+    assert allocated.number in page
+    page = client.get(url, {"q": "bo@example.com"}).content.decode()
+    assert backordered.number in page and allocated.number not in page
+    page = client.get(url, {"backordered": "on"}).content.decode()
+    assert backordered.number in page and allocated.number not in page
+    page = client.get(url, {"warehouse": "LDS", "ordering": "-total"}).content.decode()
+    assert allocated.number in page
+
+
+def test_list_bad_filter_values_do_not_fail(client, clerk):
+    response = client.get(
+        reverse("orders:list"), {"status": "nonsense", "placed_after": "yesterday", "page": "x"}
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_list_queries_do_not_grow_with_rows(
+    client, clerk, mug, rows, django_assert_max_num_queries
+):
+    for i in range(rows):
+        place({mug: 1}, email=f"c{i}@example.com")
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("orders:list"))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("lines", [1, 15])
+def test_detail_queries_do_not_grow_with_lines(
+    client, clerk, leeds, lines, django_assert_max_num_queries
+):
+    products = [ProductFactory(sku=f"P-{i}") for i in range(lines)]
+    receive(leeds, dict.fromkeys(products, 2))
+    order = place(dict.fromkeys(products, 1))
+    with django_assert_max_num_queries(20):
+        response = client.get(reverse("orders:detail", args=[order.number]))
+    assert response.status_code == 200
+
+
+def test_product_lookup_shows_availability(client, clerk, mug):
+    place({mug: 1})
+    data = client.get(reverse("orders:product-lookup"), {"q": "MUG"}).json()
+    assert data["results"] == [
+        {
+            "sku": "MUG-BLUE",
+            "name": "Blue mug",
+            "unit_price": "10.00",
+            "currency": "EUR",
+            "available": 2,
+        }
+    ]
+
+
+def test_customer_page_shows_orders_and_figures(client, clerk, mug):
+    order = place({mug: 2})
+    customer = order.customer
+    page = client.get(reverse("customers:list"), {"q": "ada@"}).content.decode()
+    assert customer.name in page
+    page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert order.number in page
+    assert "1 orders · 2 units" in page

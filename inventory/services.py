@@ -170,6 +170,35 @@ def stock_restock(
         )
 
 
+def stock_scrap(
+    *, stock_level: StockLevel, quantity: int, reference: str, reason: str, user=None
+) -> StockMovement:
+    """Write units off (damaged, expired): on_hand down, ledger kind ``scrap``. Units reserved
+    for orders cannot be scrapped; release or reallocate them first."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise InventoryError("Scrapped quantity must be a positive whole number.", field="quantity")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InventoryError("Give a reason for scrapping.", field="reason")
+    with transaction.atomic():
+        level = stock_levels_for_update(ids=[stock_level.pk]).get()
+        if level.available < quantity:
+            raise InventoryError(
+                f"{level}: cannot scrap {quantity}, only {level.available} are not reserved.",
+                field="quantity",
+            )
+        level.on_hand -= quantity
+        level.save(update_fields=["on_hand"])
+        return _movement_save(
+            level,
+            kind=MovementKind.SCRAP,
+            quantity=-quantity,
+            reference=reference,
+            reason=reason,
+            user=user,
+        )
+
+
 def stock_reserve(*, reservations: Sequence[Reservation]) -> list[Allocation]:
     """Reserve units for order lines. The stock levels must be locked by the caller.
 

@@ -1,4 +1,27 @@
 """The REST API under /api/v1/ (see shared docs/api.md)."""
 
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from inventory.api import ProductViewSet, StockLevelViewSet, WarehouseViewSet
+from oms.api import not_found
+from orders.api import OrderEventViewSet, OrderViewSet, ReceiptViewSet
+
 app_name = "api"
-urlpatterns: list = []
+
+router = DefaultRouter()
+router.register("products", ProductViewSet, basename="product")
+router.register("warehouses", WarehouseViewSet, basename="warehouse")
+router.register("inventory/receipts", ReceiptViewSet, basename="receipt")
+router.register("inventory/stock", StockLevelViewSet, basename="stock")
+router.register("orders", OrderViewSet, basename="order")
+router.register("events", OrderEventViewSet, basename="event")
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    *router.urls,
+    # Anything else under /api/v1/ is a JSON 404, never Django's HTML page.
+    re_path(r"^.*$", not_found, name="not-found"),
+]

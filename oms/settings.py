@@ -127,7 +127,9 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
 
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(
@@ -163,6 +165,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON in and out, errors too (oms/api.py).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "oms.api.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "oms.api.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": ["oms.api.ApiRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "partner": os.environ.get("OMS_API_THROTTLE_RATE", "600/min"),
+        "staff": os.environ.get("OMS_API_STAFF_THROTTLE_RATE", "3000/min"),
+        "anon": os.environ.get("OMS_API_ANON_THROTTLE_RATE", "60/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "OMS API",
@@ -203,3 +216,59 @@ LOGGING = {
 
 # Idempotency keys of order placement are kept this long.
 OMS_IDEMPOTENCY_TTL_HOURS = int(os.environ.get("OMS_IDEMPOTENCY_TTL_HOURS", "24"))
+
+# --- Notifications: outbox, Celery beat, webhooks (orders/notifications.py) ---------------------
+# Staff alerts (low stock, late orders, messages that failed for good) go here; empty = none.
+OMS_STAFF_ALERT_EMAIL = os.environ.get("OMS_STAFF_ALERT_EMAIL", "ops@example.com")
+# A message is given up (status failed, staff alerted) after this many attempts; between them
+# the wait doubles from OMS_OUTBOX_BACKOFF_SECONDS up to OMS_OUTBOX_BACKOFF_MAX_SECONDS.
+OMS_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OMS_OUTBOX_MAX_ATTEMPTS", "8"))
+OMS_OUTBOX_BACKOFF_SECONDS = int(os.environ.get("OMS_OUTBOX_BACKOFF_SECONDS", "60"))
+OMS_OUTBOX_BACKOFF_MAX_SECONDS = int(os.environ.get("OMS_OUTBOX_BACKOFF_MAX_SECONDS", "21600"))
+# A message claimed for sending longer ago than this is "in doubt" (the worker died mid-send).
+OMS_OUTBOX_CLAIM_TIMEOUT_MINUTES = int(os.environ.get("OMS_OUTBOX_CLAIM_TIMEOUT_MINUTES", "10"))
+OMS_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("OMS_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Celery queue of the send tasks (empty = the default queue).
+OMS_OUTBOX_QUEUE = os.environ.get("OMS_OUTBOX_QUEUE", "")
+if os.environ.get("EMAIL_FILE_PATH"):  # for EMAIL_BACKEND=django.core.mail.backends.filebased...
+    EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]
+# Enqueuing after commit must not hang a request when Redis is down: give up quickly (the
+# outbox row is already written and the sweeper sends it later).
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "orders.outbox_sweep", "schedule": 60.0},
+    "late-orders": {"task": "orders.late_orders", "schedule": 3600.0},
+    "low-stock": {"task": "orders.low_stock", "schedule": 3600.0},
+}
+
+# --- REST API (oms/api.py, oms/api_urls.py) -------------------------------------------------
+# Swagger UI assets are served from the drf-spectacular-sidecar package (no CDN needed).
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+SPECTACULAR_SETTINGS.update(
+    {
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+        "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+        "COMPONENT_SPLIT_REQUEST": True,
+        "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.OrderStatus"},
+    }
+)
+# API throttling counts requests in the cache: with several processes it must be shared.
+if REDIS_URL and "CACHES" not in globals():
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+
+# --- Fulfillment (carrier webhook, delivery feedback) ----------------------------------------
+# Shared secret carriers send in the X-Carrier-Secret header of POST /fulfillment/tracking/;
+# empty = the endpoint refuses every call.
+OMS_CARRIER_WEBHOOK_SECRET = os.environ.get("OMS_CARRIER_WEBHOOK_SECRET", "")
+# Days a signed delivery-feedback link stays valid.
+OMS_FEEDBACK_LINK_DAYS = int(os.environ.get("OMS_FEEDBACK_LINK_DAYS", "30"))

@@ -17,3 +17,7 @@ urlpatterns = [
     path("fulfillment/", include("fulfillment.urls")),
     path("returns/", include("returns.urls")),
 ]
+
+# JSON errors under /api/, Django's pages elsewhere.
+handler404 = "oms.api.handler404"
+handler500 = "oms.api.handler500"

@@ -8,10 +8,9 @@ Like ``orders.services``, these services do not check who may act (pages, admin 
 ``has_transition_perm`` first), with one exception that is an input of the action itself:
 accepting a return after the window needs ``returns.override_return_window``.
 
-Damaged goods: they never enter ``on_hand`` (no ledger movement); the inspection records them on
-the return line (``quantity_damaged``, disposition ``scrapped``). Once inventory offers a
-``stock_scrap`` service, inspection can book them as ``return_restock`` +n then ``scrap`` -n so
-the ledger shows them too.
+Damaged goods are booked in and written off in the same transaction (ledger ``return_restock``
++n, then ``scrap`` -n, both with the return's number), so the ledger shows what came back and
+where it went, and the units are never available to an order.
 """
 
 import uuid
@@ -26,7 +25,7 @@ from django_fsm import can_proceed, has_transition_perm
 
 from inventory.locks import stock_levels_for_update
 from inventory.models import Warehouse
-from inventory.services import stock_levels_ensure, stock_restock
+from inventory.services import stock_levels_ensure, stock_restock, stock_scrap
 from oms.numbers import RETURN_NUMBER
 from orders import events
 from orders.exceptions import OrderValidationError, TransitionNotAllowedNow
@@ -54,7 +53,7 @@ MAX_NOTE = 500
 def _lock(return_request: ReturnRequest) -> tuple[Order, ReturnRequest]:
     """Lock the original order, then the return; return fresh copies of both."""
     order = (
-        Order.objects.select_for_update(of=("self",))
+        Order.objects.select_for_update(of=("self",), no_key=True)
         .select_related("channel", "customer")
         .get(pk=return_request.order_id)
     )
@@ -449,8 +448,15 @@ def return_inspect(
             for line in return_lines
             if counts[line.order_line.product.sku][0] > 0
         }
-        if restock:
-            product_ids = [p.pk for p in restock]
+        scrap = {
+            line.order_line.product: counts[line.order_line.product.sku][1]
+            for line in return_lines
+            if counts[line.order_line.product.sku][1] > 0
+        }
+        if scrap:
+            stock_levels_ensure(warehouse=warehouse, products=scrap)
+        if restock or scrap:
+            product_ids = sorted({p.pk for p in restock} | {p.pk for p in scrap})
             # Lock order: backordered orders that may get the stock (by id), then stock rows.
             backordered = Order.objects.filter(
                 status=OrderStatus.BACKORDERED, lines__product_id__in=product_ids
@@ -461,21 +467,31 @@ def return_inspect(
                 .select_for_update(of=("self",))
                 .values_list("pk", flat=True)
             )
-            stock_levels_ensure(warehouse=warehouse, products=restock)
+            if restock:
+                stock_levels_ensure(warehouse=warehouse, products=restock)
             levels = {
                 level.product_id: level
                 for level in stock_levels_for_update(product_ids=product_ids).filter(
                     warehouse=warehouse
                 )
             }
-            for product, quantity in sorted(restock.items(), key=lambda i: levels[i[0].pk].pk):
+            for product in sorted(set(restock) | set(scrap), key=lambda p: levels[p.pk].pk):
+                level = levels[product.pk]
+                # Damaged units are booked in and written off at once: never available.
+                booked = restock.get(product, 0) + scrap.get(product, 0)
                 stock_restock(
-                    stock_level=levels[product.pk],
-                    quantity=quantity,
-                    reference=return_request.number,
-                    user=user,
+                    stock_level=level, quantity=booked, reference=return_request.number, user=user
                 )
-            backorders_fill(products=list(restock), user=user)
+                if scrap.get(product):
+                    stock_scrap(
+                        stock_level=level,
+                        quantity=scrap[product],
+                        reference=return_request.number,
+                        reason="Damaged on return",
+                        user=user,
+                    )
+            if restock:
+                backorders_fill(products=list(restock), user=user)
 
         summary = []
         for line in return_lines:

@@ -71,9 +71,22 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     country = "GB"
 
 
+# The channels of the data migration orders/0002_default_channels (code: name, auto-confirm).
+DEFAULT_CHANNELS = {
+    "web": ("Web shop", True),
+    "phone": ("Phone", False),
+    "counter": ("Counter", True),
+    "partner": ("Partner API", True),
+}
+
+
 def channel(code: str) -> Channel:
-    """The default channels (web, phone, counter, partner) come from a data migration."""
-    return Channel.objects.get(code=code)
+    """A default channel. They come from a data migration, but transactional tests flush the
+    database between tests, so re-create them as the migration does when they are missing."""
+    name, auto_confirm = DEFAULT_CHANNELS[code]
+    return Channel.objects.get_or_create(
+        code=code, defaults={"name": name, "auto_confirm": auto_confirm}
+    )[0]
 
 
 class PartnerFactory(factory.django.DjangoModelFactory):

@@ -267,3 +267,27 @@ def test_availability_counts_active_warehouses_only(warehouse, product):
     available = {p.sku: p.available for p in product_list_with_availability()}
     assert available == {"MUG": 3, "NONE": 0}
     assert nothing.sku in available
+
+
+@pytest.mark.django_db
+def test_scrap_writes_off_unreserved_units_only():
+    from inventory.services import stock_scrap
+    from tests.factories import ProductFactory, WarehouseFactory, place, receive
+
+    warehouse = WarehouseFactory(code="SCR")
+    product = ProductFactory(sku="SCRAP-ME")
+    receive(warehouse, {product: 5})
+    place({product: 3})
+    level = StockLevel.objects.get(product=product)
+    with pytest.raises(InventoryError, match="only 2 are not reserved"):
+        stock_scrap(stock_level=level, quantity=3, reference="", reason="broken")
+    with pytest.raises(InventoryError, match="reason"):
+        stock_scrap(stock_level=level, quantity=1, reference="", reason=" ")
+    movement = stock_scrap(stock_level=level, quantity=2, reference="CNT-1", reason="broken")
+    level.refresh_from_db()
+    assert (level.on_hand, level.reserved) == (3, 3)
+    assert (movement.kind, movement.quantity, movement.on_hand_after) == (
+        MovementKind.SCRAP,
+        -2,
+        3,
+    )

@@ -359,7 +359,17 @@ def test_damaged_goods_are_never_restocked(delivered_order, warehouse, mug, plat
     mug_level, plate_level = stock(warehouse, mug), stock(warehouse, plate)
     assert (mug_level.on_hand, mug_level.available) == (1, 1)
     assert (plate_level.on_hand, plate_level.available) == (0, 0)
-    assert not StockMovement.objects.filter(stock_level=plate_level, reference=rma.number).exists()
+    # The ledger shows the damaged units coming back and written off, net zero.
+    plate_moves = StockMovement.objects.filter(stock_level=plate_level, reference=rma.number)
+    assert sorted((m.kind, m.quantity) for m in plate_moves) == [
+        ("return_restock", 1),
+        ("scrap", -1),
+    ]
+    mug_moves = StockMovement.objects.filter(stock_level=mug_level, reference=rma.number)
+    assert sorted((m.kind, m.quantity) for m in mug_moves) == [
+        ("return_restock", 2),
+        ("scrap", -1),
+    ]
     dispositions = {
         rl.order_line.product.sku: (rl.quantity_sellable, rl.quantity_damaged, rl.disposition)
         for rl in fresh(rma).lines.select_related("order_line__product")

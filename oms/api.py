@@ -1,0 +1,233 @@
+"""REST API infrastructure shared by every app's ``api.py`` (see shared docs/api.md).
+
+- ``exception_handler``: every error is JSON. Domain exceptions become 400 / 409, DRF's own
+  errors keep their codes (401, 403, 404, 405, 429 with ``Retry-After``), anything unexpected
+  becomes a logged ``500 {"detail": ...}`` instead of an HTML page.
+- ``Pagination``: ``{"count", "next", "previous", "results"}``, ``?page_size=`` up to 200.
+- ``ApiRateThrottle``: one budget per token user (``partner`` or ``staff`` scope), per client
+  address for anonymous requests; rates in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``.
+- Permissions: ``IsPartnerOrStaff`` for partner endpoints, ``staff_with(...)`` for staff ones.
+"""
+
+import logging
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger("oms.api")
+
+
+# --- errors -------------------------------------------------------------------------------------
+def exception_handler(exc, context):
+    """DRF exception handler: domain errors to 400 / 409, unexpected errors to JSON 500."""
+    from inventory.exceptions import InsufficientStock, InventoryError
+    from orders.exceptions import DuplicateOrder, OrderValidationError, TransitionNotAllowedNow
+
+    if isinstance(exc, OrderValidationError):
+        exc = ValidationError(exc.errors)
+    elif isinstance(exc, TransitionNotAllowedNow):
+        set_rollback()
+        return Response({"detail": exc.message, "status": exc.status}, status=409)
+    elif isinstance(exc, DuplicateOrder):
+        set_rollback()
+        body = {"detail": exc.message}
+        if exc.order is not None:
+            body["order"] = exc.order.number
+        return Response(body, status=409)
+    elif isinstance(exc, InsufficientStock):
+        set_rollback()
+        return Response({"detail": exc.message}, status=409)
+    elif isinstance(exc, InventoryError):
+        exc = ValidationError({exc.field: [exc.message]} if exc.field else {"detail": exc.message})
+    elif isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            exc = ValidationError(exc.message_dict)
+        else:
+            exc = ValidationError({"detail": exc.messages})
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        view = context.get("view")
+        logger.exception(
+            "Unhandled error in API view %s", type(view).__name__ if view else "?", exc_info=exc
+        )
+        set_rollback()
+        response = Response(
+            {"detail": "Internal server error. The failure was logged; please try again later."},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    return response
+
+
+def not_found(request, *args, **kwargs):
+    """JSON 404 for every unknown path under the API prefix (Django's would be HTML)."""
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def handler404(request, exception=None):
+    """Root ``handler404``: JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return not_found(request)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    """Root ``handler500``: JSON under /api/ (errors outside DRF views), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Internal server error."}, status=500)
+    from django.views.defaults import server_error
+
+    return server_error(request)
+
+
+# --- pagination -----------------------------------------------------------------------------------
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+# --- throttling -----------------------------------------------------------------------------------
+class ApiRateThrottle(SimpleRateThrottle):
+    """One request budget per token user: scope ``staff`` for staff, ``partner`` for everybody
+    else who is authenticated, ``anon`` (per client address) for the public schema and docs.
+
+    Rates are read at request time, so changing ``REST_FRAMEWORK`` (tests, settings reload)
+    takes effect at once."""
+
+    scope = "partner"
+
+    def get_rate(self):
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def allow_request(self, request, view):
+        user = request.user
+        if user is not None and user.is_authenticated:
+            self.scope = "staff" if user.is_staff else "partner"
+        else:
+            self.scope = "anon"
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request, view):
+        user = request.user
+        authenticated = user is not None and user.is_authenticated
+        ident = user.pk if authenticated else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+# --- who is calling -------------------------------------------------------------------------------
+def partner_of(user):
+    """The active ``Partner`` of a token user, or None."""
+    if user is None or not user.is_authenticated:
+        return None
+    try:
+        partner = user.partner
+    except Exception:  # RelatedObjectDoesNotExist
+        return None
+    return partner if partner.is_active else None
+
+
+class IsPartnerOrStaff(BasePermission):
+    message = "This token belongs to neither an active partner nor a staff user."
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(
+            user and user.is_authenticated and (user.is_staff or partner_of(user) is not None)
+        )
+
+
+class IsPartner(BasePermission):
+    message = "Only a partner's token can do this."
+
+    def has_permission(self, request, view):
+        return partner_of(request.user) is not None
+
+
+def staff_with(*perms: str, any_of: bool = False) -> type[BasePermission]:
+    """Permission class: a staff user holding every one (or, ``any_of``, one) of ``perms``."""
+
+    class StaffWith(BasePermission):
+        message = (
+            "Staff only"
+            + (
+                f", with {' or '.join(perms) if any_of else ' and '.join(perms)} permission"
+                if perms
+                else ""
+            )
+            + "."
+        )
+
+        def has_permission(self, request, view):
+            user = request.user
+            if not (user and user.is_authenticated and user.is_staff):
+                return False
+            if not perms:
+                return True
+            if any_of:
+                return any(user.has_perm(p) for p in perms)
+            return user.has_perms(perms)
+
+    StaffWith.__name__ = f"StaffWith({','.join(perms)})"
+    return StaffWith
+
+
+IsStaff = staff_with()
+
+
+# --- documented error bodies (drf-spectacular) ----------------------------------------------------
+DetailSerializer = inline_serializer("Error", {"detail": serializers.CharField()})
+ConflictSerializer = inline_serializer(
+    "TransitionConflict",
+    {
+        "detail": serializers.CharField(),
+        "status": serializers.CharField(help_text="The object's current status."),
+    },
+)
+DuplicateSerializer = inline_serializer(
+    "DuplicateOrder",
+    {
+        "detail": serializers.CharField(),
+        "order": serializers.CharField(required=False, help_text="The existing order's number."),
+    },
+)
+ValidationErrorSerializer = inline_serializer(
+    "ValidationError",
+    {
+        "field_name": serializers.ListField(
+            child=serializers.CharField(),
+            required=False,
+            help_text="Each invalid field maps to its messages (nested objects for nested fields).",
+        )
+    },
+)
+
+ERR_400 = OpenApiResponse(
+    ValidationErrorSerializer,
+    description='Invalid input: {"field": ["message", ...]} naming every problem.',
+)
+ERR_401 = OpenApiResponse(DetailSerializer, description="No or bad token.")
+ERR_403 = OpenApiResponse(DetailSerializer, description="Authenticated but not allowed.")
+ERR_404 = OpenApiResponse(DetailSerializer, description="Not found (or not yours).")
+ERR_409 = OpenApiResponse(
+    ConflictSerializer, description="Not allowed in the current status (named in `status`)."
+)
+ERR_429 = OpenApiResponse(DetailSerializer, description="Throttled; see the Retry-After header.")
+
+READ_ERRORS = {401: ERR_401, 403: ERR_403, 404: ERR_404, 429: ERR_429}
+LIST_ERRORS = {400: ERR_400, 401: ERR_401, 403: ERR_403, 404: ERR_404, 429: ERR_429}
+WRITE_ERRORS = {400: ERR_400, 401: ERR_401, 403: ERR_403, 404: ERR_404, 429: ERR_429}

@@ -1,0 +1,642 @@
+"""Orders, stock receipts and order history in the REST API (shared docs/api.md).
+
+Views are thin: they check who may act, call one service of ``orders.services`` and render the
+order. Placement is idempotent per token user through ``Idempotency-Key`` (``IdempotencyKey``
+rows, see ``place_idempotently``).
+"""
+
+import datetime
+import hashlib
+import json
+
+import django_filters
+from django import forms
+from django.apps import apps
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+from django_fsm import can_proceed, has_transition_perm
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from inventory.models import Product, Warehouse
+from oms.api import (
+    ERR_400,
+    ERR_401,
+    ERR_403,
+    ERR_404,
+    ERR_409,
+    ERR_429,
+    LIST_ERRORS,
+    READ_ERRORS,
+    DuplicateSerializer,
+    IsPartnerOrStaff,
+    IsStaff,
+    partner_of,
+    staff_with,
+)
+
+from .exceptions import DuplicateOrder
+from .models import IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
+from .services import (
+    STAFF_TRANSITIONS,
+    available_transitions,
+    order_place,
+    order_transition,
+    stock_receipt_record,
+)
+
+TRANSITION_PERMISSIONS = {
+    "confirm": "orders.confirm_order",
+    "hold": "orders.hold_order",
+    "release": "orders.release_order",
+    "cancel": "orders.cancel_order",
+}
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+# --- shipments (fulfillment app, optional) --------------------------------------------------------
+def shipment_model():
+    """``fulfillment.Shipment`` when the fulfillment app defines it, else None.
+
+    Looked up by name so that the orders app does not import the app above it."""
+    try:
+        return apps.get_model("fulfillment", "Shipment")
+    except LookupError:
+        return None
+
+
+class ShipmentSummarySerializer(serializers.Serializer):
+    number = serializers.CharField()
+    warehouse = serializers.CharField(help_text="Warehouse code.")
+    status = serializers.CharField()
+    carrier = serializers.CharField(allow_null=True, help_text="Carrier code.")
+    tracking_number = serializers.CharField(allow_null=True)
+    shipped_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, shipment):
+        carrier = getattr(shipment, "carrier", None)
+        stamp = serializers.DateTimeField()
+        shipped_at = getattr(shipment, "shipped_at", None)
+        delivered_at = getattr(shipment, "delivered_at", None)
+        return {
+            "number": shipment.number,
+            "warehouse": shipment.warehouse.code,
+            "status": shipment.status,
+            "carrier": getattr(carrier, "code", None) if carrier else None,
+            "tracking_number": getattr(shipment, "tracking_number", "") or None,
+            "shipped_at": stamp.to_representation(shipped_at) if shipped_at else None,
+            "delivered_at": stamp.to_representation(delivered_at) if delivered_at else None,
+        }
+
+
+# --- order output ---------------------------------------------------------------------------------
+class CustomerSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    email = serializers.EmailField(max_length=254)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+class AddressSerializer(serializers.Serializer):
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100)
+    postal_code = serializers.CharField(max_length=20)
+    country = serializers.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code.")
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="product.sku")
+    quantity_backordered = serializers.IntegerField()
+
+    class Meta:
+        model = OrderLine
+        fields = [
+            "sku",
+            "quantity",
+            "unit_price",
+            "quantity_allocated",
+            "quantity_backordered",
+            "quantity_shipped",
+            "quantity_returned",
+            "quantity_cancelled",
+        ]
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel.code")
+    customer = serializers.SerializerMethodField()
+    shipping_address = serializers.SerializerMethodField()
+    lines = OrderLineSerializer(many=True)
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    available_transitions = serializers.SerializerMethodField()
+    shipments = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = [
+            "number",
+            "reference",
+            "status",
+            "channel",
+            "customer",
+            "shipping_address",
+            "lines",
+            "total",
+            "currency",
+            "placed_at",
+            "estimated_delivery_date",
+            "available_transitions",
+            "shipments",
+        ]
+
+    @extend_schema_field(CustomerSerializer)
+    def get_customer(self, order) -> dict:
+        return {
+            "name": order.shipping_name,
+            "email": order.customer.email,
+            "phone": order.customer.phone,
+        }
+
+    @extend_schema_field(AddressSerializer)
+    def get_shipping_address(self, order) -> dict:
+        return {
+            "line1": order.shipping_line1,
+            "line2": order.shipping_line2,
+            "city": order.shipping_city,
+            "postal_code": order.shipping_postal_code,
+            "country": order.shipping_country,
+        }
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=list(STAFF_TRANSITIONS)))
+    )
+    def get_available_transitions(self, order) -> list[str]:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.is_staff:
+            return available_transitions(order, user)
+        # A partner may only cancel its own order.
+        return ["cancel"] if can_proceed(order.cancel) else []
+
+    @extend_schema_field(ShipmentSummarySerializer(many=True))
+    def get_shipments(self, order) -> list[dict]:
+        if shipment_model() is None:
+            return []
+        return ShipmentSummarySerializer(order.shipments.all(), many=True).data
+
+
+def order_queryset():
+    """Orders with everything the serializer reads, in a constant number of queries."""
+    qs = Order.objects.select_related("channel", "customer").prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("id"))
+    )
+    shipment = shipment_model()
+    if shipment is not None:
+        related = ["warehouse"]
+        if any(f.name == "carrier_service" for f in shipment._meta.get_fields()):
+            related.append("carrier_service__carrier")
+        qs = qs.prefetch_related(
+            Prefetch(
+                "shipments",
+                queryset=shipment.objects.select_related(*related).order_by("pk"),
+            )
+        )
+    return qs
+
+
+# --- order input (documentation: the service validates and names every problem) -----------------
+class OrderLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField(min_value=1)
+
+
+class OrderPlaceSerializer(serializers.Serializer):
+    reference = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="Your own id; unique per partner.",
+    )
+    customer = CustomerSerializer()
+    shipping_address = AddressSerializer()
+    lines = OrderLineInputSerializer(many=True, min_length=1)
+    notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class TransitionInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, help_text="Recorded in the history."
+    )
+
+
+# --- idempotency ----------------------------------------------------------------------------------
+def body_fingerprint(data) -> str:
+    return hashlib.sha256(
+        json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
+
+
+def idempotency_cutoff():
+    return timezone.now() - datetime.timedelta(hours=settings.OMS_IDEMPOTENCY_TTL_HOURS)
+
+
+def idempotency_keys_cleanup() -> int:
+    """Delete expired idempotency keys; returns how many (run it daily, e.g. from Celery beat)."""
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=idempotency_cutoff()).delete()
+    return deleted
+
+
+def _replay(entry: IdempotencyKey, fingerprint: str, key: str) -> Order:
+    if entry.request_fingerprint != fingerprint or entry.order_id is None:
+        raise DuplicateOrder(
+            f"Idempotency-Key '{key}' was already used with a different request body.",
+            order=entry.order,
+        )
+    return entry.order
+
+
+def place_idempotently(*, user, key: str, fingerprint: str, place) -> tuple[Order, bool]:
+    """Run ``place()`` at most once per (user, key); returns (order, created).
+
+    The key row is inserted first, inside the transaction that creates the order. A second
+    request with the same key blocks on the unique index until the first one commits (then it
+    gets IntegrityError and answers with the winner's order) or rolls back (then it proceeds).
+    An expired key is deleted and replaced.
+    """
+    with transaction.atomic():
+        IdempotencyKey.objects.filter(
+            user=user, key=key, created_at__lt=idempotency_cutoff()
+        ).delete()
+        try:
+            with transaction.atomic():
+                entry = IdempotencyKey.objects.create(
+                    user=user, key=key, request_fingerprint=fingerprint
+                )
+        except IntegrityError:
+            entry = (
+                IdempotencyKey.objects.select_related("order").filter(user=user, key=key).first()
+            )
+            if entry is None:  # the winner expired it meanwhile: extremely unlikely
+                raise DuplicateOrder(
+                    f"Idempotency-Key '{key}' is being used by another request; retry."
+                ) from None
+            return _replay(entry, fingerprint, key), False
+        try:
+            order, created = place(), True
+        except DuplicateOrder as exc:
+            if not (exc.same_request and exc.order is not None):
+                raise
+            order, created = exc.order, False
+        entry.order = order
+        entry.save(update_fields=["order"])
+    return order, created
+
+
+# --- filters --------------------------------------------------------------------------------------
+class UtcDateTimeField(forms.DateTimeField):
+    """ISO 8601 date or date-time, normalised to UTC (PostgreSQL refuses offsets beyond ±15h)."""
+
+    def to_python(self, value):
+        result = super().to_python(value)
+        if result is None:
+            return None
+        try:
+            return result.astimezone(datetime.UTC)
+        except (OverflowError, ValueError):
+            raise forms.ValidationError("The date is out of range.", code="invalid") from None
+
+
+class UtcDateTimeFilter(django_filters.DateTimeFilter):
+    field_class = UtcDateTimeField
+
+
+class OrderFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=OrderStatus.choices)
+    reference = django_filters.CharFilter(field_name="reference")
+    placed_after = UtcDateTimeFilter(
+        field_name="placed_at", lookup_expr="gte", help_text="ISO 8601, inclusive."
+    )
+    placed_before = UtcDateTimeFilter(
+        field_name="placed_at", lookup_expr="lt", help_text="ISO 8601, exclusive."
+    )
+
+    class Meta:
+        model = Order
+        fields = ["status", "reference", "placed_after", "placed_before"]
+
+
+class EventFilter(django_filters.FilterSet):
+    order = django_filters.CharFilter(field_name="order__number", help_text="Order number.")
+
+    class Meta:
+        model = OrderEvent
+        fields = ["order"]
+
+
+# --- views ----------------------------------------------------------------------------------------
+def _transition_schema(name: str, who: str):
+    return extend_schema(
+        summary=f"{name.capitalize()} the order ({who})",
+        request=TransitionInputSerializer,
+        responses={
+            200: OrderSerializer,
+            400: ERR_400,
+            401: ERR_401,
+            403: ERR_403,
+            404: ERR_404,
+            409: ERR_409,
+            429: ERR_429,
+        },
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The caller's orders (staff: every order)",
+        responses={200: OrderSerializer, **LIST_ERRORS},
+    ),
+    retrieve=extend_schema(summary="One order", responses={200: OrderSerializer, **READ_ERRORS}),
+)
+class OrderViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = OrderSerializer
+    filterset_class = OrderFilter
+    lookup_field = "number"
+    lookup_value_regex = r"[^/]+"
+
+    def get_permissions(self):
+        if self.action in ("confirm", "hold", "release"):
+            return [IsStaff()]
+        return [IsPartnerOrStaff()]
+
+    def get_queryset(self):
+        qs = order_queryset().order_by("-placed_at", "-id")
+        user = self.request.user
+        if user.is_authenticated and user.is_staff:
+            return qs
+        partner = partner_of(user)
+        return qs.filter(partner=partner) if partner is not None else qs.none()
+
+    def _render(self, order: Order, code=status.HTTP_200_OK) -> Response:
+        order = order_queryset().get(pk=order.pk)
+        return Response(self.get_serializer(order).data, status=code)
+
+    @extend_schema(
+        summary="Place an order (partner)",
+        request=OrderPlaceSerializer,
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="Same key and body: the same order again (200). Different body: 409.",
+            )
+        ],
+        responses={
+            201: OrderSerializer,
+            200: OpenApiResponse(OrderSerializer, description="Repeat of an earlier request."),
+            400: ERR_400,
+            401: ERR_401,
+            403: ERR_403,
+            409: OpenApiResponse(
+                DuplicateSerializer, description="Key or reference reused with another body."
+            ),
+            429: ERR_429,
+        },
+        examples=[
+            OpenApiExample(
+                "Order",
+                request_only=True,
+                value={
+                    "reference": "PO-2026-0042",
+                    "customer": {"name": "Ada Park", "email": "ada@example.com", "phone": ""},
+                    "shipping_address": {
+                        "line1": "1 High St",
+                        "line2": "",
+                        "city": "Leeds",
+                        "postal_code": "LS1 1AA",
+                        "country": "GB",
+                    },
+                    "lines": [{"sku": "MUG-BLUE", "quantity": 2}],
+                    "notes": "",
+                },
+            )
+        ],
+    )
+    def create(self, request, *args, **kwargs):
+        partner = partner_of(request.user)
+        if partner is None:
+            raise PermissionDenied("Only a partner's token can place orders.")
+        data = request.data
+        if not isinstance(data, dict):
+            raise ValidationError({"detail": "Send the order as a JSON object."})
+        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+        if len(key) > 255:
+            raise ValidationError({IDEMPOTENCY_HEADER: ["At most 255 characters."]})
+
+        def place() -> Order:
+            return order_place(
+                channel=partner.channel,
+                partner=partner,
+                user=request.user,
+                customer=data.get("customer"),
+                shipping_address=data.get("shipping_address"),
+                lines=data.get("lines"),
+                reference=data.get("reference", ""),
+                notes=data.get("notes", ""),
+            )
+
+        if key:
+            order, created = place_idempotently(
+                user=request.user, key=key, fingerprint=body_fingerprint(data), place=place
+            )
+        else:
+            try:
+                order, created = place(), True
+            except DuplicateOrder as exc:
+                if not (exc.same_request and exc.order is not None):
+                    raise
+                order, created = exc.order, False
+        return self._render(order, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def _transition(self, request, name: str) -> Response:
+        order = self.get_object()
+        user = request.user
+        if user.is_staff:
+            if not has_transition_perm(getattr(order, name), user) and not user.has_perm(
+                TRANSITION_PERMISSIONS[name]
+            ):
+                raise PermissionDenied(
+                    f"You need the {TRANSITION_PERMISSIONS[name]} permission to {name} orders."
+                )
+        elif name != "cancel":
+            raise PermissionDenied("Staff only.")
+        body = TransitionInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        order = order_transition(
+            order=order, name=name, user=user, reason=body.validated_data.get("reason", "")
+        )
+        return self._render(order)
+
+    @_transition_schema("cancel", "partner: own order; staff: orders.cancel_order")
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, number=None):
+        return self._transition(request, "cancel")
+
+    @_transition_schema("confirm", "staff, orders.confirm_order")
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, number=None):
+        return self._transition(request, "confirm")
+
+    @_transition_schema("hold", "staff, orders.hold_order")
+    @action(detail=True, methods=["post"])
+    def hold(self, request, number=None):
+        return self._transition(request, "hold")
+
+    @_transition_schema("release", "staff, orders.release_order")
+    @action(detail=True, methods=["post"])
+    def release(self, request, number=None):
+        return self._transition(request, "release")
+
+
+# --- stock receipts -------------------------------------------------------------------------------
+class ReceiptLineSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+
+
+class ReceiptSerializer(serializers.Serializer):
+    warehouse = serializers.CharField(help_text="Warehouse code.")
+    lines = ReceiptLineSerializer(many=True, min_length=1)
+    reference = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, help_text="Delivery note or PO."
+    )
+
+    def validate_warehouse(self, code: str) -> Warehouse:
+        warehouse = Warehouse.objects.filter(code=code.strip()).first()
+        if warehouse is None:
+            raise serializers.ValidationError(f"Unknown warehouse '{code}'.")
+        if not warehouse.is_active:
+            raise serializers.ValidationError(f"Warehouse {warehouse.code} is not active.")
+        return warehouse
+
+    def validate_lines(self, lines: list[dict]) -> list[tuple[Product, int]]:
+        skus = [line["sku"].strip() for line in lines]
+        products = Product.objects.in_bulk(skus, field_name="sku")
+        unknown = [sku for sku in skus if sku not in products]
+        if unknown:
+            raise serializers.ValidationError(f"Unknown SKU: {', '.join(sorted(set(unknown)))}.")
+        return [(products[sku], line["quantity"]) for sku, line in zip(skus, lines, strict=True)]
+
+
+class ReceiptResultLineSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    on_hand = serializers.IntegerField(help_text="On hand in this warehouse after the receipt.")
+
+
+class ReceiptResultSerializer(serializers.Serializer):
+    warehouse = serializers.CharField()
+    reference = serializers.CharField()
+    lines = ReceiptResultLineSerializer(many=True)
+    orders_filled = serializers.ListField(
+        child=serializers.CharField(), help_text="Backordered orders that got stock, oldest first."
+    )
+
+
+class ReceiptViewSet(viewsets.GenericViewSet):
+    permission_classes = [
+        staff_with("inventory.add_stockmovement", "inventory.change_stocklevel", any_of=True)
+    ]
+    serializer_class = ReceiptSerializer
+
+    @extend_schema(
+        summary="Receive stock (staff); backorders are then filled oldest first",
+        request=ReceiptSerializer,
+        responses={
+            201: ReceiptResultSerializer,
+            400: ERR_400,
+            401: ERR_401,
+            403: ERR_403,
+            429: ERR_429,
+        },
+    )
+    def create(self, request):
+        serializer = ReceiptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        movements, filled = stock_receipt_record(
+            warehouse=data["warehouse"],
+            lines=data["lines"],
+            user=request.user,
+            reference=data.get("reference", ""),
+        )
+        skus = {p.pk: p.sku for p, _ in data["lines"]}
+        body = {
+            "warehouse": data["warehouse"].code,
+            "reference": data.get("reference", ""),
+            "lines": [
+                {
+                    "sku": skus[m.stock_level.product_id],
+                    "quantity": m.quantity,
+                    "on_hand": m.on_hand_after,
+                }
+                for m in movements
+            ],
+            "orders_filled": [order.number for order in filled],
+        }
+        return Response(ReceiptResultSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+# --- order history --------------------------------------------------------------------------------
+class OrderEventSerializer(serializers.ModelSerializer):
+    order = serializers.CharField(source="order.number")
+    user = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OrderEvent
+        fields = [
+            "order",
+            "type",
+            "from_status",
+            "to_status",
+            "message",
+            "details",
+            "user",
+            "created_at",
+        ]
+
+    def get_user(self, event) -> str | None:
+        return event.user.get_username() if event.user_id else None
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Order history (staff); filter ?order=<number>",
+        responses={200: OrderEventSerializer, **LIST_ERRORS},
+    )
+)
+class OrderEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = OrderEventSerializer
+    filterset_class = EventFilter
+    permission_classes = [IsStaff]
+
+    def get_queryset(self):
+        return OrderEvent.objects.select_related("order", "user").order_by("created_at", "id")

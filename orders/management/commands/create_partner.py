@@ -1,0 +1,54 @@
+"""``manage.py create_partner "<name>"``: a partner with its API user and token.
+
+The token is printed alone on the last line, so scripts can take it with ``tail -n 1``.
+"""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils.text import slugify
+from rest_framework.authtoken.models import Token
+
+from orders.models import Channel, Partner
+
+
+class Command(BaseCommand):
+    help = "Create a partner with its API user (channel 'partner') and print its API token."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name", help="The partner's name, unique.")
+        parser.add_argument(
+            "--channel", default=Channel.PARTNER, help="Channel code of its orders (partner)."
+        )
+        parser.add_argument(
+            "--username", default="", help="Username of the API user (default: from the name)."
+        )
+        parser.add_argument("--email", default="", help="Contact e-mail of the API user.")
+
+    def handle(self, *args, name, channel, username, email, **options):
+        name = name.strip()
+        if not name:
+            raise CommandError("Give the partner a name.")
+        if len(name) > Partner._meta.get_field("name").max_length:
+            raise CommandError("The name is too long (at most 120 characters).")
+        if Partner.objects.filter(name__iexact=name).exists():
+            raise CommandError(f"A partner named '{name}' already exists.")
+        channel_obj = Channel.objects.filter(code=channel).first()
+        if channel_obj is None:
+            raise CommandError(f"Unknown channel '{channel}'.")
+        user_model = get_user_model()
+        username = username.strip() or f"partner-{slugify(name)[:100] or 'api'}"
+        if user_model.objects.filter(username=username).exists():
+            raise CommandError(f"A user named '{username}' already exists; pass --username.")
+        with transaction.atomic():
+            user = user_model(username=username, email=email.strip())
+            user.set_unusable_password()
+            user.save()
+            partner = Partner.objects.create(name=name, user=user, channel=channel_obj)
+            token = Token.objects.create(user=user)
+        self.stdout.write(
+            f"Created partner '{partner.name}' "
+            f"(API user '{username}', channel '{channel_obj.code}')."
+        )
+        self.stdout.write("API token (send it as 'Authorization: Token <token>'):")
+        self.stdout.write(token.key)

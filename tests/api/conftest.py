@@ -1,0 +1,127 @@
+"""Fixtures of the API tests: token clients for two partners and for staff, a small catalogue."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import (
+    ADDRESS_GB,
+    PartnerFactory,
+    ProductFactory,
+    UserFactory,
+    WarehouseFactory,
+    receive,
+)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counts():
+    # Throttle counters live in the cache; user ids repeat between SQLite tests.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def token_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+@pytest.fixture
+def channels(db):
+    """The default channels (a data migration); transactional tests flush them, so re-create."""
+    from tests.factories import DEFAULT_CHANNELS, channel
+
+    for code in DEFAULT_CHANNELS:
+        channel(code)
+
+
+@pytest.fixture
+def partner(channels):
+    return PartnerFactory(name="Acme Marketplace")
+
+
+@pytest.fixture
+def other_partner(channels):
+    return PartnerFactory(name="Other Market")
+
+
+@pytest.fixture
+def partner_client(partner):
+    return token_client(partner.user)
+
+
+@pytest.fixture
+def other_client(other_partner):
+    return token_client(other_partner.user)
+
+
+STAFF_PERMS = [
+    "orders.confirm_order",
+    "orders.hold_order",
+    "orders.release_order",
+    "orders.cancel_order",
+    "inventory.add_product",
+    "inventory.add_warehouse",
+    "inventory.add_stockmovement",
+]
+
+
+@pytest.fixture
+def api_staff(db):
+    user = UserFactory(username="api-staff", is_staff=True)
+    for perm in STAFF_PERMS:
+        app, codename = perm.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app, codename=codename)
+        )
+    return user
+
+
+@pytest.fixture
+def staff_client(api_staff):
+    return token_client(api_staff)
+
+
+@pytest.fixture
+def bare_staff_client(db):
+    """Staff without any permission."""
+    return token_client(UserFactory(username="bare-staff", is_staff=True))
+
+
+@pytest.fixture
+def warehouse(db):
+    return WarehouseFactory(code="LDS", name="Leeds", country="GB")
+
+
+@pytest.fixture
+def mug(db):
+    return ProductFactory(sku="MUG-BLUE", name="Blue mug", unit_price=Decimal("9.90"))
+
+
+@pytest.fixture
+def tee(db):
+    return ProductFactory(sku="TEE-M", name="T-shirt M", unit_price=Decimal("9.90"))
+
+
+@pytest.fixture
+def stocked(warehouse, mug, tee):
+    receive(warehouse, {mug: 10, tee: 1})
+    return warehouse
+
+
+def order_body(**overrides) -> dict:
+    body = {
+        "reference": "PO-2026-0042",
+        "customer": {"name": "Ada Park", "email": "ada@example.com", "phone": "+44 20 7946 0000"},
+        "shipping_address": dict(ADDRESS_GB),
+        "lines": [{"sku": "MUG-BLUE", "quantity": 2}, {"sku": "TEE-M", "quantity": 1}],
+        "notes": "",
+    }
+    body.update(overrides)
+    return body

@@ -16,6 +16,8 @@ urlpatterns = [
     path("api/v1/", include("oms.api_urls")),
     path("fulfillment/", include("fulfillment.urls")),
     path("returns/", include("returns.urls")),
+    path("dashboard/", include("oms.dashboard_urls")),
+    path("data/", include("oms.import_urls")),
 ]
 
 # JSON errors under /api/, Django's pages elsewhere.

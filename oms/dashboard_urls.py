@@ -1,0 +1,4 @@
+"""The managers' dashboard (KPIs, charts, CSV export)."""
+
+app_name = "dashboard"
+urlpatterns: list = []

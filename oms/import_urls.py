@@ -1,0 +1,4 @@
+"""Imports and exports of products, stock and orders (CSV / Excel)."""
+
+app_name = "imports"
+urlpatterns: list = []

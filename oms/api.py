@@ -21,8 +21,6 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
-from rest_framework.views import exception_handler as drf_exception_handler
-from rest_framework.views import set_rollback
 
 logger = logging.getLogger("oms.api")
 
@@ -30,6 +28,11 @@ logger = logging.getLogger("oms.api")
 # --- errors -------------------------------------------------------------------------------------
 def exception_handler(exc, context):
     """DRF exception handler: domain errors to 400 / 409, unexpected errors to JSON 500."""
+    # Imported here: rest_framework.views reads DEFAULT_THROTTLE_CLASSES / PAGINATION (classes of
+    # this module) when it is imported, so importing it at module level is circular.
+    from rest_framework.views import exception_handler as drf_exception_handler
+    from rest_framework.views import set_rollback
+
     from inventory.exceptions import InsufficientStock, InventoryError
     from orders.exceptions import DuplicateOrder, OrderValidationError, TransitionNotAllowedNow
 

@@ -55,7 +55,7 @@ FEEDBACK_SALT = "fulfillment.delivery-feedback"
 
 # --- locks ------------------------------------------------------------------------------------
 def _lock_order(order_id: int) -> Order:
-    return Order.objects.select_for_update(of=("self",)).get(pk=order_id)
+    return Order.objects.select_for_update(of=("self",), no_key=True).get(pk=order_id)
 
 
 def _lock_orders(order_ids: Iterable[int]) -> list[Order]:
@@ -63,7 +63,7 @@ def _lock_orders(order_ids: Iterable[int]) -> list[Order]:
         Order.objects.filter(pk__in=list(order_ids))
         .select_related("customer")
         .order_by("pk")
-        .select_for_update(of=("self",))
+        .select_for_update(of=("self",), no_key=True)
     )
 
 

@@ -80,6 +80,8 @@ class StockLevelForm(forms.ModelForm):
 
     adjust_by = forms.IntegerField(
         required=False,
+        min_value=-1_000_000,
+        max_value=1_000_000,
         help_text="Correct on hand by this many units (negative to remove), e.g. after a count. "
         "Writes a ledger row.",
     )
@@ -210,6 +212,11 @@ def _action_quantity(model_admin, request) -> int | None:
         return None
     if quantity == 0:
         model_admin.message_user(request, "Quantity must not be zero.", messages.ERROR)
+        return None
+    if abs(quantity) > 1_000_000:
+        model_admin.message_user(
+            request, "Quantity must be between -1,000,000 and 1,000,000.", messages.ERROR
+        )
         return None
     return quantity
 

@@ -5,7 +5,10 @@ from .models import Product, Warehouse
 
 class StockAdjustForm(forms.Form):
     quantity = forms.IntegerField(
-        label="Change on hand by", help_text="Negative to remove units, e.g. -2 after a count."
+        label="Change on hand by",
+        help_text="Negative to remove units, e.g. -2 after a count.",
+        min_value=-1_000_000,
+        max_value=1_000_000,
     )
     reason = forms.CharField(max_length=255, help_text="Kept in the stock ledger.")
 

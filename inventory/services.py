@@ -17,6 +17,10 @@ from django.db.models import F
 from .exceptions import InsufficientStock, InventoryError
 from .locks import stock_levels_for_update
 from .models import Allocation, MovementKind, Product, StockLevel, StockMovement, Warehouse
+from .signals import stock_available
+
+# No single stock move is larger (keeps every figure far inside the database's integer range).
+MAX_UNITS_PER_MOVE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,13 @@ class Reservation:
     order_line: object
     stock_level: StockLevel
     quantity: int
+
+
+def _announce_available(product_ids) -> None:
+    """After commit, tell listeners (backorder filling) that these products have free units."""
+    ids = sorted(set(product_ids))
+    if ids:
+        transaction.on_commit(lambda: stock_available.send(sender=StockLevel, product_ids=ids))
 
 
 def stock_levels_ensure(*, warehouse: Warehouse, products: Iterable[Product]) -> None:
@@ -66,6 +77,12 @@ def _merge_lines(lines: Sequence[tuple[Product, int]]) -> dict[Product, int]:
                 field="lines",
             )
         merged[product] += quantity
+        if merged[product] > MAX_UNITS_PER_MOVE:
+            raise InventoryError(
+                f"Line {position} ({product.sku}): at most {MAX_UNITS_PER_MOVE:,} units "
+                "per receipt line.",
+                field="lines",
+            )
     return merged
 
 
@@ -109,6 +126,7 @@ def stock_receive(
                 )
             )
         StockLevel.objects.bulk_update(levels.values(), ["on_hand"])
+        _announce_available(product.pk for product in merged)
         return _write_movements(movements)
 
 
@@ -121,6 +139,10 @@ def stock_adjust(
         raise InventoryError("Give a reason for the adjustment.", field="reason")
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity == 0:
         raise InventoryError("The adjustment must be a non-zero whole number.", field="quantity")
+    if abs(quantity) > MAX_UNITS_PER_MOVE:
+        raise InventoryError(
+            f"An adjustment moves at most {MAX_UNITS_PER_MOVE:,} units at once.", field="quantity"
+        )
     with transaction.atomic():
         level = stock_levels_for_update(ids=[stock_level.pk]).get()
         if level.on_hand + quantity < level.reserved:
@@ -131,6 +153,8 @@ def stock_adjust(
             )
         level.on_hand += quantity
         level.save(update_fields=["on_hand"])
+        if quantity > 0:
+            _announce_available([level.product_id])
         stock_level.on_hand, stock_level.reserved = level.on_hand, level.reserved
         return _movement_save(
             level,
@@ -160,6 +184,7 @@ def stock_restock(
         level = stock_levels_for_update(ids=[stock_level.pk]).get()
         level.on_hand += quantity
         level.save(update_fields=["on_hand"])
+        _announce_available([level.product_id])
         return _movement_save(
             level,
             kind=MovementKind.RETURN_RESTOCK,
@@ -268,6 +293,7 @@ def stock_release(*, allocations: Sequence[Allocation]) -> int:
             level.reserved -= per_level[level.pk]
         if changed:
             StockLevel.objects.bulk_update(changed, ["reserved"])
+            _announce_available(level.product_id for level in changed)
         if current:
             Allocation.objects.filter(pk__in=[a.pk for a in current]).delete()
     return sum(per_level.values())

@@ -245,6 +245,8 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "orders.outbox_sweep", "schedule": 60.0},
     "late-orders": {"task": "orders.late_orders", "schedule": 3600.0},
     "low-stock": {"task": "orders.low_stock", "schedule": 3600.0},
+    "backorders-sweep": {"task": "orders.backorders_sweep", "schedule": 300.0},
+    "idempotency-cleanup": {"task": "orders.idempotency_cleanup", "schedule": 86400.0},
 }
 
 # --- REST API (oms/api.py, oms/api_urls.py) -------------------------------------------------

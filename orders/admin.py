@@ -415,6 +415,7 @@ class StockLevelReceiveForm(inventory_admin.StockLevelForm):
     receive_quantity = forms.IntegerField(
         required=False,
         min_value=1,
+        max_value=1_000_000,
         help_text="Book this many units received into the warehouse (fills backorders).",
     )
     receive_reference = forms.CharField(

@@ -274,8 +274,12 @@ def order_place(
     notes: str = "",
     partner: Partner | None = None,
     user=None,
+    free_of_charge: bool = False,
 ) -> Order:
     """Validate and create an order; auto-confirming channels also confirm and allocate it.
+
+    ``free_of_charge`` prices every line at 0 (replacements of an exchange): the order is
+    created so, before any confirmation e-mail or webhook is written.
 
     Raises ``OrderValidationError`` naming every problem (nothing is created), or
     ``DuplicateOrder`` when the partner already placed an order with this ``reference``
@@ -322,6 +326,7 @@ def order_place(
                 notes=notes,
                 fingerprint=fingerprint,
                 user=user,
+                free_of_charge=free_of_charge,
             )
     except IntegrityError:
         # Two requests with the same partner reference raced; the loser answers like a repeat.
@@ -356,8 +361,13 @@ def _order_create(
     notes,
     fingerprint,
     user,
+    free_of_charge=False,
 ) -> Order:
     customer = _customer_for(customer_data, address)
+
+    def price(product: Product) -> Decimal:
+        return Decimal("0") if free_of_charge else product.unit_price
+
     order = Order(
         # 7 + 20 characters: fits Order.number (32); the full 32-digit hex would not on PostgreSQL.
         number=ORDER_NUMBER.placeholder(uuid.uuid4().hex[:20]),
@@ -372,7 +382,7 @@ def _order_create(
         shipping_postal_code=address["postal_code"],
         shipping_country=address["country"],
         currency=currency,
-        total=sum((p.unit_price * q for p, q in pairs), Decimal("0")),
+        total=sum((price(p) * q for p, q in pairs), Decimal("0")),
         notes=notes,
         request_fingerprint=fingerprint,
         created_by=user if user is not None and user.is_authenticated else None,
@@ -385,7 +395,7 @@ def _order_create(
     order.number = ORDER_NUMBER.for_pk(order.pk)
     order.save(update_fields=["number"])
     OrderLine.objects.bulk_create(
-        OrderLine(order=order, product=p, quantity=q, unit_price=p.unit_price) for p, q in pairs
+        OrderLine(order=order, product=p, quantity=q, unit_price=price(p)) for p, q in pairs
     )
     events.event_write(
         order=order,
@@ -589,6 +599,28 @@ def backorders_fill(*, products: Iterable[Product], user=None) -> list[Order]:
     product_ids = {p.pk for p in products}
     with transaction.atomic():
         return _fill(_backordered_order_ids(product_ids), product_ids, user=user)
+
+
+def backorders_sweep(*, product_ids: Iterable[int] | None = None, user=None) -> list[Order]:
+    """Fill backorders wherever stock is free: after a cancellation released units, an
+    adjustment added some, or a receipt raced with a placement (runs after their commit), and
+    every few minutes as a safety net. Only products with both a backordered order and free
+    stock in an active warehouse are looked at."""
+    waiting = OrderLine.objects.filter(
+        order__status=OrderStatus.BACKORDERED,
+        quantity__gt=F("quantity_allocated") + F("quantity_shipped") + F("quantity_cancelled"),
+    )
+    if product_ids is not None:
+        waiting = waiting.filter(product_id__in=list(product_ids))
+    free = StockLevel.objects.filter(
+        on_hand__gt=F("reserved"),
+        warehouse__is_active=True,
+        product_id__in=waiting.values("product_id"),
+    ).values_list("product_id", flat=True)
+    products = list(Product.objects.filter(pk__in=set(free)))
+    if not products:
+        return []
+    return backorders_fill(products=products, user=user)
 
 
 def stock_receipt_record(
@@ -823,3 +855,84 @@ def available_transitions(order: Order, user=None) -> list[str]:
             continue
         names.append(name)
     return names
+
+
+# --- idempotent placement (partner API's Idempotency-Key) ---------------------------------------
+def idempotency_fingerprint(data) -> str:
+    """Fingerprint of a request body: the same key must come with the same body."""
+    return hashlib.sha256(
+        json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
+
+
+def _idempotency_cutoff() -> datetime.datetime:
+    return timezone.now() - datetime.timedelta(hours=settings.OMS_IDEMPOTENCY_TTL_HOURS)
+
+
+def idempotency_keys_cleanup() -> int:
+    """Delete idempotency keys older than ``OMS_IDEMPOTENCY_TTL_HOURS``; returns how many
+    (the Celery task ``orders.idempotency_cleanup`` runs it daily)."""
+    from .models import IdempotencyKey
+
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=_idempotency_cutoff()).delete()
+    return deleted
+
+
+def _place_or_repeat(place_kwargs: dict) -> tuple[Order, bool]:
+    """``order_place``; a repeat of the same request (same partner reference, same body)
+    answers with the earlier order instead of ``DuplicateOrder``."""
+    try:
+        return order_place(**place_kwargs), True
+    except DuplicateOrder as exc:
+        if not (exc.same_request and exc.order is not None):
+            raise
+        return exc.order, False
+
+
+def order_place_idempotent(
+    *, user, key: str, fingerprint: str, **place_kwargs
+) -> tuple[Order, bool]:
+    """Place an order (``order_place(user=user, **place_kwargs)``) at most once per
+    (user, key); returns (order, created).
+
+    The same key with the same ``fingerprint`` (of the request body) returns the first order;
+    with another fingerprint it raises ``DuplicateOrder``. An empty ``key`` places without a
+    key (a repeated partner reference with the same body still returns the earlier order).
+
+    The key row is inserted first, inside the transaction that creates the order. A second
+    request with the same key blocks on the unique index until the first one commits (then it
+    gets IntegrityError and answers with the winner's order) or rolls back (then it proceeds).
+    An expired key is deleted and replaced.
+    """
+    from .models import IdempotencyKey
+
+    place_kwargs["user"] = user
+    if not key:
+        return _place_or_repeat(place_kwargs)
+    with transaction.atomic():
+        IdempotencyKey.objects.filter(
+            user=user, key=key, created_at__lt=_idempotency_cutoff()
+        ).delete()
+        try:
+            with transaction.atomic():
+                entry = IdempotencyKey.objects.create(
+                    user=user, key=key, request_fingerprint=fingerprint
+                )
+        except IntegrityError:
+            entry = (
+                IdempotencyKey.objects.select_related("order").filter(user=user, key=key).first()
+            )
+            if entry is None:  # the winner expired it meanwhile: extremely unlikely
+                raise DuplicateOrder(
+                    f"Idempotency-Key '{key}' is being used by another request; retry."
+                ) from None
+            if entry.request_fingerprint != fingerprint or entry.order_id is None:
+                raise DuplicateOrder(
+                    f"Idempotency-Key '{key}' was already used with a different request body.",
+                    order=entry.order,
+                ) from None
+            return entry.order, False
+        order, created = _place_or_repeat(place_kwargs)
+        entry.order = order
+        entry.save(update_fields=["order"])
+    return order, created

@@ -27,3 +27,27 @@ def late_orders_task() -> int:
 def low_stock_task() -> int:
     """Hourly: alert staff about stock levels at or below their reorder point (once a day)."""
     return notifications.low_stock_sweep()
+
+
+@shared_task(name="orders.idempotency_cleanup", acks_late=True)
+def idempotency_cleanup_task() -> int:
+    """Daily: delete partner Idempotency-Keys older than ``OMS_IDEMPOTENCY_TTL_HOURS``."""
+    from .services import idempotency_keys_cleanup
+
+    return idempotency_keys_cleanup()
+
+
+@shared_task(name="orders.backorders_fill", acks_late=True)
+def backorders_fill_task(product_ids: list[int]) -> int:
+    """After a commit that freed units of these products: give them to backordered orders."""
+    from .services import backorders_sweep
+
+    return len(backorders_sweep(product_ids=product_ids))
+
+
+@shared_task(name="orders.backorders_sweep", acks_late=True)
+def backorders_sweep_task() -> int:
+    """Every few minutes: fill any backorder whose product has free stock (safety net)."""
+    from .services import backorders_sweep
+
+    return len(backorders_sweep())

@@ -88,6 +88,15 @@ def order_transition(request, number: str, name: str):
     # order's state allows it now is the service's answer, shown as a message.
     if not request.user.has_perm(f"orders.{name}_order"):
         raise PermissionDenied(f"You may not {name} orders.")
+    shown = request.POST.get("status")
+    if shown and shown != order.status:
+        # The page was out of date: another person changed the order since it was shown.
+        messages.error(
+            request,
+            f"Order {order.number} was changed meanwhile and is now "
+            f"{order.get_status_display().lower()}; nothing was done. Check it and try again.",
+        )
+        return redirect("orders:detail", number=number)
     form = CancelForm(request.POST) if name == "cancel" else ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"Give a reason to {name} order {order.number}.")

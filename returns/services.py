@@ -197,7 +197,7 @@ def return_request_create(
         # The order row lock serialises every return of this order: two returns opened at
         # once see each other's claims.
         order = (
-            Order.objects.select_for_update(of=("self",))
+            Order.objects.select_for_update(of=("self",), no_key=True)
             .select_related("customer", "channel")
             .get(pk=order.pk)
         )
@@ -464,16 +464,17 @@ def return_inspect(
             list(
                 Order.objects.filter(pk__in=Subquery(backordered))
                 .order_by("pk")
-                .select_for_update(of=("self",))
+                .select_for_update(of=("self",), no_key=True)
                 .values_list("pk", flat=True)
             )
             if restock:
                 stock_levels_ensure(warehouse=warehouse, products=restock)
+            # Every warehouse's rows of these products at once, in id order: backorders_fill
+            # below locks them all, and a lower id must never be locked after a higher one.
             levels = {
                 level.product_id: level
-                for level in stock_levels_for_update(product_ids=product_ids).filter(
-                    warehouse=warehouse
-                )
+                for level in stock_levels_for_update(product_ids=product_ids)
+                if level.warehouse_id == warehouse.pk
             }
             for product in sorted(set(restock) | set(scrap), key=lambda p: levels[p.pk].pk):
                 level = levels[product.pk]
@@ -667,9 +668,8 @@ def return_exchange(
             lines=lines,
             notes=f"Replacement for return {return_request.number} of order {order.number}.",
             user=user,
+            free_of_charge=True,
         )
-        OrderLine.objects.filter(order=replacement).update(unit_price=Decimal("0"))
-        Order.objects.filter(pk=replacement.pk).update(total=Decimal("0"))
         if not order.channel.auto_confirm:
             order_confirm(order=replacement, user=user)
         replacement = Order.objects.get(pk=replacement.pk)

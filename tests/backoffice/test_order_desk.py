@@ -230,3 +230,18 @@ def test_customer_page_shows_orders_and_figures(client, clerk, mug):
     page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
     assert order.number in page
     assert "1 orders · 2 units" in page
+
+
+def test_a_stale_page_changes_nothing(client, clerk, mug):
+    """Two people on the same order: the second click, made on an out-of-date page, is refused."""
+    order = place({mug: 1})
+    url = reverse("orders:transition", args=[order.number, "hold"])
+    client.post(url, {"reason": "first", "status": "allocated"})
+    response = client.post(
+        reverse("orders:transition", args=[order.number, "cancel"]),
+        {"reason": "second", "status": "allocated"},
+        follow=True,
+    )
+    assert "was changed meanwhile and is now on hold" in response.content.decode()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ON_HOLD

@@ -81,3 +81,13 @@ def test_stock_list_queries_constant(
         StockLevel.objects.create(product=ProductFactory(sku=f"S-{i}"), warehouse=leeds)
     with django_assert_max_num_queries(10):
         assert client.get(reverse("inventory:stock")).status_code == 200
+
+
+def test_adjust_with_an_absurd_quantity_is_a_form_error(client, storekeeper, mug):
+    level = StockLevel.objects.get(product=mug)
+    url = reverse("inventory:adjust", args=[level.pk])
+    response = client.post(url, {"quantity": "10000000000000000000", "reason": "typo"})
+    assert response.status_code == 200
+    assert "less than or equal to 1000000" in response.content.decode()
+    level.refresh_from_db()
+    assert level.on_hand == 3

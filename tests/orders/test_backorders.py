@@ -216,3 +216,59 @@ def test_cancel_backorder_refused(leeds, product, other_product):
         order_line_cancel_backorder(line=waiting.lines.get(product=product))
     assert "nothing backordered to cancel" in exc.value.message
     assert snapshot(waiting) == before
+
+
+# --- units freed by other actions reach backordered orders (after commit) -----------------------
+@pytest.mark.django_db
+def test_cancelling_an_order_gives_its_units_to_a_backordered_order(
+    django_capture_on_commit_callbacks,
+):
+    from orders.services import order_cancel
+
+    warehouse = WarehouseFactory(code="FRE")
+    tee = ProductFactory(sku="TEE-FREE")
+    receive(warehouse, {tee: 3})
+    first = place({tee: 3})
+    waiting = place({tee: 3}, email="second@example.com")
+    assert (first.status, waiting.status) == (S.ALLOCATED, S.BACKORDERED)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_cancel(order=first, reason="customer changed mind")
+    assert fresh(waiting).status == S.ALLOCATED
+    level = StockLevel.objects.get(product=tee)
+    assert (level.on_hand, level.reserved) == (3, 3)
+    assert_invariants()
+
+
+@pytest.mark.django_db
+def test_adjusting_stock_up_fills_backorders(django_capture_on_commit_callbacks):
+    from inventory.services import stock_adjust
+
+    warehouse = WarehouseFactory(code="ADJ")
+    cup = ProductFactory(sku="CUP-ADJ")
+    receive(warehouse, {cup: 1})
+    waiting = place({cup: 2})
+    assert waiting.status == S.BACKORDERED
+    level = StockLevel.objects.get(product=cup)
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_adjust(stock_level=level, quantity=1, reason="found one in the count")
+    assert fresh(waiting).status == S.ALLOCATED
+    assert_invariants()
+
+
+@pytest.mark.django_db
+def test_sweep_fills_only_what_free_stock_allows():
+    from orders.services import backorders_sweep, order_cancel
+
+    warehouse = WarehouseFactory(code="SWP")
+    pen = ProductFactory(sku="PEN-SWP")
+    receive(warehouse, {pen: 1})
+    holder = place({pen: 1})
+    older = backordered(pen, 1, days_ago=2)
+    newer = backordered(pen, 1, days_ago=1)
+    # The cancellation frees a unit; its after-commit task never ran (a worker was down).
+    order_cancel(order=holder, reason="duplicate")
+    assert fresh(older).status == S.BACKORDERED
+    assert backorders_sweep() == [fresh(older)]  # the older order first: it takes the unit
+    assert fresh(newer).status == S.BACKORDERED
+    assert backorders_sweep() == []  # nothing free any more: nothing to do
+    assert_invariants()

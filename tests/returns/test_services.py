@@ -439,6 +439,12 @@ def test_exchange_with_a_backordered_replacement(delivered_order, warehouse, mug
     assert order_line(delivered_order, "MUG-BLUE").quantity_returned == 1
     exchanged = delivered_order.events.get(type=EventType.EXCHANGED)
     assert replacement.number in exchanged.details["message"]
+    # The customer's confirmation of the replacement shows what it costs them: nothing.
+    from orders.models import OutboxMessage
+
+    confirmation = OutboxMessage.objects.get(order=replacement, purpose="order_confirmed")
+    assert "10.00" not in confirmation.body_text
+    assert "0.00" in confirmation.body_text
 
     receive(warehouse, {mug: 1})
     assert fresh(replacement).status == OrderStatus.ALLOCATED

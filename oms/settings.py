@@ -212,6 +212,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Tasks run in-process when REDIS_URL is unset: their "succeeded" lines would drown the
+    # server's log. A real worker keeps its own task log.
+    "loggers": {} if REDIS_URL else {"celery.app.trace": {"level": "WARNING"}},
 }
 
 # Idempotency keys of order placement are kept this long.

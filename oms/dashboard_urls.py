@@ -1,4 +1,10 @@
 """The managers' dashboard (KPIs, charts, CSV export)."""
 
+from django.urls import path
+
+from . import dashboard
+
 app_name = "dashboard"
-urlpatterns: list = []
+urlpatterns = [
+    path("", dashboard.dashboard, name="index"),
+]

@@ -1,4 +1,14 @@
 """Imports and exports of products, stock and orders (CSV / Excel)."""
 
+from django.urls import path
+
+from . import import_views as views
+
 app_name = "imports"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("export/products/", views.export_products, name="export_products"),
+    path("export/orders/", views.export_orders, name="export_orders"),
+    path("import/<slug:kind>/", views.upload, name="upload"),
+    path("import/<slug:kind>/<str:token>/", views.preview, name="preview"),
+]

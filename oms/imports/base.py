@@ -1,0 +1,220 @@
+"""What every kind of import shares: columns, value parsing, row errors, the report, and the
+all-or-nothing run (a file with one bad row imports nothing)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+
+from .reading import FileRejected, Row, Table
+
+Progress = Callable[[int], None] | None
+
+
+@dataclass
+class RowError:
+    row: int | None  # spreadsheet row number; None for the file as a whole
+    message: str
+
+    def __str__(self) -> str:
+        return f"Row {self.row}: {self.message}" if self.row else self.message
+
+
+@dataclass
+class Report:
+    """What a preview, a dry run or an import found and did."""
+
+    kind: str
+    rows_total: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    imported: bool = False
+    rows_done: int = 0
+    summary: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def rejected_row_numbers(self) -> set[int]:
+        return {e.row for e in self.errors if e.row}
+
+    @property
+    def rows_rejected(self) -> int:
+        if self.errors and not self.rejected_row_numbers:
+            return self.rows_total  # a problem of the whole file (or of the whole import)
+        return len(self.rejected_row_numbers)
+
+    @property
+    def rows_valid(self) -> int:
+        return self.rows_total - self.rows_rejected
+
+
+class RowProblem(ValueError):
+    """A bad value in one row; the message names the column and the problem."""
+
+
+# --- value parsing ------------------------------------------------------------------------------
+def text(row: Row, column: str, *, max_length: int, required: bool = False) -> str:
+    value = row.get(column).strip()
+    if required and not value:
+        raise RowProblem(f"{column} is missing.")
+    if len(value) > max_length:
+        raise RowProblem(f"{column} is too long ({len(value)} characters, at most {max_length}).")
+    return value
+
+
+def decimal(row: Row, column: str, *, places: int = 2, max_digits: int = 12) -> Decimal | None:
+    raw = row.get(column).strip().replace(" ", "")
+    if not raw:
+        return None
+    candidate = raw.replace(",", ".") if "," in raw and "." not in raw else raw
+    try:
+        value = Decimal(candidate)
+    except InvalidOperation:
+        raise RowProblem(f"{column} '{raw}' is not a number.") from None
+    if not value.is_finite():
+        raise RowProblem(f"{column} '{raw}' is not a number.")
+    if value < 0:
+        raise RowProblem(f"{column} must not be negative (got {raw}).")
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > places:
+        raise RowProblem(f"{column} '{raw}' has more than {places} decimal places.")
+    value = value.quantize(Decimal(1).scaleb(-places))
+    if len(value.as_tuple().digits) > max_digits:
+        raise RowProblem(f"{column} '{raw}' is too large.")
+    return value
+
+
+def integer(row: Row, column: str, *, minimum: int = 0, maximum: int = 1_000_000) -> int | None:
+    raw = row.get(column).strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise RowProblem(f"{column} '{raw}' is not a whole number.") from None
+    if value < minimum:
+        raise RowProblem(f"{column} must be at least {minimum} (got {value}).")
+    if value > maximum:
+        raise RowProblem(f"{column} {value} is too large (at most {maximum:,}).")
+    return value
+
+
+TRUE = {"1", "true", "yes", "y", "x", "active", "ja", "oui", "wahr", "vrai"}
+FALSE = {"0", "false", "no", "n", "inactive", "nein", "non", "falsch", "faux"}
+
+
+def boolean(row: Row, column: str) -> bool | None:
+    raw = row.get(column).strip().lower()
+    if not raw:
+        return None
+    if raw in TRUE:
+        return True
+    if raw in FALSE:
+        return False
+    raise RowProblem(f"{column} '{row.get(column)}' is not yes/no (use true or false).")
+
+
+def reader(row: Row, problems: list[str]):
+    """``read(parse, column, ...)``: the parsed value, or None with the problem noted."""
+
+    def read(parse, *args, **kwargs):
+        try:
+            return parse(row, *args, **kwargs)
+        except RowProblem as exc:
+            problems.append(str(exc))
+            return None
+
+    return read
+
+
+# --- the importer -------------------------------------------------------------------------------
+class Importer:
+    """One kind of import. Subclasses give the columns and write ``validate`` and ``apply``.
+
+    ``validate(rows)`` makes a constant number of queries (bulk look-ups) and returns
+    ``(plan, errors)``; ``apply(plan, user=…, progress=…)`` writes inside the caller's
+    transaction and returns ``(rows_done, summary, errors)``; any error rolls everything back.
+    """
+
+    kind = ""
+    label = ""
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    permissions: tuple[str, ...] = ()
+    help = ""
+
+    def ignored(self, header: str) -> bool:
+        return False
+
+    def check_columns(self, table: Table) -> None:
+        known = set(self.required) | set(self.optional)
+        missing = [c for c in self.required if c not in table.headers]
+        unknown = [h for h in table.headers if h not in known and not self.ignored(h)]
+        problems = []
+        if missing:
+            problems.append("missing column(s): " + ", ".join(missing))
+        if unknown:
+            problems.append("unknown column(s): " + ", ".join(unknown))
+        if problems:
+            raise FileRejected(
+                f"This is not a {self.label.lower()} file: {'; '.join(problems)}. "
+                f"Expected columns: {', '.join(self.required)}"
+                + (f" (optional: {', '.join(self.optional)})" if self.optional else "")
+                + "."
+            )
+
+    def validate(self, rows: list[Row]):
+        raise NotImplementedError
+
+    def apply(self, plan, *, user=None, progress: Progress = None):
+        raise NotImplementedError
+
+    # --- entry points --------------------------------------------------------------------
+    def preview(self, table: Table, *, progress: Progress = None) -> tuple[object, Report]:
+        self.check_columns(table)
+        report = Report(kind=self.kind, rows_total=len(table.rows))
+        for row in table.rows:
+            if "__extra__" in row.values:
+                report.errors.append(
+                    RowError(
+                        row.number, f"values beyond the last column: {row.values['__extra__']}"
+                    )
+                )
+        plan, errors = self.validate(table.rows)
+        report.errors.extend(errors)
+        report.errors.sort(key=lambda e: e.row or 0)
+        if progress:
+            progress(len(table.rows))
+        return plan, report
+
+    def run(
+        self, table: Table, *, user=None, dry_run: bool = False, progress: Progress = None
+    ) -> Report:
+        """Validate ``table``; unless it has errors or this is a dry run, import it whole in one
+        transaction. A service error during the import rolls back every row already written."""
+        plan, report = self.preview(table)
+        if not report.ok or dry_run:
+            return report
+        with transaction.atomic():
+            done, summary, errors = self.apply(plan, user=user, progress=progress)
+            if errors:
+                transaction.set_rollback(True)
+        if errors:
+            report.errors = sorted(errors, key=lambda e: e.row or 0)
+            report.summary = ["Nothing was imported."]
+            return report
+        report.imported = True
+        report.rows_done = done
+        report.summary = summary
+        return report
+
+
+def collect(errors: list[RowError], row: Row, problems: list[str]) -> None:
+    errors.extend(RowError(row.number, p) for p in problems)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"

@@ -1,0 +1,96 @@
+"""The management commands' shared part: read a file, show progress, print the summary, and
+turn a rejected file into a ``CommandError`` listing its errors (nothing is imported)."""
+
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from . import MAX_BYTES, FileRejected, importer_for, read_table
+
+SHOWN_ERRORS = 50
+
+
+class _TqdmOut:
+    """tqdm writes carriage returns: pass them to the command's stdout without new lines."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        self.stream.write(text, ending="")
+
+    def flush(self):
+        self.stream.flush()
+
+
+class ImportCommand(BaseCommand):
+    kind = ""
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="A CSV (UTF-8) or Excel .xlsx file.")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Check every row and report, import nothing.",
+        )
+        parser.add_argument(
+            "--user", help="Username recorded as having done the import (history, ledger)."
+        )
+
+    def handle(self, *args, **options):
+        importer = importer_for(self.kind)
+        path = Path(options["file"])
+        if not path.is_file():
+            raise CommandError(f"No such file: {path}")
+        if path.stat().st_size > MAX_BYTES:
+            raise CommandError(
+                f"{path} is larger than {MAX_BYTES // 1024 // 1024} MB; "
+                "split it into smaller files."
+            )
+        user = None
+        if options.get("user"):
+            user = get_user_model().objects.filter(username=options["user"]).first()
+            if user is None:
+                raise CommandError(f"No user {options['user']}.")
+        try:
+            table = read_table(path.read_bytes(), path.name)
+        except FileRejected as exc:
+            raise CommandError(f"{path}: {exc.message}") from None
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror}") from None
+        verbose = options.get("verbosity", 1) >= 1
+        progress = tqdm(
+            total=len(table.rows),
+            desc=f"Importing {importer.label.lower()}",
+            unit="row",
+            file=_TqdmOut(self.stdout),
+            mininterval=0.5,
+            disable=not verbose or options["dry_run"],
+        )
+        try:
+            with progress:
+                report = importer.run(
+                    table, user=user, dry_run=options["dry_run"], progress=progress.update
+                )
+        except FileRejected as exc:
+            raise CommandError(f"{path}: {exc.message}") from None
+        if not report.ok:
+            lines = [str(e) for e in report.errors[:SHOWN_ERRORS]]
+            if len(report.errors) > SHOWN_ERRORS:
+                lines.append(f"... and {len(report.errors) - SHOWN_ERRORS} more errors.")
+            raise CommandError(
+                f"{path} rejected: {report.rows_valid} rows valid, {report.rows_rejected} "
+                "rejected; nothing was imported.\n" + "\n".join(lines)
+            )
+        if options["dry_run"]:
+            self.stdout.write(
+                f"Dry run: {report.rows_total} rows valid, 0 rejected; nothing was imported."
+            )
+            return
+        self.stdout.write(
+            self.style.SUCCESS(f"{report.rows_done} rows done, {report.rows_rejected} rejected.")
+        )
+        for line in report.summary:
+            self.stdout.write(line)

@@ -1,0 +1,44 @@
+from django import forms
+
+from orders.models import Channel, OrderStatus
+
+from .reading import MAX_BYTES
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        help_text=f"CSV (UTF-8, comma or semicolon) or Excel .xlsx, at most "
+        f"{MAX_BYTES // 1024 // 1024} MB."
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1024 / 1024:.1f} MB; files of at most "
+                f"{MAX_BYTES // 1024 // 1024} MB can be imported. Split it into smaller files."
+            )
+        return upload
+
+
+class OrderExportForm(forms.Form):
+    start = forms.DateField(
+        required=False, label="Placed from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        required=False, label="Placed until", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *OrderStatus.choices])
+    channel = forms.ModelChoiceField(
+        required=False,
+        queryset=Channel.objects.all(),
+        to_field_name="code",
+        empty_label="Any channel",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and start > end:
+            self.add_error("end", "The end date is before the start date.")
+        return cleaned

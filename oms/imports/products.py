@@ -1,0 +1,117 @@
+"""Products from a sheet: create new SKUs, update known ones (blank cells keep what is there)."""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
+
+from inventory.models import Product
+
+from .base import Importer, RowError, boolean, decimal, integer, plural, reader, text
+
+UPDATABLE = ("name", "unit_price", "currency", "cost_price", "weight_grams", "is_active")
+
+
+@dataclass
+class ProductChange:
+    row: int
+    sku: str
+    values: dict = field(default_factory=dict)
+    product: Product | None = None  # None: a new product
+
+
+class ProductImporter(Importer):
+    kind = "products"
+    label = "Products"
+    required = ("sku",)
+    optional = ("name", "unit_price", "currency", "cost_price", "weight_grams", "active")
+    permissions = ("inventory.add_product", "inventory.change_product")
+    help = (
+        "One row per product, found by sku: a new sku creates the product (name and unit_price "
+        "needed), a known one is updated; blank cells keep the current value. currency is an "
+        "ISO code (default: the shop's currency), active is true/false. The columns available_* "
+        "of a product export are ignored, so an export can be edited and imported back."
+    )
+
+    def ignored(self, header: str) -> bool:
+        return header.startswith("available") or header in {"on_hand", "reserved"}
+
+    def validate(self, rows):
+        errors: list[RowError] = []
+        existing = Product.objects.in_bulk(
+            {row.get("sku").strip() for row in rows if row.get("sku").strip()}, field_name="sku"
+        )
+        seen: dict[str, int] = {}
+        plan: list[ProductChange] = []
+        for row in rows:
+            problems: list[str] = []
+            read = reader(row, problems)
+            sku = read(text, "sku", max_length=64, required=True)
+            values = {
+                "name": read(text, "name", max_length=200) or None,
+                "unit_price": read(decimal, "unit_price"),
+                "cost_price": read(decimal, "cost_price"),
+                "weight_grams": read(integer, "weight_grams", maximum=10_000_000),
+                "is_active": read(boolean, "active"),
+            }
+            currency = read(text, "currency", max_length=3)
+            if currency:
+                if len(currency) != 3 or not currency.isalpha():
+                    problems.append(f"currency '{currency}' is not a 3-letter ISO code.")
+                else:
+                    values["currency"] = currency.upper()
+            if sku:
+                if sku in seen:
+                    problems.append(f"sku {sku} is already on row {seen[sku]}.")
+                seen.setdefault(sku, row.number)
+                product = existing.get(sku)
+                if product is None:
+                    for column, key in (("name", "name"), ("unit_price", "unit_price")):
+                        if values.get(key) is None and not any(column in p for p in problems):
+                            problems.append(f"new product {sku} needs a {column}.")
+            if problems:
+                errors.extend(RowError(row.number, p) for p in problems)
+                continue
+            plan.append(
+                ProductChange(
+                    row=row.number,
+                    sku=sku,
+                    values={k: v for k, v in values.items() if v is not None},
+                    product=existing.get(sku),
+                )
+            )
+        return plan, errors
+
+    def apply(self, plan, *, user=None, progress=None):
+        now = timezone.now()
+        new, changed = [], []
+        for change in plan:
+            if change.product is None:
+                new.append(
+                    Product(
+                        sku=change.sku,
+                        **{"currency": settings.OMS_DEFAULT_CURRENCY, **change.values},
+                    )
+                )
+            else:
+                product = change.product
+                if any(getattr(product, k) != v for k, v in change.values.items()):
+                    for key, value in change.values.items():
+                        setattr(product, key, value)
+                    product.updated_at = now
+                    changed.append(product)
+        Product.objects.bulk_create(new, batch_size=500)
+        if progress:
+            progress(len(new))
+        if changed:
+            Product.objects.bulk_update(changed, [*UPDATABLE, "updated_at"], batch_size=500)
+        if progress:
+            progress(len(plan) - len(new))
+        unchanged = len(plan) - len(new) - len(changed)
+        summary = [
+            f"{plural(len(new), 'product')} created",
+            f"{plural(len(changed), 'product')} updated",
+        ]
+        if unchanged:
+            summary.append(f"{plural(unchanged, 'product')} already up to date")
+        return len(plan), summary, []

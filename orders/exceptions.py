@@ -11,7 +11,16 @@ class OrderValidationError(OrderError):
 
     def __init__(self, errors: dict[str, list[str]]):
         self.errors = errors
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        super().__init__(" ".join(_messages(errors)))
+
+
+def _messages(errors) -> list[str]:
+    """Every message of a (possibly nested) error dict, in order, for a one-line display."""
+    if isinstance(errors, dict):
+        return [m for value in errors.values() for m in _messages(value)]
+    if isinstance(errors, list | tuple):
+        return [m for value in errors for m in _messages(value)]
+    return [str(errors)]
 
 
 class TransitionNotAllowedNow(OrderError):

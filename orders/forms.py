@@ -66,9 +66,15 @@ class OrderEntryForm(forms.Form):
 
 class OrderLineEntryForm(forms.Form):
     sku = forms.CharField(
-        label="SKU", max_length=64, widget=forms.TextInput(attrs={"list": "sku-options"})
+        label="SKU",
+        max_length=64,
+        widget=forms.TextInput(attrs={"list": "sku-options", "aria-label": "SKU"}),
     )
-    quantity = forms.IntegerField(min_value=1, max_value=1_000_000)
+    quantity = forms.IntegerField(
+        min_value=1,
+        max_value=1_000_000,
+        widget=forms.NumberInput(attrs={"aria-label": "Quantity"}),
+    )
 
 
 class BaseLineFormSet(forms.BaseFormSet):

@@ -22,18 +22,6 @@ from .models import Customer, Order, OrderLine, OrderStatus
 PAGE_SIZE = 50
 
 
-def _error_text(exc: OrderError) -> str:
-    if isinstance(exc, OrderValidationError):
-        parts = []
-        for messages_ in exc.errors.values():
-            if isinstance(messages_, dict):
-                parts.extend(m for ms in messages_.values() for m in ms)
-            else:
-                parts.extend(messages_)
-        return " ".join(parts)
-    return exc.message
-
-
 @login_required
 @permission_required("orders.view_order", raise_exception=True)
 def order_list(request):
@@ -57,17 +45,19 @@ def order_detail(request, number: str):
     except Order.DoesNotExist:
         raise Http404(f"No order {number}.") from None
     transitions = services.available_transitions(order, request.user)
+    lines = order.lines.all()
     return render(
         request,
         "orders/order_detail.html",
         {
             "order": order,
-            "lines": order.lines.all(),
+            "lines": lines,
             "events": order.events.all(),
             "shipments": order.shipments.select_related("warehouse").prefetch_related(
                 "lines__order_line__product"
             ),
             "returns": order.returns.order_by("pk"),
+            "returnable": any(line.quantity_shipped > line.quantity_returned for line in lines),
             "transitions": transitions,
             "cancel_form": CancelForm(),
             "reason_form": ReasonForm(),
@@ -106,7 +96,7 @@ def order_transition(request, number: str, name: str):
             order=order, name=name, user=request.user, reason=form.cleaned_data.get("reason", "")
         )
     except OrderError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, exc.message)
     else:
         messages.success(
             request, f"Order {order.number} is now {order.get_status_display().lower()}."
@@ -133,7 +123,7 @@ def line_substitute(request, number: str, line_id: int):
             reason=form.cleaned_data["reason"],
         )
     except OrderError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, exc.message)
     else:
         messages.success(
             request, f"{new_line.quantity} × {new_line.product.sku} now replace the backorder."
@@ -151,7 +141,7 @@ def line_cancel_backorder(request, number: str, line_id: int):
     try:
         services.order_line_cancel_backorder(line=line, user=request.user, reason=reason)
     except OrderError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, exc.message)
     else:
         messages.success(request, "The backordered units of the line were cancelled.")
     return redirect("orders:detail", number=number)

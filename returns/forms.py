@@ -38,19 +38,34 @@ class ReturnCreateForm(forms.Form):
                 initial=0,
                 required=False,
                 disabled=available <= 0,
+                widget=forms.NumberInput(
+                    attrs={"aria-label": f"Units of {sku} coming back", "style": "width:5em"}
+                ),
             )
             self.fields[f"reason_{sku}"] = forms.ChoiceField(
-                label="Reason", choices=REASON_CHOICES, required=False
+                label="Reason",
+                choices=REASON_CHOICES,
+                required=False,
+                widget=forms.Select(attrs={"aria-label": f"Why {sku} comes back"}),
             )
             self.fields[f"note_{sku}"] = forms.CharField(
-                label="Note", max_length=500, required=False
+                label="Note",
+                max_length=500,
+                required=False,
+                widget=forms.TextInput(attrs={"aria-label": f"Note on {sku}"}),
             )
         if allow_override:
             self.fields["override_reason"] = forms.CharField(
-                label="Override reason (after the return window, managers only)",
+                label="Why accept it after the return window",
+                help_text="Required: the return window of this order has closed.",
                 max_length=255,
                 required=False,
+                widget=forms.TextInput(attrs={"size": 50}),
             )
+
+    @property
+    def any_returnable(self) -> bool:
+        return any(available > 0 for _line, available in self.returnable)
 
     def rows(self):
         for line, available in self.returnable:
@@ -81,8 +96,12 @@ class RejectForm(forms.Form):
 
 
 class RefundForm(forms.Form):
-    method = forms.ChoiceField(choices=RefundMethod.choices)
-    reference = forms.CharField(max_length=100, required=False)
+    method = forms.ChoiceField(choices=RefundMethod.choices, label="Refund method")
+    reference = forms.CharField(
+        max_length=100,
+        required=False,
+        help_text="The payment provider's or the gift card's reference, if any.",
+    )
 
 
 class InspectForm(forms.Form):
@@ -94,14 +113,30 @@ class InspectForm(forms.Form):
         )
         for rl in return_lines:
             sku = rl.order_line.product.sku
+            # The inputs sit in a table without <label>s: aria-label names them.
             self.fields[f"sellable_{sku}"] = forms.IntegerField(
-                label=f"{sku} sellable", min_value=0, max_value=rl.quantity, initial=rl.quantity
+                label=f"{sku} sellable",
+                min_value=0,
+                max_value=rl.quantity,
+                initial=rl.quantity,
+                widget=forms.NumberInput(
+                    attrs={"aria-label": f"{sku} sellable", "style": "width:5em"}
+                ),
             )
             self.fields[f"damaged_{sku}"] = forms.IntegerField(
-                label=f"{sku} damaged", min_value=0, max_value=rl.quantity, initial=0
+                label=f"{sku} damaged",
+                min_value=0,
+                max_value=rl.quantity,
+                initial=0,
+                widget=forms.NumberInput(
+                    attrs={"aria-label": f"{sku} damaged", "style": "width:5em"}
+                ),
             )
             self.fields[f"condition_{sku}"] = forms.CharField(
-                label=f"{sku} condition", max_length=500, required=False
+                label=f"{sku} condition",
+                max_length=500,
+                required=False,
+                widget=forms.TextInput(attrs={"aria-label": f"{sku} condition"}),
             )
 
     def rows(self):

@@ -2,12 +2,14 @@
 inspect, refund or exchange) and the customer's public return page reached from a signed link.
 Thin: they call services and show their errors on the forms."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_fsm import has_transition_perm
 
@@ -67,7 +69,13 @@ def return_create(request):
         return render(request, "returns/return_create.html", {"find": find, "order": None})
 
     returnable = selectors.returnable_lines(order=order)
-    form_kwargs = {"returnable": returnable, "allow_override": True}
+    closes_at = selectors.return_window_closes_at(
+        order=order, window_days=ReturnPolicy.load().window_days
+    )
+    window_closed = closes_at is not None and timezone.now() > closes_at
+    # The override field only when it is needed (window closed) and the person may use it.
+    can_override = request.user.has_perm("returns.override_return_window")
+    form_kwargs = {"returnable": returnable, "allow_override": window_closed and can_override}
     if request.method == "POST":
         form = ReturnCreateForm(request.POST, **form_kwargs)
         if form.is_valid():
@@ -88,23 +96,39 @@ def return_create(request):
     else:
         form = ReturnCreateForm(**form_kwargs)
         status = 200
-    closes_at = selectors.return_window_closes_at(
-        order=order, window_days=ReturnPolicy.load().window_days
-    )
     return render(
         request,
         "returns/return_create.html",
-        {"find": find, "order": order, "form": form, "window_closes_at": closes_at},
+        {
+            "find": find,
+            "order": order,
+            "form": form,
+            "window_closes_at": closes_at,
+            "window_closed": window_closed,
+            "can_override": can_override,
+        },
         status=status,
     )
 
 
+# Button texts of the simple actions (the others have their own forms).
+ACTION_LABELS = {
+    "approve": "Approve",
+    "receive": "Mark received (parcel arrived)",
+    "exchange": "Send a replacement (exchange)",
+    "close": "Close (done)",
+    "cancel": "Cancel the return",
+}
+
+
 def _detail_context(request, return_request, **forms):
     return_lines = list(return_request.lines.all())
+    transitions = services.available_transitions(return_request, user=request.user)
     context = {
         "rma": return_request,
         "return_lines": return_lines,
-        "transitions": services.available_transitions(return_request, user=request.user),
+        "transitions": transitions,
+        "buttons": [(name, ACTION_LABELS[name]) for name in transitions if name in ACTION_LABELS],
         "refund": getattr(return_request, "refund_record", None),
         "history": return_request.order.events.filter(
             details__return=return_request.number
@@ -186,7 +210,7 @@ def return_action(request, number, action):
                 messages.success(request, f"Replacement order {result.number} created.")
     except OrderValidationError as exc:
         if form is None:
-            messages.error(request, str(exc))
+            messages.error(request, exc.message)
         else:
             add_service_errors(form, exc.errors)
     except TransitionNotAllowedNow as exc:
@@ -221,6 +245,9 @@ def customer_return(request, token):
         form = ReturnCreateForm(returnable=returnable)
         status = 200
     returns = list(order.returns.order_by("-created_at"))
+    closes_at = selectors.return_window_closes_at(
+        order=order, window_days=ReturnPolicy.load().window_days
+    )
     return render(
         request,
         "returns/customer_return.html",
@@ -229,9 +256,9 @@ def customer_return(request, token):
             "form": form,
             "returns": returns,
             "opened": request.GET.get("opened", ""),
-            "window_closes_at": selectors.return_window_closes_at(
-                order=order, window_days=ReturnPolicy.load().window_days
-            ),
+            "window_closes_at": closes_at,
+            "window_closed": closes_at is not None and timezone.now() > closes_at,
+            "support_email": settings.OMS_SUPPORT_EMAIL,
         },
         status=status,
     )

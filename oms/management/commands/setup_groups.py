@@ -67,6 +67,8 @@ GROUPS: dict[str, tuple[dict[str, list[str]], dict[str, Callable[[str], bool]]]]
                 "view_stocklevel",
                 "view_allocation",
             ],
+            # They open returns for customers on the phone; approving is a manager's call.
+            "returns": ["add_returnrequest", "cancel_returnrequest"],
         },
         # They answer customers: they see shipments and returns.
         {"fulfillment": _view, "returns": _view},
@@ -82,6 +84,8 @@ GROUPS: dict[str, tuple[dict[str, list[str]], dict[str, Callable[[str], bool]]]]
                 "view_stockmovement",
                 "view_allocation",
             ],
+            # The parcel arrives at the dock: they receive and inspect it.
+            "returns": ["receive_returnrequest", "inspect_returnrequest"],
         },
         # Pick, pack, ship and receive returns; never delete.
         {"inventory": _stock_work, "fulfillment": _not_delete, "returns": _view},

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -33,10 +33,15 @@ def exception_handler(exc, context):
     from rest_framework.views import exception_handler as drf_exception_handler
     from rest_framework.views import set_rollback
 
+    from fulfillment.exceptions import FeedbackLinkError, ShipmentNotFound
     from inventory.exceptions import InsufficientStock, InventoryError
     from orders.exceptions import DuplicateOrder, OrderValidationError, TransitionNotAllowedNow
 
-    if isinstance(exc, OrderValidationError):
+    if isinstance(exc, ShipmentNotFound):
+        exc = NotFound(str(exc))
+    elif isinstance(exc, FeedbackLinkError):
+        exc = ValidationError({"detail": str(exc)})
+    elif isinstance(exc, OrderValidationError):
         exc = ValidationError(exc.errors)
     elif isinstance(exc, TransitionNotAllowedNow):
         set_rollback()
@@ -93,6 +98,18 @@ def handler500(request):
     from django.views.defaults import server_error
 
     return server_error(request)
+
+
+# --- request bodies -------------------------------------------------------------------------------
+def json_object(request) -> dict:
+    """The request body as an object: an empty body is ``{}``, anything else but an object
+    (a list, a string) is a 400 naming the problem."""
+    data = request.data
+    if data is None or data == "" or (hasattr(data, "keys") and not data):
+        return {}
+    if not isinstance(data, dict):
+        raise ValidationError({"detail": "Send a JSON object."})
+    return data
 
 
 # --- pagination -----------------------------------------------------------------------------------

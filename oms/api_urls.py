@@ -4,9 +4,11 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from fulfillment.api import ShipmentViewSet
 from inventory.api import ProductViewSet, StockLevelViewSet, WarehouseViewSet
 from oms.api import not_found
 from orders.api import OrderEventViewSet, OrderViewSet, ReceiptViewSet
+from returns.api import ReturnViewSet
 
 app_name = "api"
 
@@ -17,6 +19,8 @@ router.register("inventory/receipts", ReceiptViewSet, basename="receipt")
 router.register("inventory/stock", StockLevelViewSet, basename="stock")
 router.register("orders", OrderViewSet, basename="order")
 router.register("events", OrderEventViewSet, basename="event")
+router.register("shipments", ShipmentViewSet, basename="shipment")
+router.register("returns", ReturnViewSet, basename="return")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -2,20 +2,15 @@
 
 Views are thin: they check who may act, call one service of ``orders.services`` and render the
 order. Placement is idempotent per token user through ``Idempotency-Key`` (``IdempotencyKey``
-rows, see ``place_idempotently``).
+rows, see ``orders.services.order_place_idempotent``).
 """
 
 import datetime
-import hashlib
-import json
 
 import django_filters
 from django import forms
 from django.apps import apps
-from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
-from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -48,12 +43,12 @@ from oms.api import (
     staff_with,
 )
 
-from .exceptions import DuplicateOrder
-from .models import IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
+from .models import Order, OrderEvent, OrderLine, OrderStatus
 from .services import (
     STAFF_TRANSITIONS,
     available_transitions,
-    order_place,
+    idempotency_fingerprint,
+    order_place_idempotent,
     order_transition,
     stock_receipt_record,
 )
@@ -243,69 +238,6 @@ class TransitionInputSerializer(serializers.Serializer):
     )
 
 
-# --- idempotency ----------------------------------------------------------------------------------
-def body_fingerprint(data) -> str:
-    return hashlib.sha256(
-        json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
-    ).hexdigest()
-
-
-def idempotency_cutoff():
-    return timezone.now() - datetime.timedelta(hours=settings.OMS_IDEMPOTENCY_TTL_HOURS)
-
-
-def idempotency_keys_cleanup() -> int:
-    """Delete expired idempotency keys; returns how many (run it daily, e.g. from Celery beat)."""
-    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=idempotency_cutoff()).delete()
-    return deleted
-
-
-def _replay(entry: IdempotencyKey, fingerprint: str, key: str) -> Order:
-    if entry.request_fingerprint != fingerprint or entry.order_id is None:
-        raise DuplicateOrder(
-            f"Idempotency-Key '{key}' was already used with a different request body.",
-            order=entry.order,
-        )
-    return entry.order
-
-
-def place_idempotently(*, user, key: str, fingerprint: str, place) -> tuple[Order, bool]:
-    """Run ``place()`` at most once per (user, key); returns (order, created).
-
-    The key row is inserted first, inside the transaction that creates the order. A second
-    request with the same key blocks on the unique index until the first one commits (then it
-    gets IntegrityError and answers with the winner's order) or rolls back (then it proceeds).
-    An expired key is deleted and replaced.
-    """
-    with transaction.atomic():
-        IdempotencyKey.objects.filter(
-            user=user, key=key, created_at__lt=idempotency_cutoff()
-        ).delete()
-        try:
-            with transaction.atomic():
-                entry = IdempotencyKey.objects.create(
-                    user=user, key=key, request_fingerprint=fingerprint
-                )
-        except IntegrityError:
-            entry = (
-                IdempotencyKey.objects.select_related("order").filter(user=user, key=key).first()
-            )
-            if entry is None:  # the winner expired it meanwhile: extremely unlikely
-                raise DuplicateOrder(
-                    f"Idempotency-Key '{key}' is being used by another request; retry."
-                ) from None
-            return _replay(entry, fingerprint, key), False
-        try:
-            order, created = place(), True
-        except DuplicateOrder as exc:
-            if not (exc.same_request and exc.order is not None):
-                raise
-            order, created = exc.order, False
-        entry.order = order
-        entry.save(update_fields=["order"])
-    return order, created
-
-
 # --- filters --------------------------------------------------------------------------------------
 class UtcDateTimeField(forms.DateTimeField):
     """ISO 8601 date or date-time, normalised to UTC (PostgreSQL refuses offsets beyond ±15h)."""
@@ -451,29 +383,18 @@ class OrderViewSet(
         if len(key) > 255:
             raise ValidationError({IDEMPOTENCY_HEADER: ["At most 255 characters."]})
 
-        def place() -> Order:
-            return order_place(
-                channel=partner.channel,
-                partner=partner,
-                user=request.user,
-                customer=data.get("customer"),
-                shipping_address=data.get("shipping_address"),
-                lines=data.get("lines"),
-                reference=data.get("reference", ""),
-                notes=data.get("notes", ""),
-            )
-
-        if key:
-            order, created = place_idempotently(
-                user=request.user, key=key, fingerprint=body_fingerprint(data), place=place
-            )
-        else:
-            try:
-                order, created = place(), True
-            except DuplicateOrder as exc:
-                if not (exc.same_request and exc.order is not None):
-                    raise
-                order, created = exc.order, False
+        order, created = order_place_idempotent(
+            user=request.user,
+            key=key,
+            fingerprint=idempotency_fingerprint(data),
+            channel=partner.channel,
+            partner=partner,
+            customer=data.get("customer"),
+            shipping_address=data.get("shipping_address"),
+            lines=data.get("lines"),
+            reference=data.get("reference", ""),
+            notes=data.get("notes", ""),
+        )
         return self._render(order, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     def _transition(self, request, name: str) -> Response:

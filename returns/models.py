@@ -50,11 +50,9 @@ class ReturnReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
-DEFAULT_AUTO_APPROVE = [
-    ReturnReason.DAMAGED_IN_TRANSIT.value,
-    ReturnReason.WRONG_ITEM.value,
-    ReturnReason.DEFECTIVE.value,
-]
+# By default every return waits for staff approval (a new return is "requested", as the API
+# contract shows); managers choose reasons to approve at once in the return policy.
+DEFAULT_AUTO_APPROVE: list[str] = []
 
 
 def default_auto_approve_reasons() -> list[str]:

@@ -19,6 +19,13 @@ from tests.factories import (
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Every test makes token users through UserFactory; PBKDF2's million rounds per user cost
+    # more than the rest of a test (and half the schemathesis run).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_throttle_counts():
     # Throttle counters live in the cache; user ids repeat between SQLite tests.
     cache.clear()
@@ -69,6 +76,19 @@ STAFF_PERMS = [
     "inventory.add_product",
     "inventory.add_warehouse",
     "inventory.add_stockmovement",
+    "fulfillment.view_shipment",
+    "fulfillment.pick_shipment",
+    "fulfillment.pack_shipment",
+    "fulfillment.ship_shipment",
+    "fulfillment.deliver_shipment",
+    "returns.approve_returnrequest",
+    "returns.reject_returnrequest",
+    "returns.receive_returnrequest",
+    "returns.inspect_returnrequest",
+    "returns.refund_returnrequest",
+    "returns.exchange_returnrequest",
+    "returns.close_returnrequest",
+    "returns.cancel_returnrequest",
 ]
 
 
@@ -125,3 +145,54 @@ def order_body(**overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+# --- fulfillment helpers (the real services) ---------------------------------------------------
+@pytest.fixture
+def carrier_service(db):
+    from fulfillment.models import Carrier, CarrierService
+
+    carrier = Carrier.objects.create(
+        code="parcelo",
+        name="Parcelo",
+        tracking_url_template="https://track.example/{tracking_number}",
+        tracking_prefix="PCL",
+    )
+    return CarrierService.objects.create(
+        carrier=carrier,
+        code="standard",
+        name="Standard",
+        price_per_parcel=Decimal("4.50"),
+        transit_days=2,
+    )
+
+
+def ship_order(order):
+    """Pick, pack and ship every pending shipment of ``order`` through fulfillment's services."""
+    from fulfillment.models import Shipment, ShipmentStatus
+    from fulfillment.services import picklist_create, shipment_pack, shipment_ship
+    from orders.models import Order
+
+    for shipment in Shipment.objects.filter(order=order, status=ShipmentStatus.PENDING):
+        picklist_create(warehouse=shipment.warehouse, shipments=[shipment])
+        packed = {sl.order_line.product.sku: sl.quantity for sl in shipment.lines.all()}
+        shipment_pack(
+            shipment=Shipment.objects.get(pk=shipment.pk),
+            packed=packed,
+            weight_grams=500,
+            length_cm=20,
+            width_cm=20,
+            height_cm=10,
+        )
+        shipment_ship(shipment=Shipment.objects.get(pk=shipment.pk))
+    return Order.objects.get(pk=order.pk)
+
+
+def deliver_order(order, at=None):
+    from fulfillment.models import Shipment, ShipmentStatus
+    from fulfillment.services import shipment_deliver
+    from orders.models import Order
+
+    for shipment in Shipment.objects.filter(order=order, status=ShipmentStatus.SHIPPED):
+        shipment_deliver(shipment=shipment, occurred_at=at)
+    return Order.objects.get(pk=order.pk)

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from orders.api import idempotency_keys_cleanup
 from orders.models import IdempotencyKey, Order, OrderLine
+from orders.services import idempotency_keys_cleanup
 from tests.factories import ProductFactory, place
 
 from .conftest import order_body
@@ -234,6 +234,29 @@ def test_expired_idempotency_key_is_replaced_and_cleaned_up(partner_client, stoc
     IdempotencyKey.objects.filter(key="old").update(created_at=timezone.now() - timedelta(hours=25))
     assert idempotency_keys_cleanup() == 1
     assert not IdempotencyKey.objects.exists()
+
+
+def test_idempotency_cleanup_task_deletes_only_expired_keys(partner_client, stocked, settings):
+    from orders.tasks import idempotency_cleanup_task
+
+    settings.OMS_IDEMPOTENCY_TTL_HOURS = 24
+    for key, reference in (("stale", "PO-1"), ("fresh", "PO-2")):
+        response = partner_client.post(
+            ORDERS, order_body(reference=reference), format="json", HTTP_IDEMPOTENCY_KEY=key
+        )
+        assert response.status_code == 201
+    IdempotencyKey.objects.filter(key="stale").update(
+        created_at=timezone.now() - timedelta(hours=25)
+    )
+
+    assert idempotency_cleanup_task.apply().get() == 1  # run in-process, as a worker would
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["fresh"]
+
+
+def test_partner_sees_only_cancel_among_transitions(partner_client, staff_client, stocked):
+    number = partner_client.post(ORDERS, order_body(), format="json").json()["number"]
+    assert partner_client.get(detail(number)).json()["available_transitions"] == ["cancel"]
+    assert staff_client.get(detail(number)).json()["available_transitions"] == ["hold", "cancel"]
 
 
 # --- auth and scoping -----------------------------------------------------------------------------

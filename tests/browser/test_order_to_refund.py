@@ -297,7 +297,7 @@ def test_return_after_the_window_needs_a_managers_reason(live_server, page, shot
     page.get_by_role("button", name="Open the return").click()
     expect_message(page, "opened.")
     expect(page.locator("dl.facts")).to_contain_text("Loyal customer")
-    # "Defective" is approved at once: the next step is receiving the parcel.
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Approved")
-    expect(page.get_by_role("button", name="Mark received")).to_be_visible()
+    # The default policy approves nothing at once: the return waits for approval.
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Requested")
+    expect(page.get_by_role("button", name="Approve")).to_be_visible()
     shots(page, "late return opened")

@@ -128,3 +128,19 @@ def stock(warehouse, product) -> StockLevel:
 def fresh(obj):
     """Re-read a row (FSM-protected fields cannot be refreshed in place)."""
     return type(obj).objects.get(pk=obj.pk)
+
+
+@pytest.fixture(autouse=True)
+def auto_approving_policy(db):
+    """These tests run with a policy that approves transit damage, wrong items and defects at
+    once (the default approves nothing: every return waits for staff)."""
+    from returns.models import ReturnPolicy, ReturnReason
+
+    policy = ReturnPolicy.load()
+    policy.auto_approve_reasons = [
+        ReturnReason.DAMAGED_IN_TRANSIT.value,
+        ReturnReason.WRONG_ITEM.value,
+        ReturnReason.DEFECTIVE.value,
+    ]
+    policy.save()
+    return policy

@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from inventory.models import Product
@@ -63,6 +64,10 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["name", "pk"]
+        indexes = [
+            # Placement finds the customer by e-mail, case-insensitively (email__iexact).
+            models.Index(Upper("email"), name="customer_email_upper"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"
@@ -157,7 +162,11 @@ class Order(ConcurrentTransitionMixin, models.Model):
             ),
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
         ]
-        indexes = [models.Index(fields=["status", "placed_at"], name="order_status_placed")]
+        indexes = [
+            models.Index(fields=["status", "placed_at"], name="order_status_placed"),
+            # A partner's order list (API), newest first.
+            models.Index(fields=["partner", "-placed_at", "-id"], name="order_partner_placed"),
+        ]
 
     def __str__(self) -> str:
         return self.number

@@ -171,6 +171,26 @@ class IsPartnerOrStaff(BasePermission):
         )
 
 
+def partner_or_staff_with(*, read: str, create: str | None = None) -> type[BasePermission]:
+    """Permission class: an active partner (the view scopes it to its own rows), or a staff user
+    holding ``read`` to list and retrieve, and ``create`` to create."""
+
+    class PartnerOrStaffWith(IsPartnerOrStaff):
+        def has_permission(self, request, view):
+            if not super().has_permission(request, view):
+                return False
+            user = request.user
+            if not user.is_staff:
+                return True
+            needed = create if request.method == "POST" and create else read
+            if user.has_perm(needed):
+                return True
+            self.message = f"Staff need the {needed} permission for this."
+            return False
+
+    return PartnerOrStaffWith
+
+
 class IsPartner(BasePermission):
     message = "Only a partner's token can do this."
 

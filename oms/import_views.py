@@ -16,6 +16,7 @@ import zlib
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -144,6 +145,11 @@ def preview(request, kind: str, token: str):
     try:
         table = read_table(data, filename)
         if request.method == "POST":
+            # Claim the upload once: a double click or a second tab must not import it twice.
+            if not cache.add(f"oms-import-claim:{token}", 1, timeout=3600):
+                messages.error(request, "That upload is already being imported.")
+                return redirect("imports:index")
+            _drop(request, token)
             report = importer.run(table, user=request.user)
         else:
             _plan, report = importer.preview(table)

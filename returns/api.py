@@ -33,9 +33,9 @@ from oms.api import (
     ERR_429,
     LIST_ERRORS,
     READ_ERRORS,
-    IsPartnerOrStaff,
     json_object,
     partner_of,
+    partner_or_staff_with,
     staff_with,
 )
 from orders.models import Order
@@ -289,7 +289,11 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def get_permissions(self):
         if self.action in ACTION_PERMISSIONS:
             return [staff_with(ACTION_PERMISSIONS[self.action])()]
-        return [IsPartnerOrStaff()]
+        return [
+            partner_or_staff_with(
+                read="returns.view_returnrequest", create="returns.add_returnrequest"
+            )()
+        ]
 
     def get_queryset(self):
         qs = return_queryset().order_by("-created_at", "-id")

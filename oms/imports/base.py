@@ -56,8 +56,14 @@ class RowProblem(ValueError):
 
 
 # --- value parsing ------------------------------------------------------------------------------
+# Cells our exports prefix with "'" so spreadsheets do not run them (oms/imports/exports.py).
+FORMULA_GUARDED = ("=", "+", "-", "@")
+
+
 def text(row: Row, column: str, *, max_length: int, required: bool = False) -> str:
     value = row.get(column).strip()
+    if value[:1] == "'" and value[1:2] in FORMULA_GUARDED:
+        value = value[1:]  # our exports guard formula-like cells with a quote: undo it
     if required and not value:
         raise RowProblem(f"{column} is missing.")
     if len(value) > max_length:
@@ -78,10 +84,15 @@ def decimal(row: Row, column: str, *, places: int = 2, max_digits: int = 12) -> 
         raise RowProblem(f"{column} '{raw}' is not a number.")
     if value < 0:
         raise RowProblem(f"{column} must not be negative (got {raw}).")
+    if value and value.adjusted() >= max_digits - places:
+        raise RowProblem(f"{column} '{raw}' is too large.")
     exponent = value.normalize().as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
         raise RowProblem(f"{column} '{raw}' has more than {places} decimal places.")
-    value = value.quantize(Decimal(1).scaleb(-places))
+    try:
+        value = value.quantize(Decimal(1).scaleb(-places))
+    except InvalidOperation:
+        raise RowProblem(f"{column} '{raw}' is too large.") from None
     if len(value.as_tuple().digits) > max_digits:
         raise RowProblem(f"{column} '{raw}' is too large.")
     return value

@@ -69,6 +69,11 @@ def other_client(other_partner):
 
 
 STAFF_PERMS = [
+    "orders.view_order",
+    "orders.add_order",
+    "orders.view_orderevent",
+    "returns.view_returnrequest",
+    "returns.add_returnrequest",
     "orders.confirm_order",
     "orders.hold_order",
     "orders.release_order",

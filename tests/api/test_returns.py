@@ -303,10 +303,24 @@ def test_actions_are_staff_with_permission_only(partner_client, order):
     assert partner_client.post(url(number, "approve")).status_code == 403
 
     user = UserFactory(username="receiver", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="receive_returnrequest"))
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["receive_returnrequest", "view_returnrequest"])
+    )
     receiver = token_client(user)
     refused = receiver.post(url(number, "approve"))
     assert refused.status_code == 403
     assert "returns.approve_returnrequest" in refused.json()["detail"]
     assert receiver.get(url(number)).json()["available_transitions"] == []
     assert receiver.post(url("RMA-999999", "receive")).status_code == 404
+
+
+def test_staff_without_the_permissions_may_not_open_or_read_returns(
+    bare_staff_client, partner_client, order
+):
+    number = open_return(partner_client, order).json()["number"]
+    response = open_return(bare_staff_client, order)
+    assert response.status_code == 403
+    assert "returns.add_returnrequest" in response.json()["detail"]
+    assert bare_staff_client.get("/api/v1/returns/").status_code == 403
+    assert bare_staff_client.get(f"/api/v1/returns/{number}/").status_code == 403
+    assert ReturnRequest.objects.count() == 1

@@ -582,3 +582,42 @@ def test_exports_need_permissions(client):
     client.force_login(user_with(*STOCK_PERMS))
     assert client.get(reverse("imports:export_products")).status_code == 403
     assert client.get(reverse("imports:export_orders")).status_code == 403
+
+
+# --- review fixes -------------------------------------------------------------------------------
+def test_absurd_prices_are_row_errors_not_a_crash(product_manager, client):
+    rows = [
+        ["sku", "name", "unit_price", "currency", "cost_price", "weight_grams", "active"],
+        ["HUGE-1", "Huge", "1e400", "EUR", "", "", "yes"],
+        ["HUGE-2", "Huger", "1E+30", "EUR", "", "", "yes"],
+        ["HUGE-3", "Hugest", "12345678901234567890123456789", "EUR", "", "", "yes"],
+    ]
+    url, preview = upload_and_preview(client, "products", "p.csv", csv_bytes(rows))
+    assert preview.status_code == 200
+    page = preview.content.decode()
+    for raw in ("1e400", "1E+30", "12345678901234567890123456789"):
+        assert f"unit_price &#x27;{raw}&#x27; is too large" in page
+    assert not Product.objects.filter(sku__startswith="HUGE").exists()
+
+
+def test_formula_like_names_survive_export_and_import(product_manager, client):
+    ProductFactory(sku="DEAL-1", name="-20% mug")
+    exported = b"".join(client.get(reverse("imports:export_products")).streaming_content)
+    url, preview = upload_and_preview(client, "products", "p.csv", exported)
+    client.post(url)
+    assert Product.objects.get(sku="DEAL-1").name == "-20% mug"
+
+
+def test_an_upload_is_imported_once_even_when_submitted_twice(client):
+    leeds = WarehouseFactory(code="LDS")
+    mug = ProductFactory(sku="MUG-BLUE")
+    client.force_login(user_with(*STOCK_PERMS))
+    rows = [["warehouse", "sku", "quantity"], ["LDS", "MUG-BLUE", "5"]]
+    url, _ = upload_and_preview(client, "stock", "stock.csv", csv_bytes(rows))
+    # A second tab still holding the same session (and so the same pending upload).
+    second = Client()
+    second.cookies = client.cookies
+    client.post(url)
+    page = second.post(url, follow=True).content.decode()
+    assert "already being imported" in page or "no longer waiting to be imported" in page
+    assert StockLevel.objects.get(product=mug, warehouse=leeds).on_hand == 5

@@ -138,6 +138,24 @@ def generate(database: str, n: int, seed: int) -> dict:
     }
     conns, copies, stack = {}, {}, []
     url = common.db_url(database)
+    # Columns added by later migrations that this generator does not write yet: give the
+    # NOT NULL ones a neutral default while loading (dropped again below), so the generator
+    # keeps working while the schema grows.
+    neutral = {"character varying": "''", "text": "''", "boolean": "false", "integer": "0"}
+    filled = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table, columns in tables.values():
+            for column, kind in conn.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_name = %s AND is_nullable = 'NO' AND column_default IS NULL "
+                "AND NOT (column_name = ANY(%s))",
+                (table, columns.split()),
+            ).fetchall():
+                if kind in neutral:
+                    conn.execute(
+                        f'ALTER TABLE {table} ALTER COLUMN "{column}" SET DEFAULT {neutral[kind]}'
+                    )
+                    filled.append((table, column))
     for key, (table, columns) in tables.items():
         conn = psycopg.connect(url)
         # Rows are generated consistent; skip the per-row foreign key triggers while loading.
@@ -392,6 +410,8 @@ def generate(database: str, n: int, seed: int) -> dict:
         conn.commit()
         conn.close()
     with psycopg.connect(url, autocommit=True) as conn:
+        for table, column in filled:
+            conn.execute(f'ALTER TABLE {table} ALTER COLUMN "{column}" DROP DEFAULT')
         for table, _ in tables.values():
             conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

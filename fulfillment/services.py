@@ -19,7 +19,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, CharField, F, Value, When
+from django.db.models.functions import Cast, Concat, LPad
 from django.urls import reverse
 from django.utils import timezone
 
@@ -195,49 +196,125 @@ def order_status_rollup(*, order: Order, user=None) -> Order:
 def shipments_create_for_order(*, order: Order, user=None) -> list[Shipment]:
     """One pending shipment per warehouse holding reservations of ``order`` that no open
     shipment covers yet. Called (order locked) when the order becomes allocated."""
-    with transaction.atomic():
-        allocations = list(
-            Allocation.objects.filter(order_line__order_id=order.pk)
-            .select_related("stock_level__warehouse", "order_line__product")
-            .order_by("stock_level__warehouse__code", "order_line_id")
+    return shipments_create_for_orders(orders=[order], user=user)
+
+
+def _numbers_from_ids(shipments: list[Shipment]) -> None:
+    """Give inserted shipments their number (derived from the id) in one UPDATE."""
+    for shipment in shipments:
+        shipment.number = SHIPMENT_NUMBER.for_pk(shipment.pk)
+    if len(shipments) == 1:
+        shipments[0].save(update_fields=["number"])
+        return
+    width = SHIPMENT_NUMBER.width
+    digits = Cast("pk", CharField())
+    Shipment.objects.filter(pk__in=[s.pk for s in shipments]).update(
+        number=Concat(
+            Value(f"{SHIPMENT_NUMBER.prefix}-"),
+            Case(
+                When(pk__lt=10**width, then=LPad(digits, width, Value("0"))),
+                default=digits,
+                output_field=CharField(),
+            ),
+            output_field=CharField(),
         )
-        covered: dict[tuple[int, int], int] = defaultdict(int)
-        for line in ShipmentLine.objects.filter(
-            shipment__order_id=order.pk, shipment__status__in=OPEN_SHIPMENT_STATUSES
-        ):
-            covered[(line.order_line_id, line.stock_level_id)] += line.quantity
-        per_warehouse: dict[int, list[tuple[Allocation, int]]] = defaultdict(list)
-        warehouses: dict[int, Warehouse] = {}
-        for allocation in allocations:
-            key = (allocation.order_line_id, allocation.stock_level_id)
-            quantity = allocation.quantity - covered.get(key, 0)
-            if quantity > 0:
-                warehouse = allocation.stock_level.warehouse
-                warehouses[warehouse.pk] = warehouse
-                per_warehouse[warehouse.pk].append((allocation, quantity))
-        created, built = [], []
-        for warehouse_id, parts in per_warehouse.items():
-            shipment = Shipment.objects.create(
-                number=SHIPMENT_NUMBER.placeholder(uuid.uuid4().hex),
-                order_id=order.pk,
-                warehouse_id=warehouse_id,
+    )
+
+
+def shipments_create_for_orders(
+    *,
+    orders: Sequence[Order],
+    user=None,
+    new_allocations: Sequence[Allocation] | None = None,
+) -> list[Shipment]:
+    """``shipments_create_for_order`` for many locked orders at once, in a constant number of
+    statements (a receipt filling thousands of backorders).
+
+    ``new_allocations``: every reservation of a single order created in this transaction
+    (placement; with their stock levels, warehouses, lines and products loaded): such an order
+    has no shipment yet, so nothing is read."""
+    by_id = {order.pk: order for order in orders}
+    if not by_id:
+        return []
+    covered: dict[tuple[int, int], int] = defaultdict(int)
+    with transaction.atomic(savepoint=False):
+        # (order, warehouse code, line, warehouse, stock level, quantity, SKU): plain values, as
+        # a receipt may read tens of thousands of reservations here.
+        if new_allocations is not None and len(by_id) == 1:
+            rows = sorted(
+                (
+                    a.order_line.order_id,
+                    a.stock_level.warehouse.code,
+                    a.order_line_id,
+                    a.stock_level.warehouse_id,
+                    a.stock_level_id,
+                    a.quantity,
+                    a.order_line.product.sku,
+                )
+                for a in new_allocations
             )
-            shipment.number = SHIPMENT_NUMBER.for_pk(shipment.pk)
-            shipment.save(update_fields=["number"])
-            ShipmentLine.objects.bulk_create(
+        else:
+            rows = list(
+                Allocation.objects.filter(order_line__order_id__in=list(by_id))
+                .order_by("order_line__order_id", "stock_level__warehouse__code", "order_line_id")
+                .values_list(
+                    "order_line__order_id",
+                    "stock_level__warehouse__code",
+                    "order_line_id",
+                    "stock_level__warehouse_id",
+                    "stock_level_id",
+                    "quantity",
+                    "order_line__product__sku",
+                )
+            )
+            for line in ShipmentLine.objects.filter(
+                shipment__order_id__in=list(by_id), shipment__status__in=OPEN_SHIPMENT_STATUSES
+            ).values_list("order_line_id", "stock_level_id", "quantity"):
+                covered[line[:2]] += line[2]
+        # per (order, warehouse): [(line, stock level, quantity, SKU)]
+        parts_of: dict[tuple[int, int], list[tuple[int, int, int, str]]] = defaultdict(list)
+        codes: dict[int, str] = {}
+        for order_id, code, line_id, warehouse_id, level_id, reserved, sku in rows:
+            quantity = reserved - covered.get((line_id, level_id), 0)
+            if quantity > 0:
+                codes[warehouse_id] = code
+                parts_of[(order_id, warehouse_id)].append((line_id, level_id, quantity, sku))
+        if not parts_of:
+            return []
+        created = Shipment.objects.bulk_create(
+            [
+                Shipment(
+                    number=SHIPMENT_NUMBER.placeholder(uuid.uuid4().hex),
+                    order_id=order_id,
+                    warehouse_id=warehouse_id,
+                )
+                for order_id, warehouse_id in parts_of
+            ]
+        )
+        _numbers_from_ids(created)
+        for shipment in created:
+            shipment._update_initial_state()
+        ShipmentLine.objects.bulk_create(
+            [
                 ShipmentLine(
                     shipment=shipment,
-                    order_line_id=allocation.order_line_id,
-                    stock_level_id=allocation.stock_level_id,
+                    order_line_id=line_id,
+                    stock_level_id=level_id,
                     quantity=quantity,
                 )
-                for allocation, quantity in parts
-            )
-            code = warehouses[warehouse_id].code
-            skus = {allocation.order_line.product.sku: quantity for allocation, quantity in parts}
+                for shipment, parts in zip(created, parts_of.values(), strict=True)
+                for line_id, level_id, quantity, _sku in parts
+            ]
+        )
+        built = []
+        for shipment, ((order_id, warehouse_id), parts) in zip(
+            created, parts_of.items(), strict=True
+        ):
+            code = codes[warehouse_id]
+            skus = {sku: quantity for _line, _level, quantity, sku in parts}
             built.append(
                 events.event_build(
-                    order=order,
+                    order=by_id[order_id],
                     type=EventType.SHIPMENT_CREATED,
                     user=user,
                     message=f"Shipment {shipment.number} from {code}: "
@@ -247,9 +324,7 @@ def shipments_create_for_order(*, order: Order, user=None) -> list[Shipment]:
                     lines=skus,
                 )
             )
-            created.append(shipment)
-        if built:
-            events.events_save(built)
+        events.events_save(built)
     return created
 
 

@@ -224,10 +224,14 @@ def stock_scrap(
         )
 
 
-def stock_reserve(*, reservations: Sequence[Reservation]) -> list[Allocation]:
+def stock_reserve(
+    *, reservations: Sequence[Reservation], fresh_lines: bool = False
+) -> list[Allocation]:
     """Reserve units for order lines. The stock levels must be locked by the caller.
 
-    Runs a constant number of queries whatever the number of reservations.
+    Runs a constant number of queries whatever the number of reservations. ``fresh_lines``:
+    the lines were created in this transaction and have no allocation yet (placement), so the
+    look-up of allocations to add to is skipped.
     """
     if not reservations:
         return []
@@ -247,13 +251,17 @@ def stock_reserve(*, reservations: Sequence[Reservation]) -> list[Allocation]:
         level.reserved += quantity
     StockLevel.objects.bulk_update(levels.values(), ["reserved"])
 
-    existing = {
-        (a.order_line_id, a.stock_level_id): a
-        for a in Allocation.objects.filter(
-            order_line_id__in={r.order_line.pk for r in reservations},
-            stock_level_id__in=levels.keys(),
-        )
-    }
+    existing = (
+        {}
+        if fresh_lines
+        else {
+            (a.order_line_id, a.stock_level_id): a
+            for a in Allocation.objects.filter(
+                order_line_id__in={r.order_line.pk for r in reservations},
+                stock_level_id__in=levels.keys(),
+            )
+        }
+    )
     new, changed = {}, []
     for r in reservations:
         key = (r.order_line.pk, r.stock_level.pk)

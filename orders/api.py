@@ -213,6 +213,14 @@ def order_queryset():
     return qs
 
 
+def _prefetched(manager, rows):
+    """A related manager's queryset holding ``rows``, as ``prefetch_related`` leaves it."""
+    qs = manager.get_queryset()
+    qs._result_cache = list(rows)
+    qs._prefetch_done = True
+    return qs
+
+
 # --- order input (documentation: the service validates and names every problem) -----------------
 class OrderLineInputSerializer(serializers.Serializer):
     sku = serializers.CharField()
@@ -330,6 +338,25 @@ class OrderViewSet(
         order = order_queryset().get(pk=order.pk)
         return Response(self.get_serializer(order).data, status=code)
 
+    def _render_placed(self, order: Order) -> Response:
+        """A just-placed order from memory: ``order_place`` hands back its lines (with their
+        products) and the customer and channel it used; only the shipments are read."""
+        lines = getattr(order, "placed_lines", None)
+        if lines is None:
+            return self._render(order, status.HTTP_201_CREATED)
+        cached = {"lines": _prefetched(order.lines, lines)}
+        shipment = shipment_model()
+        if shipment is not None:
+            related = ["warehouse"]
+            if any(f.name == "carrier_service" for f in shipment._meta.get_fields()):
+                related.append("carrier_service__carrier")
+            cached["shipments"] = _prefetched(
+                order.shipments,
+                shipment.objects.filter(order_id=order.pk).select_related(*related).order_by("pk"),
+            )
+        order._prefetched_objects_cache = cached
+        return Response(self.get_serializer(order).data, status=status.HTTP_201_CREATED)
+
     @extend_schema(
         summary="Place an order (partner)",
         request=OrderPlaceSerializer,
@@ -395,7 +422,9 @@ class OrderViewSet(
             reference=data.get("reference", ""),
             notes=data.get("notes", ""),
         )
-        return self._render(order, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        if created:
+            return self._render_placed(order)
+        return self._render(order)
 
     def _transition(self, request, name: str) -> Response:
         order = self.get_object()

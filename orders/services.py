@@ -38,7 +38,7 @@ from .allocation import Need, plan_allocation
 from .exceptions import DuplicateOrder, OrderValidationError, TransitionNotAllowedNow
 from .geo import is_known_country
 from .models import Channel, Customer, EventType, Order, OrderLine, OrderStatus, Partner
-from .signals import order_allocated, order_cancelled
+from .signals import order_allocated, order_cancelled, orders_allocated
 
 ADDRESS_REQUIRED = ("line1", "city", "postal_code", "country")
 ADDRESS_FIELDS = ("line1", "line2", "city", "postal_code", "country")
@@ -308,11 +308,8 @@ def order_place(
             "notes": notes,
         }
     )
-    if partner is not None and reference:
-        existing = Order.objects.filter(partner=partner, reference=reference).first()
-        if existing is not None:
-            raise _duplicate(existing, fingerprint)
-
+    # A partner reference used before is found by the unique constraint (the INSERT fails and
+    # the savepoint is rolled back), not by a look-up before every placement.
     try:
         with transaction.atomic():
             order = _order_create(
@@ -329,7 +326,8 @@ def order_place(
                 free_of_charge=free_of_charge,
             )
     except IntegrityError:
-        # Two requests with the same partner reference raced; the loser answers like a repeat.
+        # The partner reference was used before (or two requests with it raced): answer like a
+        # repeat.
         if partner is not None and reference:
             existing = Order.objects.filter(partner=partner, reference=reference).first()
             if existing is not None:
@@ -392,22 +390,42 @@ def _order_create(
         order, ships_from_countries=[order.shipping_country] if domestic else [], backordered=False
     )
     order.save()
+    # The number is derived from the id: set in memory now, written by the order's next UPDATE
+    # (the allocation's, for auto-confirming channels), so placement needs one UPDATE, not three.
     order.number = ORDER_NUMBER.for_pk(order.pk)
-    order.save(update_fields=["number"])
-    OrderLine.objects.bulk_create(
-        OrderLine(order=order, product=p, quantity=q, unit_price=price(p)) for p, q in pairs
+    lines = OrderLine.objects.bulk_create(
+        [OrderLine(order=order, product=p, quantity=q, unit_price=price(p)) for p, q in pairs]
     )
-    events.event_write(
-        order=order,
-        type=EventType.PLACED,
-        user=user,
-        to_status=order.status,
-        message=f"Placed through {channel.name}.",
-        lines={p.sku: q for p, q in pairs},
+    built = [
+        events.event_build(
+            order=order,
+            type=EventType.PLACED,
+            user=user,
+            to_status=order.status,
+            message=f"Placed through {channel.name}.",
+            lines={p.sku: q for p, q in pairs},
+        )
+    ]
+    if not channel.auto_confirm:
+        order.save(update_fields=["number"])
+        events.events_save(built)
+        return order
+    previous = order.status
+    order.confirm()
+    built.append(
+        events.event_build(
+            order=order,
+            type=EventType.STATUS_CHANGED,
+            user=user,
+            from_status=previous,
+            to_status=order.status,
+        )
     )
-    if channel.auto_confirm:
-        _confirm(order, user=user)
-        _allocate(order, user=user)
+    # Placed and confirmed in one INSERT; the confirmation e-mail sees the order as confirmed.
+    events.events_save(built)
+    _allocate(order, user=user, lines=lines, fresh=True, also_save=("number", "confirmed_at"))
+    # The API answers with these instead of reading the order back (orders.api).
+    order.placed_lines = lines
     return order
 
 
@@ -441,59 +459,66 @@ def order_allocate(*, order: Order, user=None) -> Order:
     return order
 
 
-def _allocate(
-    order: Order,
-    *,
-    user,
-    product_ids: set[int] | None = None,
-    locked_levels: list[StockLevel] | None = None,
-    lines: list[OrderLine] | None = None,
-) -> dict[str, int]:
-    """Reserve what the order's backordered lines need, set allocated / backordered, write
-    events. The order must be locked. Returns the units reserved per SKU.
+def _allocation_sites(order_ids: Iterable[int]) -> dict[int, set[tuple[int, str]]]:
+    """(warehouse id, country) of the warehouses each order already has reservations in."""
+    sites: dict[int, set[tuple[int, str]]] = defaultdict(set)
+    for order_id, warehouse_id, country in Allocation.objects.filter(
+        order_line__order_id__in=list(order_ids)
+    ).values_list(
+        "order_line__order_id", "stock_level__warehouse_id", "stock_level__warehouse__country"
+    ):
+        sites[order_id].add((warehouse_id, country))
+    return sites
 
-    ``product_ids`` limits the check to those products (backorder filling after a receipt);
-    ``locked_levels`` are stock rows the caller has already locked (then no lock is taken here).
-    """
-    if lines is None:
-        lines = list(order.lines.select_related("product"))
+
+def _plan_order(
+    order: Order,
+    lines: list[OrderLine],
+    *,
+    levels: list[StockLevel],
+    product_ids: set[int] | None,
+    sites: set[tuple[int, str]],
+) -> list[Reservation]:
+    """The reservations the allocation policy makes for the order's backordered lines."""
     open_lines = [
         line
         for line in lines
         if line.quantity_backordered > 0 and (product_ids is None or line.product_id in product_ids)
     ]
-    wanted_products = {line.product_id for line in open_lines}
-    if locked_levels is None:
-        levels = list(stock_levels_for_update(product_ids=wanted_products)) if open_lines else []
-    else:
-        levels = [lv for lv in locked_levels if lv.product_id in wanted_products]
-    preferred = frozenset(
-        Allocation.objects.filter(order_line__order=order).values_list(
-            "stock_level__warehouse_id", flat=True
-        )
-    )
+    if not open_lines:
+        return []
+    wanted = {line.product_id for line in open_lines}
     plan = plan_allocation(
         needs=[Need(line, line.product_id, line.quantity_backordered) for line in open_lines],
-        levels=levels,
+        levels=[lv for lv in levels if lv.product_id in wanted],
         country=order.shipping_country,
-        preferred_warehouse_ids=preferred,
+        preferred_warehouse_ids=frozenset(wid for wid, _ in sites),
     )
-    reservations = [
+    return [
         Reservation(order_line=line, stock_level=level, quantity=qty)
         for line, parts in plan.items()
         for level, qty in parts
     ]
-    stock_reserve(reservations=reservations)
+
+
+def _settle(
+    order: Order,
+    lines: list[OrderLine],
+    reservations: list[Reservation],
+    *,
+    user,
+    sites: set[tuple[int, str]],
+) -> tuple[str, bool, list, dict[str, int]]:
+    """Apply planned ``reservations`` to the order in memory: lines' allocated quantities,
+    status (allocated / backordered), dates; build the events. Nothing is written here.
+
+    Returns (previous status, whether the order row must be saved, events, units per SKU)."""
     reserved: dict[str, int] = defaultdict(int)
     by_warehouse: dict[str, dict[str, int]] = defaultdict(dict)
-    changed = []
     for r in reservations:
         r.order_line.quantity_allocated += r.quantity
-        changed.append(r.order_line)
         reserved[r.order_line.product.sku] += r.quantity
         by_warehouse[r.stock_level.warehouse.code][r.order_line.product.sku] = r.quantity
-    if changed:
-        OrderLine.objects.bulk_update(set(changed), ["quantity_allocated"])
 
     short = {line.product.sku: line.quantity_backordered for line in lines}
     short = {sku: qty for sku, qty in short.items() if qty > 0}
@@ -529,16 +554,11 @@ def _allocate(
             order.mark_backordered()
     elif previous in (OrderStatus.CONFIRMED, OrderStatus.BACKORDERED):
         order.mark_allocated()
-    if order.status != previous or reservations:
-        warehouse_countries = set(
-            Allocation.objects.filter(order_line__order=order).values_list(
-                "stock_level__warehouse__country", flat=True
-            )
-        )
-        _estimate_dates(order, ships_from_countries=warehouse_countries, backordered=bool(short))
-        order.save(
-            update_fields=["status", "promised_ship_date", "estimated_delivery_date", "updated_at"]
-        )
+    save = order.status != previous or bool(reservations)
+    if save:
+        countries = {country for _, country in sites}
+        countries.update(r.stock_level.warehouse.country for r in reservations)
+        _estimate_dates(order, ships_from_countries=countries, backordered=bool(short))
     if order.status != previous:
         new_events.append(
             events.event_build(
@@ -549,11 +569,79 @@ def _allocate(
                 to_status=order.status,
             )
         )
+    return previous, save, new_events, dict(reserved)
+
+
+def _lines_update_allocated(reservations: list[Reservation]) -> None:
+    """Write the lines' new ``quantity_allocated``, already applied in memory (``_settle``):
+    a constant number of statements (one UPDATE per distinct increment; the orders are
+    locked)."""
+    delta: dict[int, int] = defaultdict(int)
+    for r in reservations:
+        delta[r.order_line.pk] += r.quantity
+    by_delta: dict[int, list[int]] = defaultdict(list)
+    for pk, quantity in delta.items():
+        by_delta[quantity].append(pk)
+    if len(by_delta) > 1 and len(delta) <= 50:
+        lines = {r.order_line.pk: r.order_line for r in reservations}
+        OrderLine.objects.bulk_update(lines.values(), ["quantity_allocated"])
+        return
+    for quantity, pks in by_delta.items():
+        OrderLine.objects.filter(pk__in=pks).update(
+            quantity_allocated=F("quantity_allocated") + quantity
+        )
+
+
+ALLOCATION_FIELDS = ["status", "promised_ship_date", "estimated_delivery_date", "updated_at"]
+
+
+def _allocate(
+    order: Order,
+    *,
+    user,
+    product_ids: set[int] | None = None,
+    locked_levels: list[StockLevel] | None = None,
+    lines: list[OrderLine] | None = None,
+    fresh: bool = False,
+    also_save: Sequence[str] = (),
+) -> dict[str, int]:
+    """Reserve what the order's backordered lines need, set allocated / backordered, write
+    events. The order must be locked. Returns the units reserved per SKU.
+
+    ``product_ids`` limits the check to those products (backorder filling after a receipt);
+    ``locked_levels`` are stock rows the caller has already locked (then no lock is taken here);
+    ``fresh``: the order was created in this transaction (it has no reservations yet);
+    ``also_save``: more order fields the caller changed, written in the same UPDATE.
+    """
+    if lines is None:
+        lines = list(order.lines.select_related("product"))
+    wanted = {
+        line.product_id
+        for line in lines
+        if line.quantity_backordered > 0 and (product_ids is None or line.product_id in product_ids)
+    }
+    if locked_levels is None:
+        levels = list(stock_levels_for_update(product_ids=wanted)) if wanted else []
+    else:
+        levels = [lv for lv in locked_levels if lv.product_id in wanted]
+    sites = set() if fresh else _allocation_sites([order.pk]).get(order.pk, set())
+    reservations = _plan_order(order, lines, levels=levels, product_ids=product_ids, sites=sites)
+    allocations = stock_reserve(reservations=reservations, fresh_lines=fresh)
+    previous, save, new_events, reserved = _settle(
+        order, lines, reservations, user=user, sites=sites
+    )
+    if reservations:
+        _lines_update_allocated(reservations)
+    if save or also_save:
+        order.save(update_fields=[*(ALLOCATION_FIELDS if save else ["updated_at"]), *also_save])
     if new_events:
         events.events_save(new_events)
     if order.status == OrderStatus.ALLOCATED and previous != OrderStatus.ALLOCATED:
-        order_allocated.send(sender=Order, order=order, user=user)
-    return dict(reserved)
+        # A new order's reservations are all in ``allocations``: receivers need not read them.
+        order_allocated.send(
+            sender=Order, order=order, user=user, allocations=allocations if fresh else None
+        )
+    return reserved
 
 
 # --- backorders --------------------------------------------------------------------------------
@@ -573,25 +661,80 @@ def _backordered_order_ids(product_ids: Iterable[int]) -> list[int]:
 
 
 def _fill(order_ids: list[int], product_ids: set[int], *, user) -> list[Order]:
-    """Fill backorders of ``product_ids``, oldest order first. Locks orders, then stock."""
+    """Fill backorders of ``product_ids``, oldest order first. Locks orders, then stock.
+
+    Every order is planned in memory against the locked stock rows (the same policy as one
+    order's allocation), then everything is written at once: one reservation, one update of
+    lines per increment, one update of orders per outcome, one events INSERT, one batched
+    shipment creation. The number of statements does not grow with the number of orders."""
     if not order_ids:
         return []
     orders = list(
         Order.objects.filter(pk__in=order_ids)
         .order_by("pk")
         .select_for_update(of=("self",), no_key=True)
-        .select_related("channel")
+        .select_related("channel", "customer")  # the e-mails of partly filled orders
     )
     levels = list(stock_levels_for_update(product_ids=product_ids))
-    filled = []
-    for order in sorted(orders, key=lambda o: (o.placed_at, o.pk)):
-        if order.status != OrderStatus.BACKORDERED:
-            continue
+    candidates = [
+        order
+        for order in sorted(orders, key=lambda o: (o.placed_at, o.pk))
+        if order.status == OrderStatus.BACKORDERED
+    ]
+    if not candidates or not any(level.available > 0 for level in levels):
+        return []
+    lines: dict[int, list[OrderLine]] = defaultdict(list)
+    for line in OrderLine.objects.filter(order_id__in=[o.pk for o in candidates]).select_related(
+        "product"
+    ):
+        lines[line.order_id].append(line)
+    sites = _allocation_sites(o.pk for o in candidates)
+
+    planned: list[tuple[Order, list[Reservation]]] = []
+    held: dict[int, int] = defaultdict(int)
+    for order in candidates:
         if not any(level.available > 0 for level in levels):
             break
-        if _allocate(order, user=user, product_ids=product_ids, locked_levels=levels):
-            filled.append(order)
-    return filled
+        reservations = _plan_order(
+            order, lines[order.pk], levels=levels, product_ids=product_ids, sites=sites[order.pk]
+        )
+        if not reservations:
+            continue
+        for r in reservations:  # the next orders see what this one took
+            r.stock_level.reserved += r.quantity
+            held[r.stock_level.pk] += r.quantity
+        planned.append((order, reservations))
+    if not planned:
+        return []
+    for level in levels:  # stock_reserve adds them again, checks and writes
+        level.reserved -= held.get(level.pk, 0)
+    every = [r for _, reservations in planned for r in reservations]
+    stock_reserve(reservations=every)
+
+    now = timezone.now()
+    new_events, allocated = [], []
+    by_outcome: dict[tuple, list[int]] = defaultdict(list)
+    for order, reservations in planned:
+        previous, _save, built, _reserved = _settle(
+            order, lines[order.pk], reservations, user=user, sites=sites[order.pk]
+        )
+        new_events.extend(built)
+        order.updated_at = now
+        outcome = (order.status, order.promised_ship_date, order.estimated_delivery_date)
+        by_outcome[outcome].append(order.pk)
+        if order.status == OrderStatus.ALLOCATED and previous != OrderStatus.ALLOCATED:
+            allocated.append(order)
+    _lines_update_allocated(every)
+    for (status, ship, delivery), pks in by_outcome.items():
+        Order.objects.filter(pk__in=pks).update(
+            status=status, promised_ship_date=ship, estimated_delivery_date=delivery, updated_at=now
+        )
+    for order, _ in planned:
+        order._update_initial_state()
+    events.events_save(new_events)
+    if allocated:
+        orders_allocated.send(sender=Order, orders=allocated, user=user)
+    return [order for order, _ in planned]
 
 
 def backorders_fill(*, products: Iterable[Product], user=None) -> list[Order]:
@@ -889,6 +1032,29 @@ def _place_or_repeat(place_kwargs: dict) -> tuple[Order, bool]:
         return exc.order, False
 
 
+def _idempotency_key_insert(*, user, key: str, fingerprint: str):
+    """Insert the key row; an expired row with the same key is deleted and the insert retried
+    (only then: no DELETE on the common path). Returns the new row, or an unsaved one (pk None)
+    when a live row with this key exists."""
+    from .models import IdempotencyKey
+
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                return IdempotencyKey.objects.create(
+                    user=user, key=key, request_fingerprint=fingerprint
+                )
+        except IntegrityError:
+            if attempt:
+                break
+            expired = IdempotencyKey.objects.filter(
+                user=user, key=key, created_at__lt=_idempotency_cutoff()
+            ).delete()[0]
+            if not expired:
+                break
+    return IdempotencyKey(user=user, key=key, request_fingerprint=fingerprint)
+
+
 def order_place_idempotent(
     *, user, key: str, fingerprint: str, **place_kwargs
 ) -> tuple[Order, bool]:
@@ -910,15 +1076,8 @@ def order_place_idempotent(
     if not key:
         return _place_or_repeat(place_kwargs)
     with transaction.atomic():
-        IdempotencyKey.objects.filter(
-            user=user, key=key, created_at__lt=_idempotency_cutoff()
-        ).delete()
-        try:
-            with transaction.atomic():
-                entry = IdempotencyKey.objects.create(
-                    user=user, key=key, request_fingerprint=fingerprint
-                )
-        except IntegrityError:
+        entry = _idempotency_key_insert(user=user, key=key, fingerprint=fingerprint)
+        if entry.pk is None:
             entry = (
                 IdempotencyKey.objects.select_related("order").filter(user=user, key=key).first()
             )

@@ -5,5 +5,11 @@ from django.dispatch import Signal
 order_cancelled = Signal()
 
 # Sent inside the allocating transaction when an order becomes ``allocated`` (every unit
-# reserved), so that fulfillment can create one shipment per warehouse. Arguments: order, user.
+# reserved), so that fulfillment can create one shipment per warehouse. Arguments: order, user,
+# allocations (the order's reservations when the order was created in this transaction, so that
+# nothing has to be read back; None otherwise).
 order_allocated = Signal()
+
+# The batched form of ``order_allocated``: sent once by a backorder fill for every order it
+# allocated (a receipt may allocate thousands). Arguments: orders (a list), user.
+orders_allocated = Signal()

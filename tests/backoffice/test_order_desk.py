@@ -245,3 +245,29 @@ def test_a_stale_page_changes_nothing(client, clerk, mug):
     assert "was changed meanwhile and is now on hold" in response.content.decode()
     order.refresh_from_db()
     assert order.status == OrderStatus.ON_HOLD
+
+
+@pytest.mark.parametrize("orders", [1, 6])
+def test_customer_page_shows_returns_and_ratings(
+    client, clerk, leeds, orders, django_assert_max_num_queries
+):
+    from fulfillment.services import feedback_submit
+    from returns.services import return_request_create
+    from tests.returns.conftest import deliver, ship
+
+    product = ProductFactory(sku="VASE")
+    receive(leeds, {product: orders})
+    placed = [place({product: 1}) for _ in range(orders)]
+    for order in placed:
+        ship(order)
+        deliver(order)
+        feedback_submit(order=order, rating=4, comment="Quick and tidy")
+        return_request_create(
+            order=order, lines=[{"sku": "VASE", "quantity": 1, "reason": "changed_mind"}]
+        )
+    customer = placed[0].customer
+    with django_assert_max_num_queries(14):
+        page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert page.count("4 / 5") == orders
+    assert "Quick and tidy" in page
+    assert page.count(">RMA-") == orders

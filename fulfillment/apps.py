@@ -6,12 +6,15 @@ class FulfillmentConfig(AppConfig):
     name = "fulfillment"
 
     def ready(self):
-        from orders.signals import order_allocated, order_cancelled
+        from orders.signals import order_allocated, order_cancelled, orders_allocated
 
         from . import receivers
 
         order_allocated.connect(
             receivers.on_order_allocated, dispatch_uid="fulfillment.shipments_create"
+        )
+        orders_allocated.connect(
+            receivers.on_orders_allocated, dispatch_uid="fulfillment.shipments_create_many"
         )
         order_cancelled.connect(
             receivers.on_order_cancelled, dispatch_uid="fulfillment.shipments_cancel"

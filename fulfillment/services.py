@@ -844,6 +844,15 @@ def _deliver(
             return shipment, False
         if shipment.status != SS.SHIPPED:
             raise _refuse(shipment, "delivered")
+        if occurred_at is not None and shipment.shipped_at and occurred_at < shipment.shipped_at:
+            raise ShipmentValidationError(
+                {
+                    "occurred_at": [
+                        f"{occurred_at.isoformat()} is before the parcel was shipped "
+                        f"({shipment.shipped_at.isoformat()})."
+                    ]
+                }
+            )
         shipment.deliver(at=occurred_at or now)
         shipment.save(update_fields=["status", "delivered_at"])
         _rollup([order], user=user)

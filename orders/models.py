@@ -109,6 +109,10 @@ class Order(ConcurrentTransitionMixin, models.Model):
     )
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
     shipping_name = models.CharField(max_length=200)
+    # The contact details given with this order (the customer record may hold older ones, and
+    # is shared by every channel that knows the e-mail address).
+    contact_email = models.EmailField(blank=True)
+    contact_phone = models.CharField(max_length=40, blank=True)
     shipping_line1 = models.CharField(max_length=200)
     shipping_line2 = models.CharField(max_length=200, blank=True)
     shipping_city = models.CharField(max_length=100)

@@ -201,7 +201,7 @@ def _customer_emails(event: OrderEvent, data: _OrderData) -> list[OutboxMessage]
         return []  # nothing loaded for events that e-mail no one (e.g. -> processing)
     order = event.order
     number = order.number
-    to = data.customer.email
+    to = order.contact_email or data.customer.email
     if not to:
         return []
     common = {"order": order, "event": event, "to": to, "number": number}
@@ -325,7 +325,11 @@ def order_representation(order: Order) -> dict:
         "reference": order.reference,
         "status": order.status,
         "channel": order.channel.code,
-        "customer": {"name": customer.name, "email": customer.email, "phone": customer.phone},
+        "customer": {
+            "name": order.shipping_name or customer.name,
+            "email": order.contact_email or customer.email,
+            "phone": order.contact_phone,
+        },
         "shipping_address": {
             "name": order.shipping_name,
             "line1": order.shipping_line1,

@@ -374,6 +374,8 @@ def _order_create(
         reference=reference,
         customer=customer,
         shipping_name=customer_data["name"],
+        contact_email=customer_data["email"],
+        contact_phone=customer_data.get("phone", ""),
         shipping_line1=address["line1"],
         shipping_line2=address.get("line2", ""),
         shipping_city=address["city"],

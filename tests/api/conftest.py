@@ -1,5 +1,6 @@
 """Fixtures of the API tests: token clients for two partners and for staff, a small catalogue."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -198,6 +199,9 @@ def deliver_order(order, at=None):
     from fulfillment.services import shipment_deliver
     from orders.models import Order
 
-    for shipment in Shipment.objects.filter(order=order, status=ShipmentStatus.SHIPPED):
+    shipped = Shipment.objects.filter(order=order, status=ShipmentStatus.SHIPPED)
+    if at is not None:  # an old order: it shipped a day before it arrived
+        shipped.update(shipped_at=at - datetime.timedelta(days=1))
+    for shipment in shipped:
         shipment_deliver(shipment=shipment, occurred_at=at)
     return Order.objects.get(pk=order.pk)

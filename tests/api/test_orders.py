@@ -521,3 +521,29 @@ def test_odd_time_zone_offsets_in_filters_are_normalised(partner_client, stocked
     assert response.status_code == 200
     response = partner_client.get(ORDERS + "?placed_after=0001-01-01T00:00:00%2B14:00")
     assert response.status_code in (200, 400)
+
+
+def test_a_partner_never_sees_contact_details_another_channel_gave(
+    partner_client, other_client, stocked
+):
+    """Customers are shared by e-mail address across channels; an order shows what was given
+    with it, so partner B cannot read the phone number partner A stored."""
+    secret = order_body(
+        reference="A-1", customer={"name": "Vic", "email": "vic@example.com", "phone": "+44 1"}
+    )
+    assert partner_client.post("/api/v1/orders/", secret, format="json").status_code == 201
+    probe = order_body(
+        reference="B-1", customer={"name": "Vic", "email": "vic@example.com", "phone": ""}
+    )
+    response = other_client.post("/api/v1/orders/", probe, format="json")
+    assert response.status_code == 201
+    assert response.json()["customer"] == {"name": "Vic", "email": "vic@example.com", "phone": ""}
+    number = response.json()["number"]
+    assert other_client.get(detail(number)).json()["customer"]["phone"] == ""
+
+
+def test_staff_read_orders_and_history_only_with_the_view_permissions(bare_staff_client, stocked):
+    for path in ("/api/v1/orders/", "/api/v1/events/"):
+        response = bare_staff_client.get(path)
+        assert response.status_code == 403
+        assert "permission" in response.json()["detail"]

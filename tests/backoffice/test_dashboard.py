@@ -79,9 +79,9 @@ def ship(order: Order) -> None:
 
 
 def deliver(order: Order, *, shipped_at, delivered_at) -> Order:
+    Shipment.objects.filter(order=order).update(shipped_at=shipped_at)
     for shipment in Shipment.objects.filter(order=order, status=ShipmentStatus.SHIPPED):
         shipment_deliver(shipment=shipment, occurred_at=delivered_at)
-    Shipment.objects.filter(order=order).update(shipped_at=shipped_at)
     order = Order.objects.get(pk=order.pk)
     assert order.status == OrderStatus.DELIVERED
     return order

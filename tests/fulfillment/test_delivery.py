@@ -9,7 +9,7 @@ from django.core import signing
 from django.utils import timezone
 
 from fulfillment import services
-from fulfillment.models import DeliveryFeedback, ShipmentStatus
+from fulfillment.models import DeliveryFeedback, Shipment, ShipmentStatus
 from orders.models import EventType, OrderEvent, OrderStatus
 
 from .conftest import order_of, to_shipped
@@ -34,6 +34,10 @@ def shipped(stocked, mug, carriers):
 
 def test_tracking_update_delivers_and_repeats_do_nothing_more(client, shipped):
     order, shipment = shipped
+    # The parcel left two hours ago and arrived one hour ago.
+    Shipment.objects.filter(pk=shipment.pk).update(
+        shipped_at=timezone.now() - datetime.timedelta(hours=2)
+    )
     occurred_at = (timezone.now() - datetime.timedelta(hours=1)).isoformat()
     payload = {"tracking_number": "PCL-0001", "status": "delivered", "occurred_at": occurred_at}
     response = post_tracking(client, payload)
@@ -102,6 +106,13 @@ def test_tracking_bad_input_gets_clear_errors(client, shipped):
     )
     assert response.status_code == 400
     assert "future" in response.json()["occurred_at"][0]
+    before_shipping = (timezone.now() - datetime.timedelta(days=400)).isoformat()
+    response = post_tracking(
+        client,
+        {"tracking_number": "PCL-0001", "status": "delivered", "occurred_at": before_shipping},
+    )
+    assert response.status_code == 400
+    assert "before the parcel was shipped" in response.json()["occurred_at"][0]
     response = post_tracking(client, {"tracking_number": "NOPE-1", "status": "delivered"})
     assert response.status_code == 404
     assert "NOPE-1" in response.json()["detail"]

@@ -31,12 +31,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from oms.api import (
-    ERR_400,
-    ERR_401,
-    ERR_403,
-    ERR_404,
-    ERR_409,
-    ERR_429,
+    ACTION_ERRORS,
     LIST_ERRORS,
     READ_ERRORS,
     json_object,
@@ -314,12 +309,7 @@ def _action_schema(name: str, request, what: str, description: str = ""):
         request=request,
         responses={
             200: ShipmentSerializer,
-            400: ERR_400,
-            401: ERR_401,
-            403: ERR_403,
-            404: ERR_404,
-            409: ERR_409,
-            429: ERR_429,
+            **ACTION_ERRORS,
         },
     )
 

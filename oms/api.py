@@ -271,3 +271,5 @@ ERR_429 = OpenApiResponse(DetailSerializer, description="Throttled; see the Retr
 READ_ERRORS = {401: ERR_401, 403: ERR_403, 404: ERR_404, 429: ERR_429}
 LIST_ERRORS = {400: ERR_400, 401: ERR_401, 403: ERR_403, 404: ERR_404, 429: ERR_429}
 WRITE_ERRORS = {400: ERR_400, 401: ERR_401, 403: ERR_403, 404: ERR_404, 429: ERR_429}
+# A state change: everything a write can answer, plus 409 when the state forbids it now.
+ACTION_ERRORS = {**WRITE_ERRORS, 409: ERR_409}

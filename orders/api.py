@@ -28,11 +28,10 @@ from rest_framework.response import Response
 
 from inventory.models import Product, Warehouse
 from oms.api import (
+    ACTION_ERRORS,
     ERR_400,
     ERR_401,
     ERR_403,
-    ERR_404,
-    ERR_409,
     ERR_429,
     LIST_ERRORS,
     READ_ERRORS,
@@ -297,12 +296,7 @@ def _transition_schema(name: str, who: str):
         request=TransitionInputSerializer,
         responses={
             200: OrderSerializer,
-            400: ERR_400,
-            401: ERR_401,
-            403: ERR_403,
-            404: ERR_404,
-            409: ERR_409,
-            429: ERR_429,
+            **ACTION_ERRORS,
         },
     )
 

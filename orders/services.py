@@ -31,6 +31,7 @@ from inventory.services import (
     stock_release,
     stock_reserve,
 )
+from oms.fsm import allowed_transitions
 from oms.numbers import ORDER_NUMBER
 
 from . import events
@@ -989,17 +990,7 @@ def order_transition(*, order: Order, name: str, user=None, reason: str = "") ->
 
 def available_transitions(order: Order, user=None) -> list[str]:
     """Staff transitions allowed now (and, with ``user``, permitted to them)."""
-    from django_fsm import has_transition_perm
-
-    names = []
-    for name in STAFF_TRANSITIONS:
-        method = getattr(order, name)
-        if not can_proceed(method):
-            continue
-        if user is not None and not has_transition_perm(method, user):
-            continue
-        names.append(name)
-    return names
+    return allowed_transitions(order, STAFF_TRANSITIONS, user)
 
 
 # --- idempotent placement (partner API's Idempotency-Key) ---------------------------------------

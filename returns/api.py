@@ -25,11 +25,10 @@ from rest_framework.response import Response
 
 from inventory.models import Warehouse
 from oms.api import (
+    ACTION_ERRORS,
     ERR_400,
     ERR_401,
     ERR_403,
-    ERR_404,
-    ERR_409,
     ERR_429,
     LIST_ERRORS,
     READ_ERRORS,
@@ -263,12 +262,7 @@ def _action_schema(name: str, request, what: str):
         request=request,
         responses={
             200: ReturnSerializer,
-            400: ERR_400,
-            401: ERR_401,
-            403: ERR_403,
-            404: ERR_404,
-            409: ERR_409,
-            429: ERR_429,
+            **ACTION_ERRORS,
         },
     )
 

@@ -21,11 +21,12 @@ from django.db import transaction
 from django.db.models import Subquery
 from django.urls import reverse
 from django.utils import timezone
-from django_fsm import can_proceed, has_transition_perm
+from django_fsm import can_proceed
 
 from inventory.locks import stock_levels_for_update
 from inventory.models import Warehouse
 from inventory.services import stock_levels_ensure, stock_restock, stock_scrap
+from oms.fsm import allowed_transitions
 from oms.numbers import RETURN_NUMBER
 from orders import events
 from orders.exceptions import OrderValidationError, TransitionNotAllowedNow
@@ -309,77 +310,90 @@ def _approve(order: Order, return_request: ReturnRequest, *, user) -> None:
     )
 
 
-def return_approve(*, return_request: ReturnRequest, user=None) -> ReturnRequest:
+def _step(
+    return_request: ReturnRequest,
+    *,
+    transition: str,
+    action: str,
+    fields: list[str],
+    message,
+    user,
+    **arguments,
+) -> ReturnRequest:
+    """One plain step of a return: lock (order, then return), check the transition is allowed
+    now, apply it, save ``fields``, and write the customer-facing ``message`` (a function of the
+    return) to the order's history."""
     with transaction.atomic():
-        order, return_request = _lock(return_request)
-        if not can_proceed(return_request.approve):
-            raise _refuse(return_request, "approved")
-        _approve(order, return_request, user=user)
-    return return_request
+        order, locked = _lock(return_request)
+        method = getattr(locked, transition)
+        if not can_proceed(method):
+            raise _refuse(locked, action)
+        previous = locked.status
+        method(**arguments)
+        locked.save(update_fields=["status", *fields, "updated_at"])
+        _history(
+            order=order,
+            return_request=locked,
+            type=EventType.RETURN_UPDATED,
+            user=user,
+            from_status=previous,
+            message=message(locked),
+        )
+    return locked
+
+
+def return_approve(*, return_request: ReturnRequest, user=None) -> ReturnRequest:
+    return _step(
+        return_request,
+        transition="approve",
+        action="approved",
+        fields=["approved_at"],
+        message=_approval_message,
+        user=user,
+    )
 
 
 def return_reject(*, return_request: ReturnRequest, reason: str, user=None) -> ReturnRequest:
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
         raise OrderValidationError({"reason": ["Give the reason for rejecting the return."]})
-    with transaction.atomic():
-        order, return_request = _lock(return_request)
-        if not can_proceed(return_request.reject):
-            raise _refuse(return_request, "rejected")
-        previous = return_request.status
-        return_request.reject(reason=reason)
-        return_request.save(update_fields=["status", "rejection_reason", "closed_at", "updated_at"])
-        _history(
-            order=order,
-            return_request=return_request,
-            type=EventType.RETURN_UPDATED,
-            user=user,
-            from_status=previous,
-            message=f"We are sorry, we cannot accept your return {return_request.number}: {reason}",
-        )
-    return return_request
+    return _step(
+        return_request,
+        transition="reject",
+        action="rejected",
+        fields=["rejection_reason", "closed_at"],
+        message=lambda r: f"We are sorry, we cannot accept your return {r.number}: {reason}",
+        user=user,
+        reason=reason,
+    )
 
 
 def return_cancel(*, return_request: ReturnRequest, user=None, reason: str = "") -> ReturnRequest:
     """Withdraw a return that has not arrived yet (the customer keeps the goods)."""
     reason = (reason or "").strip() if isinstance(reason, str) else ""
-    with transaction.atomic():
-        order, return_request = _lock(return_request)
-        if not can_proceed(return_request.cancel):
-            raise _refuse(return_request, "cancelled")
-        previous = return_request.status
-        return_request.cancel()
-        return_request.save(update_fields=["status", "closed_at", "updated_at"])
-        _history(
-            order=order,
-            return_request=return_request,
-            type=EventType.RETURN_UPDATED,
-            user=user,
-            from_status=previous,
-            message=f"Your return {return_request.number} has been cancelled. {reason}".strip(),
-        )
-    return return_request
+    return _step(
+        return_request,
+        transition="cancel",
+        action="cancelled",
+        fields=["closed_at"],
+        message=lambda r: f"Your return {r.number} has been cancelled. {reason}".strip(),
+        user=user,
+    )
 
 
 # --- goods back in the warehouse ---------------------------------------------------------------
 def return_receive(*, return_request: ReturnRequest, user=None) -> ReturnRequest:
-    with transaction.atomic():
-        order, return_request = _lock(return_request)
-        if not can_proceed(return_request.receive):
-            raise _refuse(return_request, "received")
-        previous = return_request.status
-        return_request.receive()
-        return_request.save(update_fields=["status", "received_at", "updated_at"])
-        _history(
-            order=order,
-            return_request=return_request,
-            type=EventType.RETURN_UPDATED,
-            user=user,
-            from_status=previous,
-            message=f"Your return {return_request.number} has arrived at our warehouse; we "
-            "will check the items and let you know.",
-        )
-    return return_request
+    return _step(
+        return_request,
+        transition="receive",
+        action="received",
+        fields=["received_at"],
+        message=lambda r: (
+            f"Your return {r.number} has arrived at our warehouse; we will check "
+            "the items and let you know."
+        ),
+        user=user,
+    )
 
 
 def _parse_inspection(lines, return_lines: list[ReturnLine], errors: dict) -> dict:
@@ -699,22 +713,14 @@ def return_exchange(
 
 
 def return_close(*, return_request: ReturnRequest, user=None) -> ReturnRequest:
-    with transaction.atomic():
-        order, return_request = _lock(return_request)
-        if not can_proceed(return_request.close):
-            raise _refuse(return_request, "closed")
-        previous = return_request.status
-        return_request.close()
-        return_request.save(update_fields=["status", "closed_at", "updated_at"])
-        _history(
-            order=order,
-            return_request=return_request,
-            type=EventType.RETURN_UPDATED,
-            user=user,
-            from_status=previous,
-            message=f"Your return {return_request.number} is complete.",
-        )
-    return return_request
+    return _step(
+        return_request,
+        transition="close",
+        action="closed",
+        fields=["closed_at"],
+        message=lambda r: f"Your return {r.number} is complete.",
+        user=user,
+    )
 
 
 # --- the transitions staff trigger (pages, admin, API) --------------------------------------------
@@ -732,15 +738,7 @@ STAFF_TRANSITIONS = (
 
 def available_transitions(return_request: ReturnRequest, user=None) -> list[str]:
     """Staff transitions allowed now (and, with ``user``, permitted to them)."""
-    names = []
-    for name in STAFF_TRANSITIONS:
-        method = getattr(return_request, name)
-        if not can_proceed(method):
-            continue
-        if user is not None and not has_transition_perm(method, user):
-            continue
-        names.append(name)
-    return names
+    return allowed_transitions(return_request, STAFF_TRANSITIONS, user)
 
 
 # --- the customer's signed link ---------------------------------------------------------------

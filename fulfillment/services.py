@@ -281,6 +281,12 @@ def shipments_create_for_orders(
                 parts_of[(order_id, warehouse_id)].append((line_id, level_id, quantity, sku))
         if not parts_of:
             return []
+        # Warehouses already in memory (a new order's reservations) go on the shipments too.
+        warehouses = (
+            {a.stock_level.warehouse_id: a.stock_level.warehouse for a in new_allocations}
+            if new_allocations is not None
+            else {}
+        )
         created = Shipment.objects.bulk_create(
             [
                 Shipment(
@@ -291,6 +297,9 @@ def shipments_create_for_orders(
                 for order_id, warehouse_id in parts_of
             ]
         )
+        for shipment in created:
+            if shipment.warehouse_id in warehouses:
+                shipment.warehouse = warehouses[shipment.warehouse_id]
         _numbers_from_ids(created)
         for shipment in created:
             shipment._update_initial_state()
@@ -325,6 +334,9 @@ def shipments_create_for_orders(
                 )
             )
         events.events_save(built)
+    if new_allocations is not None and len(by_id) == 1:
+        # A new order's shipments, for the API's answer (orders.api) without reading them back.
+        next(iter(by_id.values())).placed_shipments = created
     return created
 
 

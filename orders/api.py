@@ -345,7 +345,12 @@ class OrderViewSet(
             return self._render(order, status.HTTP_201_CREATED)
         cached = {"lines": _prefetched(order.lines, lines)}
         shipment = shipment_model()
-        if shipment is not None:
+        placed_shipments = getattr(order, "placed_shipments", None)
+        if placed_shipments is None and order.status != OrderStatus.ALLOCATED:
+            placed_shipments = []  # shipments are made when an order is allocated in full
+        if placed_shipments is not None:  # created with it, warehouses loaded (fulfillment)
+            cached["shipments"] = _prefetched(order.shipments, placed_shipments)
+        elif shipment is not None:
             related = ["warehouse"]
             if any(f.name == "carrier_service" for f in shipment._meta.get_fields()):
                 related.append("carrier_service__carrier")

@@ -1,7 +1,13 @@
 """Writers of the order history (Saleor's ``order/events.py``): every state change and every
 stock decision leaves an ``OrderEvent`` in the same transaction."""
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from .models import EventType, Order, OrderEvent
+
+# Events built inside ``collected()``: written together when it ends.
+_collecting: ContextVar[list[OrderEvent] | None] = ContextVar("oms_events", default=None)
 
 
 def _user(user):
@@ -31,12 +37,42 @@ def event_build(
 
 def events_save(events: list[OrderEvent]) -> list[OrderEvent]:
     """Save built events in one query. Every history write goes through here, so this is also
-    where the notifications they cause are written to the outbox (same transaction)."""
+    where the notifications they cause are written to the outbox (same transaction).
+
+    Inside ``collected()`` the events are only gathered (they get their ids when it ends)."""
+    buffer = _collecting.get()
+    if buffer is not None:
+        buffer.extend(events)
+        return events
+    return _write(events)
+
+
+def _write(events: list[OrderEvent]) -> list[OrderEvent]:
     from .notifications import notify_events
 
     saved = OrderEvent.objects.bulk_create(events)
     notify_events(saved)
     return saved
+
+
+@contextmanager
+def collected():
+    """Gather the history written inside the block and write it, with its notifications, in
+    one INSERT when the block ends without an error (placement writes five or six events in
+    three steps: one round trip and one outbox write instead of three). The events keep their
+    order; nested blocks write with the outermost one. Use it inside the transaction: notifications
+    see the order as the block leaves it, which is all anybody outside the transaction sees."""
+    if _collecting.get() is not None:
+        yield
+        return
+    buffer: list[OrderEvent] = []
+    token = _collecting.set(buffer)
+    try:
+        yield
+    finally:
+        _collecting.reset(token)
+    if buffer:
+        _write(buffer)
 
 
 def event_write(**kwargs) -> OrderEvent:

@@ -170,6 +170,9 @@ class _OrderData:
 
     @cached_property
     def lines(self) -> list:
+        placed = getattr(self.order, "placed_lines", None)  # a new order's, in memory
+        if placed is not None:
+            return placed
         return list(self.order.lines.select_related("product"))
 
     @cached_property
@@ -399,6 +402,17 @@ def _low_stock_alerts(events: list[OrderEvent]) -> list[OutboxMessage]:
     """Staff alerts for the stock levels that the ALLOCATED events reserved from."""
     from inventory.models import StockLevel
 
+    known = [getattr(event, "reserved_levels", None) for event in events]
+    if events and all(levels is not None for levels in known):
+        # The stock rows the events reserved from, locked and current in memory: only the ones
+        # at or below their reorder point are read (with their product and warehouse).
+        low = {
+            level.pk
+            for levels in known
+            for level in levels
+            if level.reorder_point > 0 and level.reorder_point >= level.available
+        }
+        return low_stock_alerts_for(StockLevel.objects.filter(pk__in=low)) if low else []
     wanted: dict[str, set[str]] = defaultdict(set)
     for event in events:
         for code, skus in (event.details.get("warehouses") or {}).items():
@@ -473,13 +487,23 @@ def outbox_save(messages: list[OutboxMessage]) -> list[OutboxMessage]:
     Celery after the surrounding transaction commits."""
     if not messages:
         return []
-    OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
-    keys = [m.dedupe_key for m in messages]
-    pending = list(
-        OutboxMessage.objects.filter(dedupe_key__in=keys, status=OutboxStatus.PENDING)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    # A message about an order created in this transaction has a key nobody used before: it is
+    # inserted plainly and its id comes back with the INSERT. Any other may be a repeat.
+    fresh = [
+        m
+        for m in messages
+        if m.order is not None
+        and getattr(m.order, "placed_now", False)
+        and m.purpose != "staff_alert"
+    ]
+    maybe_seen = [m for m in messages if all(m is not f for f in fresh)]
+    pending = [m.pk for m in OutboxMessage.objects.bulk_create(fresh)] if fresh else []
+    if maybe_seen:
+        OutboxMessage.objects.bulk_create(maybe_seen, ignore_conflicts=True)
+        pending += OutboxMessage.objects.filter(
+            dedupe_key__in=[m.dedupe_key for m in maybe_seen], status=OutboxStatus.PENDING
+        ).values_list("pk", flat=True)
+    pending.sort()
     if pending:
         transaction.on_commit(lambda: enqueue(pending))
     return messages

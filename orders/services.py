@@ -276,6 +276,7 @@ def order_place(
     partner: Partner | None = None,
     user=None,
     free_of_charge: bool = False,
+    idempotency: tuple[str, str] | None = None,
 ) -> Order:
     """Validate and create an order; auto-confirming channels also confirm and allocate it.
 
@@ -325,6 +326,7 @@ def order_place(
                 fingerprint=fingerprint,
                 user=user,
                 free_of_charge=free_of_charge,
+                idempotency=idempotency,
             )
     except IntegrityError:
         # The partner reference was used before (or two requests with it raced): answer like a
@@ -361,11 +363,12 @@ def _order_create(
     fingerprint,
     user,
     free_of_charge=False,
+    idempotency: tuple[str, str] | None = None,
 ) -> Order:
     customer = _customer_for(customer_data, address)
 
     def price(product: Product) -> Decimal:
-        return Decimal("0") if free_of_charge else product.unit_price
+        return Decimal("0.00") if free_of_charge else product.unit_price
 
     order = Order(
         # 7 + 20 characters: fits Order.number (32); the full 32-digit hex would not on PostgreSQL.
@@ -388,48 +391,84 @@ def _order_create(
         request_fingerprint=fingerprint,
         created_by=user if user is not None and user.is_authenticated else None,
     )
-    domestic = Warehouse.objects.filter(is_active=True, country=order.shipping_country).exists()
-    _estimate_dates(
-        order, ships_from_countries=[order.shipping_country] if domestic else [], backordered=False
-    )
-    order.save()
-    # The number is derived from the id: set in memory now, written by the order's next UPDATE
-    # (the allocation's, for auto-confirming channels), so placement needs one UPDATE, not three.
-    order.number = ORDER_NUMBER.for_pk(order.pk)
-    lines = OrderLine.objects.bulk_create(
-        [OrderLine(order=order, product=p, quantity=q, unit_price=price(p)) for p, q in pairs]
-    )
+    lines = [OrderLine(order=order, product=p, quantity=q, unit_price=price(p)) for p, q in pairs]
     built = [
         events.event_build(
             order=order,
             type=EventType.PLACED,
             user=user,
-            to_status=order.status,
+            to_status=OrderStatus.PLACED,
             message=f"Placed through {channel.name}.",
             lines={p.sku: q for p, q in pairs},
         )
     ]
-    if not channel.auto_confirm:
-        order.save(update_fields=["number"])
-        events.events_save(built)
-        return order
-    previous = order.status
+    # The API's answer and the e-mails use these lines instead of reading them back.
+    order.placed_lines = lines
+    # Notifications see the order as this transaction leaves it; a brand-new order's outbox
+    # rows cannot collide with earlier ones (orders.notifications).
+    order.placed_now = True
+    allocations = []
+    try:
+        with events.collected():
+            if channel.auto_confirm:
+                allocations = _place_confirmed(order, lines, built, user=user)
+            else:
+                domestic = Warehouse.objects.filter(
+                    is_active=True, country=order.shipping_country
+                ).exists()
+                _estimate_dates(
+                    order,
+                    ships_from_countries=[order.shipping_country] if domestic else [],
+                    backordered=False,
+                )
+                order.save()
+                OrderLine.objects.bulk_create(lines)
+                order.number = ORDER_NUMBER.for_pk(order.pk)
+                order.save(update_fields=["number"])
+                events.events_save(built)
+            if idempotency is not None:
+                _idempotency_key_save(
+                    user=user, order=order, key=idempotency[0], fingerprint=idempotency[1]
+                )
+            if order.status == OrderStatus.ALLOCATED:
+                # Its reservations are all in ``allocations``: receivers need not read them.
+                order_allocated.send(sender=Order, order=order, user=user, allocations=allocations)
+    finally:
+        del order.placed_now  # later changes to the order may repeat a message
+    return order
+
+
+def _place_confirmed(order: Order, lines: list[OrderLine], built: list, *, user) -> list:
+    """An auto-confirmed new order: plan its reservations against the locked stock rows first,
+    so the order and its lines are inserted as they end (allocated or backordered, quantities
+    reserved) and nothing is updated afterwards but the number, which comes from the id."""
     order.confirm()
     built.append(
         events.event_build(
             order=order,
             type=EventType.STATUS_CHANGED,
             user=user,
-            from_status=previous,
-            to_status=order.status,
+            from_status=OrderStatus.PLACED,
+            to_status=OrderStatus.CONFIRMED,
         )
     )
-    # Placed and confirmed in one INSERT; the confirmation e-mail sees the order as confirmed.
-    events.events_save(built)
-    _allocate(order, user=user, lines=lines, fresh=True, also_save=("number", "confirmed_at"))
-    # The API answers with these instead of reading the order back (orders.api).
-    order.placed_lines = lines
-    return order
+    # A new order is locked by nobody else: taking the stock rows first keeps the lock order.
+    levels = list(stock_levels_for_update(product_ids={line.product_id for line in lines}))
+    needs = [Need(i, line.product_id, line.quantity) for i, line in enumerate(lines)]
+    plan = plan_allocation(needs=needs, levels=levels, country=order.shipping_country)
+    reservations = [
+        Reservation(order_line=lines[i], stock_level=level, quantity=qty)
+        for i, parts in plan.items()
+        for level, qty in parts
+    ]
+    _, _, new_events, _ = _settle(order, lines, reservations, user=user, sites=set())
+    order.save()
+    OrderLine.objects.bulk_create(lines)
+    allocations = stock_reserve(reservations=reservations, fresh_lines=True)
+    order.number = ORDER_NUMBER.for_pk(order.pk)
+    order.save(update_fields=["number"])
+    events.events_save(built + new_events)
+    return allocations
 
 
 # --- confirmation and allocation ----------------------------------------------------------------
@@ -527,19 +566,22 @@ def _settle(
     short = {sku: qty for sku, qty in short.items() if qty > 0}
     new_events = []
     if reservations:
-        new_events.append(
-            events.event_build(
-                order=order,
-                type=EventType.ALLOCATED,
-                user=user,
-                message="Stock reserved: "
-                + "; ".join(
-                    f"{code}: " + ", ".join(f"{q} × {s}" for s, q in skus.items())
-                    for code, skus in sorted(by_warehouse.items())
-                ),
-                warehouses=by_warehouse,
-            )
+        allocated = events.event_build(
+            order=order,
+            type=EventType.ALLOCATED,
+            user=user,
+            message="Stock reserved: "
+            + "; ".join(
+                f"{code}: " + ", ".join(f"{q} × {s}" for s, q in skus.items())
+                for code, skus in sorted(by_warehouse.items())
+            ),
+            warehouses=by_warehouse,
         )
+        # The locked stock rows, for the low-stock check of the notifications (no re-read).
+        allocated.reserved_levels = list(
+            {r.stock_level.pk: r.stock_level for r in reservations}.values()
+        )
+        new_events.append(allocated)
     previous = order.status
     if short:
         if previous == OrderStatus.CONFIRMED or reservations:
@@ -1025,27 +1067,13 @@ def _place_or_repeat(place_kwargs: dict) -> tuple[Order, bool]:
         return exc.order, False
 
 
-def _idempotency_key_insert(*, user, key: str, fingerprint: str):
-    """Insert the key row; an expired row with the same key is deleted and the insert retried
-    (only then: no DELETE on the common path). Returns the new row, or an unsaved one (pk None)
-    when a live row with this key exists."""
+def _idempotency_key_save(*, user, order: Order, key: str, fingerprint: str) -> None:
+    """Record the key with the order it placed, last in the placing transaction: a second
+    request with the same key waits on the unique index until this one commits (then its
+    INSERT fails and its whole transaction, order included, is rolled back) or rolls back."""
     from .models import IdempotencyKey
 
-    for attempt in range(2):
-        try:
-            with transaction.atomic():
-                return IdempotencyKey.objects.create(
-                    user=user, key=key, request_fingerprint=fingerprint
-                )
-        except IntegrityError:
-            if attempt:
-                break
-            expired = IdempotencyKey.objects.filter(
-                user=user, key=key, created_at__lt=_idempotency_cutoff()
-            ).delete()[0]
-            if not expired:
-                break
-    return IdempotencyKey(user=user, key=key, request_fingerprint=fingerprint)
+    IdempotencyKey.objects.create(user=user, key=key, request_fingerprint=fingerprint, order=order)
 
 
 def order_place_idempotent(
@@ -1058,33 +1086,33 @@ def order_place_idempotent(
     with another fingerprint it raises ``DuplicateOrder``. An empty ``key`` places without a
     key (a repeated partner reference with the same body still returns the earlier order).
 
-    The key row is inserted first, inside the transaction that creates the order. A second
-    request with the same key blocks on the unique index until the first one commits (then it
-    gets IntegrityError and answers with the winner's order) or rolls back (then it proceeds).
-    An expired key is deleted and replaced.
+    The key row is inserted in the transaction that creates the order, after it; the unique
+    index makes concurrent requests with one key wait for each other, and exactly one places
+    (``_idempotency_key_save``). A loser's transaction is rolled back whole; it then answers
+    with the winner's order. An expired key is deleted and the placement tried again.
     """
     from .models import IdempotencyKey
 
     place_kwargs["user"] = user
     if not key:
         return _place_or_repeat(place_kwargs)
-    with transaction.atomic():
-        entry = _idempotency_key_insert(user=user, key=key, fingerprint=fingerprint)
-        if entry.pk is None:
+    for _attempt in range(2):
+        try:
+            return _place_or_repeat({**place_kwargs, "idempotency": (key, fingerprint)})
+        except IntegrityError:
             entry = (
                 IdempotencyKey.objects.select_related("order").filter(user=user, key=key).first()
             )
-            if entry is None:  # the winner expired it meanwhile: extremely unlikely
-                raise DuplicateOrder(
-                    f"Idempotency-Key '{key}' is being used by another request; retry."
-                ) from None
-            if entry.request_fingerprint != fingerprint or entry.order_id is None:
-                raise DuplicateOrder(
-                    f"Idempotency-Key '{key}' was already used with a different request body.",
-                    order=entry.order,
-                ) from None
-            return entry.order, False
-        order, created = _place_or_repeat(place_kwargs)
-        entry.order = order
-        entry.save(update_fields=["order"])
-    return order, created
+            if entry is None:
+                # Not the key's index (it holds no row): the error is somebody else's.
+                raise
+        if entry.created_at < _idempotency_cutoff():
+            entry.delete()  # expired: the key may be used again
+            continue
+        if entry.request_fingerprint != fingerprint or entry.order_id is None:
+            raise DuplicateOrder(
+                f"Idempotency-Key '{key}' was already used with a different request body.",
+                order=entry.order,
+            )
+        return entry.order, False
+    raise DuplicateOrder(f"Idempotency-Key '{key}' is being used by another request; retry.")

@@ -3,15 +3,19 @@
 - ``exception_handler``: every error is JSON. Domain exceptions become 400 / 409, DRF's own
   errors keep their codes (401, 403, 404, 405, 429 with ``Retry-After``), anything unexpected
   becomes a logged ``500 {"detail": ...}`` instead of an HTML page.
-- ``Pagination``: ``{"count", "next", "previous", "results"}``, ``?page_size=`` up to 200.
+- ``Pagination``: ``{"count", "count_exact", "next", "previous", "results"}``, ``?page_size=`` up
+  to 200; an unfiltered list stops counting at ``COUNT_CAP`` (``CappedPaginator``, shared with the
+  order desk) and says so with ``count_exact: false``.
 - ``ApiRateThrottle``: one budget per token user (``partner`` or ``staff`` scope), per client
   address for anonymous requests; rates in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``.
 - Permissions: ``IsPartnerOrStaff`` for partner endpoints, ``staff_with(...)`` for staff ones.
 """
 
 import logging
+from functools import partial
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import Paginator as DjangoPaginator
 from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers, status
@@ -21,6 +25,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
+
+from oms.pagination import COUNT_CAP, CappedPaginator, requested_page
 
 logger = logging.getLogger("oms.api")
 
@@ -114,9 +120,63 @@ def json_object(request) -> dict:
 
 # --- pagination -----------------------------------------------------------------------------------
 class Pagination(PageNumberPagination):
+    """``{"count", "count_exact", "next", "previous", "results"}``.
+
+    ``count`` is exact for a filtered list (any query parameter but ``page``, ``page_size`` and
+    ``format``) and for ``?page=last``. An unfiltered list stops counting at ``COUNT_CAP`` rows
+    (more on later pages): ``count`` is then a lower bound and ``count_exact`` is false. ``next``
+    is there whenever another page has rows, either way."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+    count_cap = COUNT_CAP
+    paging_params = frozenset({"page", "page_size", "format"})
+
+    def paginate_queryset(self, queryset, request, view=None):
+        page = request.query_params.get(self.page_query_param)
+        filtered = any(
+            value for key, value in request.query_params.items() if key not in self.paging_params
+        )
+        if filtered or page in self.last_page_strings:
+            self.django_paginator_class = DjangoPaginator
+        else:
+            self.django_paginator_class = partial(
+                CappedPaginator, cap=self.count_cap, page=requested_page(page)
+            )
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        paginator = self.page.paginator
+        return Response(
+            {
+                "count": paginator.count,
+                "count_exact": not getattr(paginator, "capped", False),
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        response = super().get_paginated_response_schema(schema)
+        response["required"] = ["count", "count_exact", "next", "previous", "results"]
+        response["properties"] = {
+            "count": {
+                "type": "integer",
+                "example": 123,
+                "description": "How many results; a lower bound when `count_exact` is false.",
+            },
+            "count_exact": {
+                "type": "boolean",
+                "description": (
+                    f"False when an unfiltered list has more than {COUNT_CAP:,} results and "
+                    "counting stopped; filter the list (or ask for ?page=last) for an exact count."
+                ),
+            },
+            **{k: v for k, v in response["properties"].items() if k != "count"},
+        }
+        return response
 
 
 # --- throttling -----------------------------------------------------------------------------------
@@ -151,14 +211,18 @@ class ApiRateThrottle(SimpleRateThrottle):
 
 # --- who is calling -------------------------------------------------------------------------------
 def partner_of(user):
-    """The active ``Partner`` of a token user, or None."""
+    """The active ``Partner`` of a token user, or None. Loaded with its channel (placement
+    reads it) in one query, unless authentication has loaded it already (token auth does)."""
     if user is None or not user.is_authenticated:
         return None
-    try:
-        partner = user.partner
-    except Exception:  # RelatedObjectDoesNotExist
-        return None
-    return partner if partner.is_active else None
+    relation = user._meta.model.partner.related
+    if not relation.is_cached(user):
+        from orders.models import Partner  # here: oms.api is imported by DRF's settings
+
+        found = Partner.objects.select_related("channel").filter(user_id=user.pk).first()
+        relation.set_cached_value(user, found)
+    partner = relation.get_cached_value(user)
+    return partner if partner is not None and partner.is_active else None
 
 
 class IsPartnerOrStaff(BasePermission):

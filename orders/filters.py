@@ -24,15 +24,13 @@ class OrderDeskFilter(django_filters.FilterSet):
         empty_label="Any warehouse",
     )
     placed_after = django_filters.DateFilter(
-        field_name="placed_at",
-        lookup_expr="date__gte",
         label="Placed from",
+        method="filter_placed_after",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     placed_before = django_filters.DateFilter(
-        field_name="placed_at",
-        lookup_expr="date__lte",
         label="Placed to",
+        method="filter_placed_before",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     late = django_filters.BooleanFilter(
@@ -61,6 +59,12 @@ class OrderDeskFilter(django_filters.FilterSet):
 
     def filter_q(self, qs, name, value):
         return selectors.order_search(qs, value)
+
+    def filter_placed_after(self, qs, name, value):
+        return selectors.placed_between(qs, first_day=value)
+
+    def filter_placed_before(self, qs, name, value):
+        return selectors.placed_between(qs, last_day=value)
 
     def filter_warehouse(self, qs, name, value):
         if not value:

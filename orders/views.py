@@ -9,10 +9,10 @@ from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 
 from inventory.selectors import product_list_with_availability
+from oms.pagination import COUNT_CAP, CappedPaginator, requested_page
 
 from . import selectors, services
 from .exceptions import OrderError, OrderValidationError
@@ -21,33 +21,6 @@ from .forms import CancelForm, OrderEntryForm, OrderLineFormSet, ReasonForm, Sub
 from .models import Customer, Order, OrderLine, OrderStatus
 
 PAGE_SIZE = 50
-# The unfiltered list counts at most this many orders (or up to the page asked for): an exact
-# COUNT(*) of the whole table grows with it (45 ms at 100,000 orders, docs/benchmarks.md).
-COUNT_CAP = 10_000
-
-
-class CappedPaginator(Paginator):
-    """Counts at most ``cap`` rows (``capped`` tells whether there are more), so the cost of
-    the count does not grow with the table. Pages up to the cap work as usual; the cap grows
-    with the page asked for, so "next" always leads on."""
-
-    def __init__(self, object_list, per_page, *, cap: int):
-        super().__init__(object_list, per_page)
-        self.cap = cap
-        self.capped = False
-
-    @cached_property
-    def count(self) -> int:
-        found = self.object_list.order_by()[: self.cap + 1].count()
-        self.capped = found > self.cap
-        return min(found, self.cap)
-
-
-def _requested_page(value) -> int:
-    try:
-        return max(int(value), 1)
-    except (TypeError, ValueError):
-        return 1
 
 
 @login_required
@@ -59,8 +32,10 @@ def order_list(request):
     if filtered:
         paginator = Paginator(qs, PAGE_SIZE)
     else:
-        wanted = _requested_page(request.GET.get("page"))
-        paginator = CappedPaginator(qs, PAGE_SIZE, cap=max(COUNT_CAP, (wanted + 1) * PAGE_SIZE))
+        # The unfiltered list stops counting at COUNT_CAP orders (the page shows "10,000+"): an
+        # exact COUNT(*) of the whole table grows with it. Filtered lists count exactly.
+        wanted = requested_page(request.GET.get("page"))
+        paginator = CappedPaginator(qs, PAGE_SIZE, cap=COUNT_CAP, page=wanted)
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -10,6 +10,7 @@ from django.db.models import F
 
 from inventory.models import Product, StockLevel, Warehouse
 from orders.models import OrderLine
+from orders.selectors import placed_between
 
 # Cells starting with these are run as formulas by spreadsheet programs (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -85,10 +86,7 @@ def order_lines(
     qs = OrderLine.objects.select_related(
         "order", "order__customer", "order__channel", "product"
     ).order_by("order__placed_at", "order_id", "pk")
-    if start:
-        qs = qs.filter(order__placed_at__date__gte=start)
-    if end:
-        qs = qs.filter(order__placed_at__date__lte=end)
+    qs = placed_between(qs, first_day=start, last_day=end, field="order__placed_at")
     if status:
         qs = qs.filter(order__status=status)
     if channel:

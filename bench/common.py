@@ -157,3 +157,30 @@ def children(pid: int) -> list[int]:
         text = (task / "children").read_text().split()
         found.extend(int(c) for c in text)
     return found
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU time used so far by these processes (from /proc/<pid>/stat)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def pids_named(fragment: str) -> list[int]:
+    """Processes whose command line contains ``fragment`` (e.g. every PostgreSQL backend)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if fragment in cmdline:
+                found.append(int(entry.name))
+    return found

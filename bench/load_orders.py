@@ -119,7 +119,8 @@ class Client:
         raise AssertionError
 
 
-def run_api_load(port, tokens, normal, scarce, *, duration, max_orders, seed):
+def run_api_load(port, tokens, normal, scarce, *, duration, max_orders, seed, on_start=None):
+    """``on_start()`` is called once every client has warmed up, just before the clock starts."""
     latencies, errors, statuses = [], [], {}
     lock = threading.Lock()
     counter = iter(range(max_orders))
@@ -130,7 +131,8 @@ def run_api_load(port, tokens, normal, scarce, *, duration, max_orders, seed):
         rnd = random.Random(seed * 1000 + index)
         client = Client(port, token)
         client.post("/api/v1/orders/", order_body(rnd, normal, scarce, -index))  # warm-up
-        barrier.wait()
+        barrier.wait()  # everybody warmed up
+        barrier.wait()  # the clock is set
         while time.perf_counter() < stop_at[0]:
             with lock:
                 n = next(counter, None)
@@ -154,8 +156,11 @@ def run_api_load(port, tokens, normal, scarce, *, duration, max_orders, seed):
     for t in threads:
         t.start()
     barrier.wait()
+    if on_start is not None:
+        on_start()
     started = time.perf_counter()
     stop_at[0] = started + duration
+    barrier.wait()
     for t in threads:
         t.join()
     return latencies, errors, statuses, time.perf_counter() - started
@@ -355,7 +360,9 @@ def main():
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--duration", type=float, default=30, help="seconds of load")
     parser.add_argument("--max-orders", type=int, default=50_000)
-    parser.add_argument("--workers", type=int, default=5, help="gunicorn workers (2 x cores + 1)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py's)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
@@ -375,8 +382,7 @@ def main():
         [
             os.path.join(os.path.dirname(common.PYTHON), "gunicorn"),
             "oms.wsgi",
-            "-w",
-            str(args.workers),
+            *(["-w", str(args.workers)] if args.workers else []),
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -395,6 +401,19 @@ def main():
             except OSError:
                 time.sleep(0.2)
         load_before = os.getloadavg()[0]
+        workers = common.children(server.pid)
+        postgres, cpu_before = [], []
+
+        def cpu_snapshot():  # after the warm-up: every worker has its database connection
+            postgres.extend(common.pids_named("postgres"))
+            cpu_before.extend(
+                [
+                    common.cpu_seconds(workers),
+                    common.cpu_seconds(postgres),
+                    sum(os.times()[:2]),
+                ]
+            )
+
         latencies, errors, statuses, seconds = run_api_load(
             port,
             tokens,
@@ -403,8 +422,21 @@ def main():
             duration=args.duration,
             max_orders=args.max_orders,
             seed=args.seed,
+            on_start=cpu_snapshot,
         )
         load_after = os.getloadavg()[0]
+        cpu_used = [
+            after - before
+            for before, after in zip(
+                cpu_before,
+                (
+                    common.cpu_seconds(workers),
+                    common.cpu_seconds(postgres),
+                    sum(os.times()[:2]),
+                ),
+                strict=True,
+            )
+        ]
         workers = common.children(server.pid)
         rss = [common.rss_mb(pid) for pid in workers]
     finally:
@@ -462,11 +494,18 @@ def main():
             "met" if max(rss) < 200 else "MISSED",
         ],
         ["outbox tasks queued in Redis (no worker ran)", queued, "", ""],
+        [
+            "CPU per order: gunicorn / PostgreSQL / load clients",
+            " / ".join(f"{seconds * 1000 / max(placed, 1):.1f} ms" for seconds in cpu_used)
+            + f" ({sum(cpu_used) / seconds:.2f} of {os.cpu_count()} cores busy)",
+            "",
+            "",
+        ],
     ]
     body = (
         f"## bench/load_orders\n\n{common.machine()}\n\n"
-        f"{args.clients} partner clients (threads, keep-alive HTTP to 127.0.0.1) for "
-        f"{args.duration:.0f} s against `gunicorn oms.wsgi -w {args.workers}` (sync workers, "
+        f"{args.clients} partner clients (threads, HTTP to 127.0.0.1; sync workers close each connection) for "
+        f"{args.duration:.0f} s against `gunicorn oms.wsgi` with {len(rss)} sync workers ("
         f"DEBUG=0, PostgreSQL `{DATABASE}`, REDIS_URL set: the outbox enqueues after commit, no "
         f"worker running). Each order has 3 lines; 30% include one of {SCARCE_SKUS} SKUs with "
         f"{SCARCE_UNITS} units each, which run out. Load average (1 min) {load_before:.1f} "

@@ -504,12 +504,13 @@ def main():
     ]
     body = (
         f"## bench/load_orders\n\n{common.machine()}\n\n"
-        f"{args.clients} partner clients (threads, HTTP to 127.0.0.1; sync workers close each connection) for "
-        f"{args.duration:.0f} s against `gunicorn oms.wsgi` with {len(rss)} sync workers ("
-        f"DEBUG=0, PostgreSQL `{DATABASE}`, REDIS_URL set: the outbox enqueues after commit, no "
-        f"worker running). Each order has 3 lines; 30% include one of {SCARCE_SKUS} SKUs with "
-        f"{SCARCE_UNITS} units each, which run out. Load average (1 min) {load_before:.1f} "
-        f"before, {load_after:.1f} after the load (other work on the machine counts too).\n\n"
+        f"{args.clients} partner clients (threads, HTTP to 127.0.0.1) for {args.duration:.0f} s "
+        f"against `gunicorn oms.wsgi` with {len(rss)} sync workers (they close the connection "
+        f"after each answer; DEBUG=0, PostgreSQL `{DATABASE}`, REDIS_URL set: the outbox "
+        f"enqueues after commit, no worker running). Each order has 3 lines; 30% include one "
+        f"of {SCARCE_SKUS} SKUs with {SCARCE_UNITS} units each, which run out. Load average "
+        f"(1 min) {load_before:.1f} before, {load_after:.1f} after the load (other work on "
+        "the machine counts too).\n\n"
         + common.table(results, ["figure", "measured", "target", ""])
         + "\n\nStock after both the API and the raw SQL orders:\n\n"
         + common.table(checks, ["invariant", "value", ""])

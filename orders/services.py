@@ -647,16 +647,13 @@ def _allocate(
     product_ids: set[int] | None = None,
     locked_levels: list[StockLevel] | None = None,
     lines: list[OrderLine] | None = None,
-    fresh: bool = False,
-    also_save: Sequence[str] = (),
 ) -> dict[str, int]:
     """Reserve what the order's backordered lines need, set allocated / backordered, write
-    events. The order must be locked. Returns the units reserved per SKU.
+    events. The order must be locked. Returns the units reserved per SKU. (A new order is
+    allocated before it is inserted: ``_place_confirmed``.)
 
     ``product_ids`` limits the check to those products (backorder filling after a receipt);
-    ``locked_levels`` are stock rows the caller has already locked (then no lock is taken here);
-    ``fresh``: the order was created in this transaction (it has no reservations yet);
-    ``also_save``: more order fields the caller changed, written in the same UPDATE.
+    ``locked_levels`` are stock rows the caller has already locked (then no lock is taken here).
     """
     if lines is None:
         lines = list(order.lines.select_related("product"))
@@ -669,23 +666,20 @@ def _allocate(
         levels = list(stock_levels_for_update(product_ids=wanted)) if wanted else []
     else:
         levels = [lv for lv in locked_levels if lv.product_id in wanted]
-    sites = set() if fresh else _allocation_sites([order.pk]).get(order.pk, set())
+    sites = _allocation_sites([order.pk]).get(order.pk, set())
     reservations = _plan_order(order, lines, levels=levels, product_ids=product_ids, sites=sites)
-    allocations = stock_reserve(reservations=reservations, fresh_lines=fresh)
+    stock_reserve(reservations=reservations)
     previous, save, new_events, reserved = _settle(
         order, lines, reservations, user=user, sites=sites
     )
     if reservations:
         _lines_update_allocated(reservations)
-    if save or also_save:
-        order.save(update_fields=[*(ALLOCATION_FIELDS if save else ["updated_at"]), *also_save])
+    if save:
+        order.save(update_fields=ALLOCATION_FIELDS)
     if new_events:
         events.events_save(new_events)
     if order.status == OrderStatus.ALLOCATED and previous != OrderStatus.ALLOCATED:
-        # A new order's reservations are all in ``allocations``: receivers need not read them.
-        order_allocated.send(
-            sender=Order, order=order, user=user, allocations=allocations if fresh else None
-        )
+        order_allocated.send(sender=Order, order=order, user=user, allocations=None)
     return reserved
 
 

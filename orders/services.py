@@ -704,8 +704,8 @@ def _fill(order_ids: list[int], product_ids: set[int], *, user) -> list[Order]:
 
     Every order is planned in memory against the locked stock rows (the same policy as one
     order's allocation), then everything is written at once: one reservation, one update of
-    lines per increment, one update of orders per outcome, one events INSERT, one batched
-    shipment creation. The number of statements does not grow with the number of orders."""
+    lines per increment, one update of orders per outcome, one batched shipment creation, one
+    events INSERT. The number of statements does not grow with the number of orders."""
     if not order_ids:
         return []
     orders = list(
@@ -770,9 +770,10 @@ def _fill(order_ids: list[int], product_ids: set[int], *, user) -> list[Order]:
         )
     for order, _ in planned:
         order._update_initial_state()
-    events.events_save(new_events)
-    if allocated:
-        orders_allocated.send(sender=Order, orders=allocated, user=user)
+    with events.collected():  # the shipments' history goes into the same INSERT
+        events.events_save(new_events)
+        if allocated:
+            orders_allocated.send(sender=Order, orders=allocated, user=user)
     return [order for order, _ in planned]
 
 

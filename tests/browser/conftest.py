@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
@@ -68,6 +69,10 @@ def browser(monkeypatch):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
+        # While Playwright's loop is running, Django keeps this thread's database connections
+        # apart from the ones outside it (asgiref's Local): close them here, or the test
+        # database cannot be dropped at the end of the run ("being accessed by other users").
+        connections.close_all()
 
 
 @pytest.fixture

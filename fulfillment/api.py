@@ -9,7 +9,7 @@
 - ``pack``: optional body ``{"lines": [{"sku", "quantity"}], "weight_grams", "length_cm",
   "width_cm", "height_cm", "carrier"}``. Without ``lines`` the shipment's own quantities are
   confirmed; without ``weight_grams`` the weight is estimated from the products' weights;
-  without dimensions a standard parcel (``OMS_API_DEFAULT_PARCEL_CM``, 30 × 20 × 10 cm) is
+  without dimensions a standard parcel (``OMS_DEFAULT_PARCEL_CM``, 30 × 20 × 10 cm) is
   recorded; without ``carrier`` the cheapest service that keeps the promised date is chosen.
 - ``ship``: optional ``{"carrier", "tracking_number"}``; without ``carrier`` the service chosen
   at packing is used, without ``tracking_number`` one is generated.
@@ -22,7 +22,6 @@ chosen at packing when it is of that carrier), a service code, or ``"<carrier>/<
 from contextlib import contextmanager
 
 import django_filters
-from django.conf import settings
 from django.db.models import Prefetch, Q
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
@@ -53,12 +52,7 @@ ACTION_PERMISSIONS = {
 }
 ACTION_FROM = {"pick": SS.PENDING, "pack": SS.PICKING, "ship": SS.PACKED, "deliver": SS.SHIPPED}
 ACTIVE_ORDER = (OrderStatus.ALLOCATED, OrderStatus.PROCESSING, OrderStatus.PARTIALLY_SHIPPED)
-DEFAULT_PARCEL_CM = (30, 20, 10)
 API_FIELD = {"carrier_service": "carrier", "occurred_at": "delivered_at"}
-
-
-def default_parcel_cm() -> tuple[int, int, int]:
-    return tuple(getattr(settings, "OMS_API_DEFAULT_PARCEL_CM", DEFAULT_PARCEL_CM))
 
 
 # --- output ---------------------------------------------------------------------------------------
@@ -385,25 +379,23 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             packed = [(line["sku"], line["quantity"]) for line in data["lines"]]
         else:
             packed = [(line.order_line.product.sku, line.quantity) for line in shipment.lines.all()]
-        weight = data.get("weight_grams")
-        if weight is None:
-            weight = services.shipment_estimated_weight(shipment)
-            if weight <= 0:
-                raise ValidationError(
-                    {"weight_grams": ["The products have no weight recorded; give weight_grams."]}
-                )
-        length, width, height = default_parcel_cm()
-        service = carrier_service_from(
-            data.get("carrier", ""), shipment=shipment, weight_grams=weight, field="carrier"
-        )
-        with api_field_names():
+        service = None
+        if data.get("carrier", "").strip():  # a carrier's name needs the weight to pick a service
+            service = carrier_service_from(
+                data["carrier"],
+                shipment=shipment,
+                weight_grams=data.get("weight_grams")
+                or services.shipment_estimated_weight(shipment),
+                field="carrier",
+            )
+        with api_field_names():  # what is not given, the service estimates or defaults
             services.shipment_pack(
                 shipment=shipment,
                 packed=packed,
-                weight_grams=weight,
-                length_cm=data.get("length_cm", length),
-                width_cm=data.get("width_cm", width),
-                height_cm=data.get("height_cm", height),
+                weight_grams=data.get("weight_grams"),
+                length_cm=data.get("length_cm"),
+                width_cm=data.get("width_cm"),
+                height_cm=data.get("height_cm"),
                 carrier_service=service,
                 user=request.user,
             )
@@ -422,11 +414,6 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 weight_grams=shipment.weight_grams or services.shipment_estimated_weight(shipment),
                 field="carrier",
             )
-        elif shipment.status == SS.PACKED and shipment.carrier_service_id is None:
-            proposal = services.carrier_service_choose(
-                order=shipment.order, weight_grams=shipment.weight_grams or 0
-            )
-            service = proposal.service if proposal else None
         with api_field_names():
             services.shipment_ship(
                 shipment=shipment,

@@ -620,27 +620,50 @@ def _merge_packed(packed, errors: dict) -> dict[str, int]:
     return dict(merged)
 
 
+DEFAULT_PARCEL_CM = (30, 20, 10)
+
+
+def default_parcel_cm() -> tuple[int, int, int]:
+    """Length, width and height recorded when the packer gives none
+    (``OMS_DEFAULT_PARCEL_CM``, 30 × 20 × 10 cm)."""
+    return tuple(getattr(settings, "OMS_DEFAULT_PARCEL_CM", DEFAULT_PARCEL_CM))
+
+
 def shipment_pack(
     *,
     shipment: Shipment,
     packed: Mapping[str, int] | Sequence[tuple[str, int]],
-    weight_grams: int,
-    length_cm: int,
-    width_cm: int,
-    height_cm: int,
+    weight_grams: int | None = None,
+    length_cm: int | None = None,
+    width_cm: int | None = None,
+    height_cm: int | None = None,
     carrier_service: CarrierService | None = None,
     user=None,
 ) -> Shipment:
     """Confirm what went into the parcel (SKU → quantity, must match the shipment exactly),
-    record weight and dimensions and the carrier service (the proposed one unless given)."""
+    record weight and dimensions and the carrier service (the proposed one unless given).
+
+    Without a weight the products' weights are added up (an error when none is recorded);
+    without dimensions the standard parcel is recorded (``default_parcel_cm``)."""
     errors: dict[str, list[str]] = {}
-    weight = _positive_int(weight_grams, "weight_grams", "weight in grams", errors, maximum=10**6)
+    if weight_grams is None:
+        weight_grams = shipment_estimated_weight(shipment)
+        if weight_grams <= 0:
+            errors["weight_grams"] = ["The products have no weight recorded; give the weight."]
+    weight = (
+        None
+        if "weight_grams" in errors
+        else _positive_int(weight_grams, "weight_grams", "weight in grams", errors, maximum=10**6)
+    )
+    standard = default_parcel_cm()
     dims = [
-        _positive_int(value, field, label, errors, maximum=1000)
-        for value, field, label in (
-            (length_cm, "length_cm", "length in cm"),
-            (width_cm, "width_cm", "width in cm"),
-            (height_cm, "height_cm", "height in cm"),
+        _positive_int(standard[i] if value is None else value, field, label, errors, maximum=1000)
+        for i, (value, field, label) in enumerate(
+            (
+                (length_cm, "length_cm", "length in cm"),
+                (width_cm, "width_cm", "width in cm"),
+                (height_cm, "height_cm", "height in cm"),
+            )
         )
     ]
     scanned = _merge_packed(packed, errors)
@@ -740,7 +763,8 @@ def shipment_ship(
 ) -> Shipment:
     """Hand the parcel to the carrier: stock on hand and reserved go down through the ledger,
     the order lines' shipped quantities go up, the order becomes partially shipped or shipped.
-    A tracking number is generated when none is given."""
+    The carrier service is the one given, else the packed one, else the cheapest that keeps
+    the promised date. A tracking number is generated when none is given."""
     tracking_number = (tracking_number or "").strip() if isinstance(tracking_number, str) else ""
     with transaction.atomic():
         order, shipment = _lock_shipment(shipment)
@@ -749,6 +773,9 @@ def shipment_ship(
         _order_must_be_active(order, shipment, "shipped")
         errors: dict[str, list[str]] = {}
         service = carrier_service or shipment.carrier_service
+        if service is None:  # packed before carriers were set up: the cheapest that keeps the date
+            proposal = carrier_service_choose(order=order, weight_grams=shipment.weight_grams or 0)
+            service = proposal.service if proposal else None
         if service is None:
             errors["carrier_service"] = ["Choose the carrier service that takes the parcel."]
         elif not service.serves(order.shipping_country):

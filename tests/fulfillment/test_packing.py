@@ -42,11 +42,44 @@ def test_packing_mismatch_is_refused_with_a_clear_message(stocked, mug, tee, car
         f"SKU CAP-RED is not part of shipment {shipment.number}."
     ]
     with pytest.raises(ShipmentValidationError) as parcel:
-        pack_with(shipment, {"MUG-BLUE": 2, "TEE-M": 1}, weight_grams=0, height_cm=None)
+        pack_with(shipment, {"MUG-BLUE": 2, "TEE-M": 1}, weight_grams=0, height_cm=-5)
     assert set(parcel.value.errors) == {"weight_grams", "height_cm"}
     shipment.refresh_from_db()
     assert shipment.status == ShipmentStatus.PICKING
     assert not OrderEvent.objects.filter(type=EventType.PACKED).exists()
+
+
+def test_without_weight_and_size_the_products_weights_and_the_standard_parcel_are_used(
+    stocked, mug, tee, carriers, settings
+):
+    settings.OMS_DEFAULT_PARCEL_CM = (40, 30, 20)
+    mug.weight_grams, tee.weight_grams = 350, 200
+    mug.save(update_fields=["weight_grams"])
+    tee.save(update_fields=["weight_grams"])
+    shipment = picking({mug: 2, tee: 1})
+
+    services.shipment_pack(shipment=shipment, packed={"MUG-BLUE": 2, "TEE-M": 1}, width_cm=25)
+
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.PACKED
+    assert shipment.weight_grams == 2 * 350 + 200
+    assert (shipment.length_cm, shipment.width_cm, shipment.height_cm) == (40, 25, 20)
+
+
+def test_without_a_weight_and_none_recorded_the_packer_is_asked_for_it(stocked, mug, tee, carriers):
+    mug.weight_grams = tee.weight_grams = 0
+    mug.save(update_fields=["weight_grams"])
+    tee.save(update_fields=["weight_grams"])
+    shipment = picking({mug: 1, tee: 1})
+
+    with pytest.raises(ShipmentValidationError) as refused:
+        services.shipment_pack(shipment=shipment, packed={"MUG-BLUE": 1, "TEE-M": 1})
+
+    assert refused.value.errors == {
+        "weight_grams": ["The products have no weight recorded; give the weight."]
+    }
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.PICKING
 
 
 def test_scans_are_added_up_per_sku_and_the_parcel_is_recorded(stocked, mug, tee, carriers):
@@ -158,3 +191,17 @@ def test_ship_with_a_given_tracking_number_and_refuse_duplicates(stocked, mug, c
         services.shipment_ship(shipment=second, tracking_number="no spaces please")
     second.refresh_from_db()
     assert second.status == ShipmentStatus.PACKED
+
+
+def test_a_parcel_packed_without_a_service_ships_with_the_proposed_one(stocked, mug, tee, carriers):
+    shipment = picking({mug: 1})
+    pack_with(shipment, {"MUG-BLUE": 1})
+    proposed = services.carrier_service_choose(order=shipment.order, weight_grams=900).service
+    type(shipment).objects.filter(pk=shipment.pk).update(carrier_service=None)  # e.g. deleted
+    shipment.refresh_from_db()
+
+    services.shipment_ship(shipment=shipment)
+
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.SHIPPED
+    assert shipment.carrier_service == proposed

@@ -463,14 +463,14 @@ def http_checks(repeat: int) -> list[tuple[str, list[float], float]]:
     )
     week_ago = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=7)).isoformat()
 
-    def get(client, url, target, expect=200):
+    def get(who, client, url, target, expect=200):
         def run():
             r = client.get(url, secure=True)
             assert r.status_code == expect, (url, r.status_code, r.content[:300])
 
-        return (url, timed(run, repeat), target)
+        return (f"{url} ({who})", timed(run, repeat), target)
 
-    def rotating(client, pattern, pool, target):
+    def rotating(who, client, pattern, pool, target):
         it = iter(pool * (repeat // len(pool) + 2))
 
         def run():
@@ -478,19 +478,24 @@ def http_checks(repeat: int) -> list[tuple[str, list[float], float]]:
             r = client.get(url, secure=True)
             assert r.status_code == 200, (url, r.status_code)
 
-        return (pattern.format("<number>"), timed(run, repeat), target)
+        return (f"{pattern.format('<number>')} ({who})", timed(run, repeat), target)
 
     return [
-        get(page, "/orders/", 100),
-        get(page, "/orders/?status=allocated", 100),
-        get(page, "/orders/?status=delivered&placed_after=" + week_ago[:10], 100),
-        get(staff_api, "/api/v1/orders/", 100),
-        get(staff_api, "/api/v1/orders/?status=allocated", 100),
-        get(api, "/api/v1/orders/", 100),
-        get(api, "/api/v1/orders/?status=delivered&placed_after=" + week_ago[:19] + "Z", 100),
-        rotating(page, "/orders/{}/", numbers, 50),
-        rotating(staff_api, "/api/v1/orders/{}/", numbers, 50),
-        rotating(api, "/api/v1/orders/{}/", partner_numbers, 50),
+        get("staff", page, "/orders/", 100),
+        get("staff", page, "/orders/?status=allocated", 100),
+        get("staff", page, "/orders/?status=delivered&placed_after=" + week_ago[:10], 100),
+        get("staff", staff_api, "/api/v1/orders/", 100),
+        get("staff", staff_api, "/api/v1/orders/?status=allocated", 100),
+        get("partner", api, "/api/v1/orders/", 100),
+        get(
+            "partner",
+            api,
+            "/api/v1/orders/?status=delivered&placed_after=" + week_ago[:19] + "Z",
+            100,
+        ),
+        rotating("staff", page, "/orders/{}/", numbers, 50),
+        rotating("staff", staff_api, "/api/v1/orders/{}/", numbers, 50),
+        rotating("partner", api, "/api/v1/orders/{}/", partner_numbers, 50),
     ]
 
 
@@ -575,6 +580,40 @@ def kpi_checks(repeat: int) -> tuple[str, list[tuple[str, list[float], float]]]:
     if skipped:
         note += "; not timed (unknown arguments or errors): " + ", ".join(skipped)
     return note, rows
+
+
+def dashboard_check(repeat: int) -> tuple[str, list[float], float]:
+    """The managers' dashboard page for the last 90 days (every KPI of oms/kpis.py, charts,
+    tables), read by a member of "Managers" (``setup_groups``) through the test client."""
+    from io import StringIO
+
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from django.test import Client
+    from django.utils import timezone
+
+    from oms.dashboard import is_manager
+    from oms.management.commands.setup_groups import MANAGERS
+
+    call_command("setup_groups", stdout=StringIO())
+    manager, _ = get_user_model().objects.get_or_create(
+        username="bench-manager", defaults={"email": "manager@example.com", "is_staff": True}
+    )
+    manager.groups.add(Group.objects.get(name=MANAGERS))
+    manager = get_user_model().objects.get(pk=manager.pk)  # fresh permission cache
+    assert is_manager(manager), "bench-manager should be a manager"
+    client = Client()
+    client.force_login(manager)
+    end = timezone.localdate()
+    start = end - datetime.timedelta(days=89)
+    url = f"/dashboard/?start={start.isoformat()}&end={end.isoformat()}"
+
+    def run():
+        r = client.get(url, secure=True)
+        assert r.status_code == 200, (url, r.status_code, r.content[:300])
+
+    return ("/dashboard/ (managers, 90 days: every KPI)", timed(run, repeat), 1000)
 
 
 def write_checks(*, receipt: bool = True) -> list[list]:
@@ -686,8 +725,9 @@ def main():
     gc_tune()
     reads = http_checks(args.repeat)
     kpi_note, kpis = kpi_checks(max(3, args.repeat // 10))
+    dashboard = dashboard_check(max(3, args.repeat // 10))
     rows = []
-    for name, times, target in reads + kpis:
+    for name, times, target in [*reads, dashboard, *kpis]:
         p95 = common.percentile(times, 95)
         rows.append(
             [
@@ -699,9 +739,8 @@ def main():
             ]
         )
     read_table = common.table(rows, [f"read (n={args.repeat})", "p50 ms", "p95 ms", "target", ""])
-    write_table = common.table(
-        write_checks(receipt=not args.skip_receipt), ["write", "work", "figure", "target", ""]
-    )
+    writes = write_checks(receipt=not args.skip_receipt)
+    write_table = common.table(writes, ["write", "work", "figure", "target", ""])
     label = f" ({args.label})" if args.label else ""
     gen = (
         f"generated in {gen_seconds:.0f} s ({'met' if gen_seconds < 600 else 'MISSED'} "
@@ -714,7 +753,8 @@ def main():
         f"Database `{database}`, {size_mb:,.0f} MB; {args.orders:,} orders over {DAYS} days "
         f"+ {BACKORDER_ORDERS:,} backordered orders; {gen}.\n"
         f"Reads through Django's test client in one process (DEBUG=0, no network); "
-        f"KPIs: {kpi_note}.\n"
+        f"KPIs: {kpi_note}; the dashboard page (a member of Managers, last 90 days) and each "
+        f"KPI function timed {max(3, args.repeat // 10)} times after a warm-up.\n"
         f"Writes run in a transaction that is rolled back afterwards (repeatable).\n\n"
         f"{read_table}\n\n{write_table}\n"
     )
@@ -728,6 +768,7 @@ def main():
                 "orders": args.orders,
                 "label": args.label,
                 "reads": rows,
+                "writes": writes,
                 "generate_seconds": gen_seconds,
                 "size_mb": size_mb,
             },

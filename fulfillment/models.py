@@ -158,6 +158,10 @@ class Shipment(ConcurrentTransitionMixin, models.Model):
         ]
         indexes = [
             models.Index(fields=["warehouse", "status", "created_at"], name="shipment_wh_status"),
+            # Dashboard: orders delivered in a range (cycle time, perfect orders).
+            models.Index(fields=["delivered_at", "order"], name="shipment_delivered_order"),
+            # Dashboard: on-time shipment (an order's shipments handed over late).
+            models.Index(fields=["order", "shipped_at"], name="shipment_order_shipped"),
         ]
 
     def __str__(self) -> str:

@@ -20,6 +20,14 @@ the same aggregate query as the counts (1 query); elsewhere the count comes firs
 percentile reads the two sorted durations around position ``p × (n − 1)`` with
 ``ORDER BY d LIMIT 2 OFFSET k`` and interpolates linearly (1 + 2 queries) — the same
 definition as ``percentile_cont``, so both databases give the same answer.
+
+Speed (issue 7: the whole dashboard for 90 days under 1 s with 1,000,000 orders; figures in
+docs/benchmarks.md, ``bench/scale.py``): ranges filter the column itself (``bounds()``), not
+a function of it; the orders concerned are found through indexes on what the range is about
+(``shipment_delivered_order``, ``order_promised_ship``, ``order_open_promised``) and bounded
+below by the lowest order id concerned, so older orders are never read; per-order facts
+(cancelled line, backorder event, claim, late shipment) are read once as a set and joined or
+probed (``IN``), not looked up by one subquery per order.
 """
 
 from __future__ import annotations
@@ -37,8 +45,10 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     IntegerField,
     Max,
+    Min,
     OuterRef,
     Q,
     Sum,
@@ -47,7 +57,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from fulfillment.models import Shipment, ShipmentStatus
+from fulfillment.models import Shipment
 from inventory.models import MovementKind, StockLevel, StockMovement
 from orders.models import OPEN_STATUSES, EventType, Order, OrderEvent, OrderLine, OrderStatus
 from returns.models import VOID_STATUSES, ReturnLine, ReturnReason
@@ -142,20 +152,34 @@ def _percentile_by_offset(ordered_values, n: int, fraction: float):
 
 def _delivered_orders(start: datetime.date, end: datetime.date):
     """Orders delivered (every shipment delivered) whose last delivery lies in the range,
-    annotated with ``delivered`` (that last ``Shipment.delivered_at``)."""
+    annotated with ``delivered`` (that last ``Shipment.delivered_at``), and the lowest id
+    among them (``None`` when nothing was delivered in the range: the queryset is then empty
+    and runs no query). 1 query (that lowest id), then the queryset.
+
+    "The last delivery lies in ``[first, after)``" is read as "a shipment was delivered in the
+    range and none on or after ``after``" — the same orders — so the query starts from the
+    shipments delivered in the range (index ``shipment_delivered_order``), and the maximum over
+    those shipments is the order's last delivery. Those orders all have an id at least the
+    lowest ``order_id`` of those shipments: that bound lets the database read the orders (and
+    their lines, events, returns) by id range instead of every delivered order ever."""
     first, after = bounds(start, end)
-    return (
-        Order.objects.filter(status=OrderStatus.DELIVERED)
-        .filter(
-            Exists(
-                Shipment.objects.filter(
-                    order=OuterRef("pk"), delivered_at__gte=first, delivered_at__lt=after
-                )
-            )
+    in_range = Q(delivered_at__gte=first, delivered_at__lt=after)
+    # With the count beside it, PostgreSQL reads MIN from the delivered_at index range; a lone
+    # MIN would walk the order_id index filtering on delivered_at (most of the table).
+    found = Shipment.objects.filter(in_range).aggregate(lowest=Min("order_id"), n=Count("pk"))
+    later = Shipment.objects.filter(order=OuterRef("pk"), delivered_at__gte=after)
+    orders = (
+        Order.objects.filter(
+            status=OrderStatus.DELIVERED,
+            shipments__delivered_at__gte=first,
+            shipments__delivered_at__lt=after,
         )
+        .filter(~Exists(later))
         .annotate(delivered=Max("shipments__delivered_at"))
-        .filter(delivered__gte=first, delivered__lt=after)
     )
+    if not found["n"]:
+        return orders.none(), None
+    return orders.filter(pk__gte=found["lowest"]), found["lowest"]
 
 
 def _checked_orders(start: datetime.date, end: datetime.date):
@@ -239,14 +263,16 @@ class CycleTime:
 
 
 def _cycle_durations(start: datetime.date, end: datetime.date):
-    return _delivered_orders(start, end).annotate(
+    orders, _lowest = _delivered_orders(start, end)
+    return orders.annotate(
         duration=ExpressionWrapper(F("delivered") - F("placed_at"), output_field=DurationField())
     )
 
 
 def kpi_cycle_time(*, start: datetime.date, end: datetime.date) -> CycleTime:
     """Placed → delivered durations of the orders delivered in the range: count, median,
-    90th percentile and a histogram. 1 query on PostgreSQL, 3 elsewhere (see module doc)."""
+    90th percentile and a histogram. 2 queries on PostgreSQL, 4 elsewhere (see module doc and
+    ``_delivered_orders``); 1 when nothing was delivered in the range."""
     qs = _cycle_durations(start, end)
     aggregates = {"n": Count("pk")}
     lower = datetime.timedelta(0)
@@ -306,21 +332,38 @@ def kpi_on_time_shipment(
 ) -> OnTimeShipment:
     """On-time shipment rate by promised ship date (``Order.promised_ship_date`` in the
     range; shipments' ``shipped_at`` compared by local date). ``today`` defaults to the local
-    date. 1 query."""
+    date. 2 queries (1 when no order is promised in the range).
+
+    The late shipments are joined (``LEFT JOIN`` on the order's shipments handed over after
+    its promised date) rather than looked up order by order; the join only reads shipments
+    from the lowest id of the orders promised in the range on (index
+    ``shipment_order_shipped``, read alone). An order without a late shipment has one row,
+    whose joined ``shipped_at`` is null; one with several late shipments has several rows,
+    hence the distinct count (it is not on time, so ``ok`` never counts it)."""
     today = today or timezone.localdate()
-    late_shipment = Shipment.objects.filter(
-        order=OuterRef("pk"),
-        shipped_at__isnull=False,
-        shipped_at__date__gt=OuterRef("promised_ship_date"),
+    promised = Order.objects.filter(promised_ship_date__gte=start, promised_ship_date__lte=end)
+    # With the count beside it, PostgreSQL reads MIN from the promised_ship_date index range.
+    found = promised.aggregate(lowest=Min("pk"), n=Count("pk"))
+    if not found["n"]:
+        return OnTimeShipment(orders=0, on_time=0, days=[])
+    late_shipments = FilteredRelation(
+        "shipments",
+        condition=Q(
+            shipments__order_id__gte=found["lowest"],
+            shipments__shipped_at__isnull=False,
+            shipments__shipped_at__date__gt=F("promised_ship_date"),
+        ),
     )
     shipped = Q(status__in=SHIPPED_STATUSES)
     rows = (
-        Order.objects.filter(promised_ship_date__gte=start, promised_ship_date__lte=end)
-        .exclude(status=OrderStatus.CANCELLED)
+        promised.exclude(status=OrderStatus.CANCELLED)
         .filter(shipped | Q(promised_ship_date__lt=today))
-        .annotate(shipped_late=Exists(late_shipment))
+        .annotate(late_shipment=late_shipments)
         .values("promised_ship_date")
-        .annotate(n=Count("pk"), ok=Count("pk", filter=shipped & Q(shipped_late=False)))
+        .annotate(
+            n=Count("pk", distinct=True),
+            ok=Count("pk", filter=shipped & Q(late_shipment__shipped_at__isnull=True)),
+        )
         .order_by("promised_ship_date")
     )
     days = [(_as_date(r["promised_ship_date"]), r["n"], r["ok"]) for r in rows]
@@ -542,21 +585,25 @@ class PerfectOrders:
 
 def kpi_perfect_orders(*, start: datetime.date, end: datetime.date) -> PerfectOrders:
     """Perfect order rate of the orders delivered in the range, with the count failing each
-    test (see ``PerfectOrders.DEFINITION``). 1 query."""
-    late = Shipment.objects.filter(order=OuterRef("pk"), status=ShipmentStatus.DELIVERED).filter(
-        Q(delivered_at__date__gt=OuterRef("estimated_delivery_date"))
-    )
-    cancelled_line = OrderLine.objects.filter(order=OuterRef("pk"), quantity_cancelled__gt=0)
-    backordered = OrderEvent.objects.filter(order=OuterRef("pk"), type=EventType.BACKORDERED)
+    test (see ``PerfectOrders.DEFINITION``). 2 queries (1 when nothing was delivered)."""
+    orders, lowest = _delivered_orders(start, end)
+    # The orders with a cancelled line, a BACKORDERED event, a claim: each set read once (from
+    # the lowest delivered order id on) and probed per order, not one subquery per order.
+    recent = {"order_id__gte": lowest or 0}
+    cancelled_line = OrderLine.objects.filter(quantity_cancelled__gt=0, **recent)
+    backordered = OrderEvent.objects.filter(type=EventType.BACKORDERED, **recent)
     claim = ReturnLine.objects.filter(
-        return_request__order=OuterRef("pk"), reason__in=CLAIM_REASONS
+        return_request__order_id__gte=lowest or 0, reason__in=CLAIM_REASONS
     ).exclude(return_request__status__in=VOID_STATUSES)
-    qs = _delivered_orders(start, end).annotate(
-        is_late=Exists(late),
+    # Every shipment delivered by the estimated date <=> the last delivery (``delivered``)
+    # was; a shipment's delivered_at is set only when it is delivered.
+    qs = orders.annotate(
+        delivered_day=TruncDate("delivered"),
+        is_late=Q(delivered_day__gt=F("estimated_delivery_date")),
         no_estimate=Q(estimated_delivery_date__isnull=True),
-        has_cancelled=Exists(cancelled_line),
-        was_backordered=Exists(backordered),
-        has_claim=Exists(claim),
+        has_cancelled=Q(pk__in=cancelled_line.values("order_id")),
+        was_backordered=Q(pk__in=backordered.values("order_id")),
+        has_claim=Q(pk__in=claim.values("return_request__order_id")),
     )
     late_q = Q(is_late=True) | Q(no_estimate=True)
     incomplete_q = Q(has_cancelled=True) | Q(was_backordered=True)

@@ -98,6 +98,10 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT compilation: the app's queries are short, and on the dashboard's aggregates over a
+    # million orders compiling cost 50-175 ms more than it saved (docs/benchmarks.md).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite has no SELECT ... FOR UPDATE: every transaction takes the write lock when it starts
     # (IMMEDIATE), so two writers are serialised instead of failing half-way; WAL lets readers

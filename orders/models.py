@@ -170,6 +170,14 @@ class Order(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["status", "placed_at"], name="order_status_placed"),
             # A partner's order list (API), newest first.
             models.Index(fields=["partner", "-placed_at", "-id"], name="order_partner_placed"),
+            # Dashboard: on-time shipment (orders by promised ship date).
+            models.Index(fields=["promised_ship_date"], name="order_promised_ship"),
+            # Dashboard: late orders now (open orders, oldest promise first).
+            models.Index(
+                fields=["promised_ship_date"],
+                condition=Q(status__in=OPEN_STATUSES),
+                name="order_open_promised",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -278,6 +286,12 @@ class OrderLine(models.Model):
                 name="line_returned_within_shipped",
             ),
         ]
+        indexes = [
+            # Dashboard: perfect orders (orders with a cancelled line; few rows).
+            models.Index(
+                fields=["order"], condition=Q(quantity_cancelled__gt=0), name="line_cancelled_order"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.product.sku}"
@@ -334,7 +348,11 @@ class OrderEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["order", "created_at"], name="event_order_created")]
+        indexes = [
+            models.Index(fields=["order", "created_at"], name="event_order_created"),
+            # Dashboard: "had an inventory check", "was backordered" (events of a type).
+            models.Index(fields=["type", "order"], name="event_type_order"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order.number}: {self.get_type_display()}"

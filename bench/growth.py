@@ -90,7 +90,7 @@ def chart(runs: dict[int, dict]) -> str:
             value = _number(row[2])
             if value is not None and row[3] in ("< 100", "< 50"):  # the lists and pages
                 series.setdefault(_name(row), []).append((size, value))
-    width, height, left, right, top, bottom = 760, 420, 60, 300, 20, 40
+    width, height, left, right, top, bottom = 900, 420, 60, 400, 20, 40
     peak = max([v for points in series.values() for _, v in points] + [100])
     y_max = 50 * (int(peak // 50) + 1)
 

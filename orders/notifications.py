@@ -489,14 +489,10 @@ def outbox_save(messages: list[OutboxMessage]) -> list[OutboxMessage]:
         return []
     # A message about an order created in this transaction has a key nobody used before: it is
     # inserted plainly and its id comes back with the INSERT. Any other may be a repeat.
-    fresh = [
-        m
-        for m in messages
-        if m.order is not None
-        and getattr(m.order, "placed_now", False)
-        and m.purpose != "staff_alert"
-    ]
-    maybe_seen = [m for m in messages if all(m is not f for f in fresh)]
+    fresh, maybe_seen = [], []
+    for m in messages:
+        new_order = m.order is not None and getattr(m.order, "placed_now", False)
+        (fresh if new_order and m.purpose != "staff_alert" else maybe_seen).append(m)
     pending = [m.pk for m in OutboxMessage.objects.bulk_create(fresh)] if fresh else []
     if maybe_seen:
         OutboxMessage.objects.bulk_create(maybe_seen, ignore_conflicts=True)

@@ -108,6 +108,24 @@ def _run(modeladmin, request, queryset, name: str, call):
         modeladmin.message_user(request, f"{done} return(s): {name} done.", messages.SUCCESS)
 
 
+def _action(name: str, service, description: str):
+    """An admin action that runs ``service(return_request=…, user=…)`` on each selected return
+    the transition ``name`` allows (``_run``)."""
+
+    @admin.action(description=description)
+    def action(modeladmin, request, queryset):
+        _run(
+            modeladmin,
+            request,
+            queryset,
+            name,
+            lambda r: service(return_request=r, user=request.user),
+        )
+
+    action.__name__ = name
+    return action
+
+
 @admin.register(ReturnRequest)
 class ReturnRequestAdmin(admin.ModelAdmin):
     list_display = ["number", "order_link", "status", "source", "window_overridden", "created_at"]
@@ -150,65 +168,18 @@ class ReturnRequestAdmin(admin.ModelAdmin):
             return obj.order.number
         return format_html('<a href="{}">{}</a>', url, obj.order.number)
 
-    @admin.action(description="Approve the selected returns")
-    def approve(self, request, queryset):
-        _run(
-            self,
-            request,
-            queryset,
-            "approve",
-            lambda r: services.return_approve(return_request=r, user=request.user),
-        )
-
-    @admin.action(description="Mark the selected returns received")
-    def receive(self, request, queryset):
-        _run(
-            self,
-            request,
-            queryset,
-            "receive",
-            lambda r: services.return_receive(return_request=r, user=request.user),
-        )
-
-    @admin.action(description="Refund the selected returns (original payment method)")
-    def refund(self, request, queryset):
-        _run(
-            self,
-            request,
-            queryset,
-            "refund",
-            lambda r: services.return_refund(return_request=r, user=request.user),
-        )
-
-    @admin.action(description="Exchange the selected returns (free replacement order)")
-    def exchange(self, request, queryset):
-        _run(
-            self,
-            request,
-            queryset,
-            "exchange",
-            lambda r: services.return_exchange(return_request=r, user=request.user),
-        )
-
-    @admin.action(description="Close the selected returns")
-    def close(self, request, queryset):
-        _run(
-            self,
-            request,
-            queryset,
-            "close",
-            lambda r: services.return_close(return_request=r, user=request.user),
-        )
-
-    @admin.action(description="Cancel the selected returns")
-    def cancel(self, request, queryset):
-        _run(
-            self,
-            request,
-            queryset,
-            "cancel",
-            lambda r: services.return_cancel(return_request=r, user=request.user),
-        )
+    approve = _action("approve", services.return_approve, "Approve the selected returns")
+    receive = _action("receive", services.return_receive, "Mark the selected returns received")
+    refund = _action(
+        "refund", services.return_refund, "Refund the selected returns (original payment method)"
+    )
+    exchange = _action(
+        "exchange",
+        services.return_exchange,
+        "Exchange the selected returns (free replacement order)",
+    )
+    close = _action("close", services.return_close, "Close the selected returns")
+    cancel = _action("cancel", services.return_cancel, "Cancel the selected returns")
 
 
 @admin.register(Refund)

@@ -2,7 +2,8 @@
 the history reads as before, in order, and a failure leaves nothing behind."""
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from orders import events
 from orders.models import EventType, OrderEvent, OrderStatus, OutboxMessage
@@ -68,14 +69,24 @@ def test_a_second_order_of_the_customer_gets_its_own_messages(mug):
 
 
 def test_nothing_collected_is_written_when_the_block_fails(mug):
+    """No surrounding atomic block here: were the collected history written on the way out,
+    nothing would roll it back, and it would be counted below."""
     order = place({mug: 1})
     before = OrderEvent.objects.count()
+    outbox_before = OutboxMessage.objects.count()
 
-    with pytest.raises(RuntimeError), transaction.atomic(), events.collected():
+    with (
+        CaptureQueriesContext(connection) as queries,
+        pytest.raises(RuntimeError),
+        events.collected(),
+    ):
         events.event_write(order=order, type=EventType.NOTE, message="never written")
+        events.status_changed(order=order, from_status=OrderStatus.PLACED)
         raise RuntimeError("boom")
 
+    assert not [q for q in queries.captured_queries if "INSERT" in q["sql"].upper()]
     assert OrderEvent.objects.count() == before
+    assert OutboxMessage.objects.count() == outbox_before
 
 
 def test_nested_blocks_write_once_when_the_outer_one_ends(mug):

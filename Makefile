@@ -3,18 +3,26 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate lint format check clean
+.PHONY: run test install install-dev migrate lint format check clean
 
+# `make run` installs the runtime dependencies only; `make test` and `make lint` add the dev ones.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
 
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(DEV_STAMP)
+
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
@@ -24,15 +32,16 @@ run: migrate
 	EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend $(BIN)/python manage.py seed_demo --first-run-only
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# Prints the branch coverage of the services, notifications and KPI modules (pyproject.toml).
+test: install-dev
+	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-format: install
+format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 

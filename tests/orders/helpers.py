@@ -1,7 +1,5 @@
 """Checks shared by the order tests: the stock and order-line invariants of architecture.md."""
 
-import datetime
-
 from django.db.models import Sum
 
 from inventory.models import Allocation, StockLevel, StockMovement
@@ -46,12 +44,3 @@ def snapshot(order: Order) -> dict:
     events = OrderEvent.objects.filter(order=order).count()
     allocations = list(Allocation.objects.filter(order_line__order=order).order_by("pk").values())
     return {"row": row, "lines": lines, "events": events, "allocations": allocations}
-
-
-def add_business_days(start: datetime.date, days: int) -> datetime.date:
-    day = start
-    while days:
-        day += datetime.timedelta(days=1)
-        if day.weekday() < 5:
-            days -= 1
-    return day

@@ -1,8 +1,8 @@
+import datetime
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
-from django.utils import timezone
+import time_machine
 
 from inventory.models import Allocation, StockLevel, StockMovement
 from orders.exceptions import DuplicateOrder, OrderValidationError
@@ -18,7 +18,7 @@ from tests.factories import (
     receive,
 )
 
-from .helpers import add_business_days, assert_invariants
+from .helpers import assert_invariants
 
 CUSTOMER = {"name": "Ada Park", "email": "ada@example.com", "phone": "+44 20 7946 0000"}
 
@@ -79,34 +79,53 @@ def test_phone_order_waits_for_confirmation(leeds, product):
     assert order.estimated_delivery_date is not None
 
 
-def test_estimated_delivery_date_domestic(leeds, product):
-    receive(leeds, {product: 5})
-    order = Order.objects.get(pk=place({product: 1}).pk)
-    ship = add_business_days(timezone.localdate(), settings.OMS_HANDLING_DAYS)
-    assert order.promised_ship_date == ship
-    assert order.estimated_delivery_date == add_business_days(
-        ship, settings.OMS_TRANSIT_DAYS_DOMESTIC
-    )
+# Dates written by hand, with the clock frozen (handling 1 working day, domestic transit 2,
+# international 5, backorders 7 more: the settings' defaults). Noon in London.
+FRIDAY = datetime.datetime(2026, 11, 27, 12, 0, tzinfo=datetime.UTC)
+SATURDAY = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.UTC)
+MONDAY = datetime.datetime(2026, 11, 30, 12, 0, tzinfo=datetime.UTC)
 
 
-def test_estimated_delivery_date_international(leeds, product):
+@pytest.mark.parametrize(
+    "now, ship_by, delivery",
+    [
+        (FRIDAY, datetime.date(2026, 11, 30), datetime.date(2026, 12, 2)),  # Mon, Wed
+        (SATURDAY, datetime.date(2026, 11, 30), datetime.date(2026, 12, 2)),  # Mon, Wed
+        (MONDAY, datetime.date(2026, 12, 1), datetime.date(2026, 12, 3)),  # Tue, Thu
+    ],
+    ids=["friday", "saturday", "monday"],
+)
+def test_estimated_delivery_date_domestic(leeds, product, now, ship_by, delivery):
     receive(leeds, {product: 5})
-    order = Order.objects.get(pk=place({product: 1}, country="DE").pk)
-    ship = add_business_days(timezone.localdate(), settings.OMS_HANDLING_DAYS)
-    assert order.estimated_delivery_date == add_business_days(
-        ship, settings.OMS_TRANSIT_DAYS_INTERNATIONAL
-    )
+    with time_machine.travel(now, tick=False):
+        order = Order.objects.get(pk=place({product: 1}).pk)
+    assert order.promised_ship_date == ship_by
+    assert order.estimated_delivery_date == delivery
+
+
+@pytest.mark.parametrize(
+    "now, delivery",
+    [
+        (FRIDAY, datetime.date(2026, 12, 7)),  # shipped Mon 30 Nov + 5 working days
+        (MONDAY, datetime.date(2026, 12, 8)),  # shipped Tue 1 Dec + 5 working days
+    ],
+    ids=["friday", "monday"],
+)
+def test_estimated_delivery_date_international(leeds, product, now, delivery):
+    receive(leeds, {product: 5})
+    with time_machine.travel(now, tick=False):
+        order = Order.objects.get(pk=place({product: 1}, country="DE").pk)
+    assert order.estimated_delivery_date == delivery
 
 
 def test_estimated_delivery_date_of_backordered_order_is_later(leeds, product):
-    order = Order.objects.get(pk=place({product: 1}).pk)
+    with time_machine.travel(MONDAY, tick=False):
+        order = Order.objects.get(pk=place({product: 1}).pk)
     assert order.status == OrderStatus.BACKORDERED
-    ship = add_business_days(
-        add_business_days(timezone.localdate(), settings.OMS_HANDLING_DAYS),
-        settings.OMS_BACKORDER_DAYS,
-    )
-    assert order.promised_ship_date == ship
-    assert order.estimated_delivery_date > ship
+    # Tue 1 Dec (handling) + 7 working days to wait for stock = Thu 10 Dec; no warehouse holds
+    # any yet, so the longer international transit (5 working days) is promised: Thu 17 Dec.
+    assert order.promised_ship_date == datetime.date(2026, 12, 10)
+    assert order.estimated_delivery_date == datetime.date(2026, 12, 17)
 
 
 def test_country_code_is_normalised_and_existing_customer_reused(leeds, product):

@@ -402,18 +402,87 @@ def test_csv_export(shop, manager, client, range_, today):
         ["Counter", "1", "1", "100.0", "1", "0", "100.0"],
         ["Web shop", "4", "3", "75.0", "17", "3", "82.4"],
     ]
-    for name in (
-        "orders_per_day",
-        "cycle_time",
-        "on_time_shipment",
-        "backorder_rate",
-        "perfect_orders",
-        "return_rate",
-        "inventory_turnover",
-    ):
+
+    def export(name):
         response = client.get(URL, {**params, "export": name})
         assert response.status_code == 200, name
-        assert len(rows_of(response)[0]) >= 2, name
+        return rows_of(response)
+
+    def day(n):
+        return (today - n * DAY).isoformat()
+
+    # Placed: B (counter) 5 days ago, A 3, E 2, C and D today (C short of 3 tees).
+    per_day = export("orders_per_day")
+    assert per_day[0] == ["date", "Counter", "Web shop", "total"]
+    counts = {day(5): ["1", "0", "1"], day(3): ["0", "1", "1"], day(2): ["0", "1", "1"]}
+    counts[day(0)] = ["0", "2", "2"]
+    assert per_day[1:] == [
+        [day(n), *counts.get(day(n), ["0", "0", "0"])] for n in range(10, -1, -1)
+    ]
+
+    # Delivered yesterday: E after 1 day, A after 2, B after 4.
+    assert export("cycle_time") == [
+        ["cycle_time", "orders"],
+        ["< 1 day", "0"],
+        ["1–2 days", "1"],
+        ["2–3 days", "1"],
+        ["3–5 days", "1"],
+        ["5–7 days", "0"],
+        ["7–14 days", "0"],
+        ["14 days or more", "0"],
+    ]
+    # Promised 3 days ago: B, shipped late. Two days ago: A and E on time, D not shipped.
+    assert export("on_time_shipment") == [
+        ["promised_ship_date", "orders", "on_time", "on_time_rate_pct"],
+        [day(3), "1", "0", "0.0"],
+        [day(2), "3", "2", "66.7"],
+    ]
+    assert export("backorder_rate") == [
+        ["date_placed", "orders_checked", "orders_backordered", "backorder_rate_pct"],
+        [day(5), "1", "0", "0.0"],
+        [day(3), "1", "0", "0.0"],
+        [day(2), "1", "0", "0.0"],
+        [day(0), "2", "1", "50.0"],
+    ]
+    # A: damaged-in-transit return; E: delivered after its estimate; B: perfect.
+    assert export("perfect_orders") == [
+        ["measure", "orders", "share_pct"],
+        ["delivered in range", "3", "100.0"],
+        ["perfect", "1", "33.3"],
+        ["delivered late", "1", "33.3"],
+        ["incomplete", "0", "0.0"],
+        ["damaged / wrong / defective return", "1", "33.3"],
+    ]
+    # 4 units shipped (A 2, B 1, E 1); E's wrong-item return was cancelled.
+    assert export("return_rate") == [
+        ["reason", "units_returned", "returns", "units_shipped", "return_rate_pct"],
+        ["Damaged in transit", "1", "1", "4", "25.0"],
+        ["Wrong item sent", "0", "0", "4", "0.0"],
+        ["Defective", "0", "0", "4", "0.0"],
+        ["Not as described", "0", "0", "4", "0.0"],
+        ["Changed mind", "1", "1", "4", "25.0"],
+        ["Other", "0", "0", "4", "0.0"],
+    ]
+    # Mugs: 10 in, 3 out at 4.00: COGS 12.00; average value (0 + 7) / 2 × 4 = 14.00;
+    # turnover 12 / 14 = 0.86; days of inventory 14 / (12 / 11 days) = 12.83. Tees: 1 out:
+    # COGS 4.00, average 18.00, turnover 0.22, 18 / (4 / 11) = 49.50 days.
+    assert export("inventory_turnover") == [
+        [
+            "sku",
+            "product",
+            "warehouse",
+            "on_hand_start",
+            "on_hand_end",
+            "cost_price",
+            "units_shipped",
+            "cogs",
+            "average_inventory_value",
+            "turnover",
+            "days_of_inventory",
+        ],
+        ["MUG", "Mug", "LDS", "0", "7", "4.00", "3", "12.00", "14.00", "0.86", "12.83"],
+        ["TEE", "Tee", "LDS", "0", "9", "4.00", "1", "4.00", "18.00", "0.22", "49.50"],
+    ]
 
 
 def test_csv_export_errors(manager, client):

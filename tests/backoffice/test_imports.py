@@ -14,7 +14,6 @@ from openpyxl import Workbook, load_workbook
 
 from inventory.models import MovementKind, Product, StockLevel
 from oms.imports import read_table
-from oms.imports.orders import OrderGroup, _row_errors
 from oms.imports.reading import FileRejected
 from orders.exceptions import OrderValidationError
 from orders.models import Order, OrderStatus
@@ -364,20 +363,36 @@ def test_an_order_refused_while_importing_rolls_back_every_order(order_clerk, cl
     assert not Order.objects.exists()
 
 
-def test_order_validation_errors_map_to_rows():
-    group = OrderGroup("R1", 5, {}, lines=[(5, "A", 1), (8, "B", 2)])
-    errors = _row_errors(
-        group,
-        {
-            "customer": {"email": ["bad e-mail"]},
-            "lines": ["Line 2: unknown SKU B.", "The products are priced in two currencies."],
-        },
-    )
-    assert [(e.row, e.message) for e in errors] == [
-        (5, "order R1: bad e-mail"),
-        (8, "order R1: Line 2: unknown SKU B."),
-        (5, "order R1: The products are priced in two currencies."),
+def test_errors_the_order_service_finds_are_shown_on_the_rows_they_come_from(
+    order_clerk, client, monkeypatch
+):
+    """What only placement can refuse (here: the customer's e-mail, a line, and the order as a
+    whole) is reported on the file's rows: the customer and the order on the order's first row,
+    a line on its own row."""
+    import oms.imports.orders as order_import
+
+    def refuse(**kwargs):
+        raise OrderValidationError(
+            {
+                "customer": {"email": ["bad e-mail"]},
+                "lines": ["Line 2: unknown SKU B.", "The products are priced in two currencies."],
+            }
+        )
+
+    monkeypatch.setattr(order_import, "order_place", refuse)
+    ProductFactory(sku="MUG-BLUE")
+    ProductFactory(sku="TEA-GREEN")
+    rows = [
+        ORDER_HEADER,
+        order_row("R1", "MUG-BLUE", 1),
+        order_row("R1", "TEA-GREEN", 2),
     ]
+    url, _ = upload_and_preview(client, "orders", "o.csv", csv_bytes(rows))
+    page = client.post(url).content.decode()
+    assert "Row 2: order R1: bad e-mail" in page
+    assert "Row 3: order R1: Line 2: unknown SKU B." in page
+    assert "Row 2: order R1: The products are priced in two currencies." in page
+    assert not Order.objects.exists()
 
 
 # --- bad files --------------------------------------------------------------------------------

@@ -191,6 +191,20 @@ def test_invalid_order_is_refused_and_creates_nothing(leeds, product, kwargs, fi
     assert (level.on_hand, level.reserved) == (10, 0)
 
 
+def test_an_order_mixing_currencies_is_refused(leeds, product):
+    dollars = ProductFactory(sku="CAP-USD", currency="USD", unit_price="12.00")
+    receive(leeds, {product: 10, dollars: 10})
+
+    with pytest.raises(OrderValidationError) as exc:
+        place_raw(lines=[{"sku": product.sku, "quantity": 1}, {"sku": "CAP-USD", "quantity": 1}])
+
+    assert exc.value.errors["lines"] == [
+        "The products are priced in different currencies (EUR, USD); place one order per currency."
+    ]
+    assert_nothing_created()
+    assert set(StockLevel.objects.values_list("reserved", flat=True)) == {0}
+
+
 def test_every_problem_is_named_at_once(product):
     with pytest.raises(OrderValidationError) as exc:
         place_raw(

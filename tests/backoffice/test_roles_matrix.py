@@ -444,3 +444,15 @@ def test_dashboard_link_only_for_managers(world):
     dashboard = f'href="{reverse("dashboard:index")}"'
     assert dashboard in browser(world, M).get("/orders/").content.decode()
     assert dashboard not in browser(world, P).get("/orders/").content.decode()
+
+
+def test_a_403_is_logged_once_without_a_traceback(world, caplog):
+    import logging
+
+    # Django's own console handler on "django" printed every line a second time (DEBUG).
+    assert logging.getLogger("django").handlers == []
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        browser(world, W).get(reverse("inventory:ledger", args=["MUG-BLUE"]))
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    assert record.getMessage() == "Forbidden (Permission denied): /stock/products/MUG-BLUE/ledger/"
+    assert record.exc_info is None

@@ -221,11 +221,19 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"concise_client_errors": {"()": "oms.log_filters.ConciseClientErrors"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # Tasks run in-process when REDIS_URL is unset: their "succeeded" lines would drown the
-    # server's log. A real worker keeps its own task log.
-    "loggers": {} if REDIS_URL else {"celery.app.trace": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own console handler (DEBUG) would print every line a second time, after the
+        # root's: "django" logs through the root only.
+        "django": {"handlers": [], "level": "INFO"},
+        # A 403 or 404 is one warning line, never a traceback.
+        "django.request": {"filters": ["concise_client_errors"]},
+        # Tasks run in-process when REDIS_URL is unset: their "succeeded" lines would drown the
+        # server's log. A real worker keeps its own task log.
+        **({} if REDIS_URL else {"celery.app.trace": {"level": "WARNING"}}),
+    },
 }
 
 # Idempotency keys of order placement are kept this long.

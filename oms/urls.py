@@ -6,6 +6,7 @@ from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("orders/", include("orders.urls")),
@@ -20,6 +21,7 @@ urlpatterns = [
     path("data/", include("oms.import_urls")),
 ]
 
-# JSON errors under /api/, Django's pages elsewhere.
+# JSON errors under /api/, Django's pages elsewhere (403: the site's own page, with navigation).
+handler403 = "oms.views.handler403"
 handler404 = "oms.api.handler404"
 handler500 = "oms.api.handler500"

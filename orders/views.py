@@ -185,6 +185,7 @@ def order_create(request):
 
 
 @login_required
+@permission_required("orders.add_order", raise_exception=True)
 def product_lookup(request):
     """SKU lookup with live availability for the order entry form (JSON)."""
     term = request.GET.get("q", "").strip()

@@ -36,7 +36,10 @@ def clerk(client):
 @pytest.fixture
 def storekeeper(client):
     user = user_with(
-        "inventory.view_stocklevel", "inventory.change_stocklevel", "inventory.view_stockmovement"
+        "inventory.view_stocklevel",
+        "inventory.change_stocklevel",
+        "inventory.view_stockmovement",
+        "inventory.add_stockmovement",  # receive stock (docs/roles.md)
     )
     client.force_login(user)
     return user

@@ -32,54 +32,6 @@ def perms(name: str) -> set[str]:
     }
 
 
-# --- setup_groups -------------------------------------------------------------------------------
-def test_setup_groups_twice_gives_same_permissions():
-    run("setup_groups")
-    first = {name: perms(name) for name in ("Purchasing staff", "Warehouse staff", "Managers")}
-    out = run("setup_groups")
-    assert {name: perms(name) for name in first} == first
-    assert Group.objects.count() == 3
-    assert out.count("unchanged") == 3
-
-
-def test_setup_groups_grants_what_each_role_needs():
-    run("setup_groups")
-    purchasing, warehouse, managers = (
-        perms("Purchasing staff"),
-        perms("Warehouse staff"),
-        perms("Managers"),
-    )
-    assert {
-        "orders.confirm_order",
-        "orders.hold_order",
-        "orders.release_order",
-        "orders.cancel_order",
-        "orders.substitute_orderline",
-        "orders.add_order",
-        "orders.change_customer",
-        "inventory.view_product",
-        "inventory.view_stocklevel",
-    } <= purchasing
-    assert "inventory.change_stocklevel" not in purchasing
-    assert "orders.delete_order" not in purchasing
-
-    assert {"orders.view_order", "inventory.change_stocklevel"} <= warehouse
-    assert "orders.cancel_order" not in warehouse
-    assert not any(p.endswith(("delete_order", "change_order")) for p in warehouse)
-
-    assert {"inventory.delete_product", "orders.cancel_order", "orders.delete_order"} <= managers
-    assert {p.split(".")[0] for p in managers} <= {"inventory", "orders", "fulfillment", "returns"}
-
-
-def test_setup_groups_restores_a_removed_permission():
-    run("setup_groups")
-    group = Group.objects.get(name="Purchasing staff")
-    group.permissions.remove(group.permissions.get(codename="confirm_order"))
-    out = run("setup_groups")
-    assert "orders.confirm_order" in perms("Purchasing staff")
-    assert "Purchasing staff" in out and "updated" in out
-
-
 # --- seed_demo ---------------------------------------------------------------------------------
 def assert_stock_invariants():
     for level in StockLevel.objects.annotate(ledger=Sum("movements__quantity", default=0)).order_by(

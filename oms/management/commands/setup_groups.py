@@ -1,11 +1,14 @@
 """Create (or bring up to date) the default staff groups and their permissions.
 
-Idempotent: each run sets every group's permissions to exactly the list below, so running it twice
-gives the same result. Permissions are partly built from app labels (every permission of an app,
-or every ``view_`` one), so models that fulfillment and returns add later are picked up on re-run.
-"""
+The groups implement the role table of ``docs/roles.md``: every permission is named here, per
+group and app, never "every permission of an app", so a model added later grants nothing until
+it is written down here (and in the table). Idempotent: each run sets every group's permissions
+to exactly the lists below, so running it twice gives the same result, and a permission added by
+hand in the admin is taken away again.
 
-from collections.abc import Callable
+Apps in ``OPTIONAL_APPS`` (django-axes: unlocking locked-out logins) are granted only when they
+are installed; the command works with and without them.
+"""
 
 from django.apps import apps
 from django.contrib.auth.management import create_permissions
@@ -17,88 +20,164 @@ PURCHASING = "Purchasing staff"
 WAREHOUSE = "Warehouse staff"
 MANAGERS = "Managers"
 
-MANAGED_APPS = ("inventory", "orders", "fulfillment", "returns")
-CRUD_PREFIXES = ("add_", "change_", "delete_", "view_")
+# Granted only when the app is installed (INSTALLED_APPS).
+OPTIONAL_APPS = ("axes",)
 
 
-def _all(codename: str) -> bool:
-    return True
+def _crud(model: str, *actions: str) -> list[str]:
+    return [f"{action}_{model}" for action in actions]
 
 
-def _view(codename: str) -> bool:
-    return codename.startswith("view_")
+ORDER_DESK = [
+    "view_order",
+    "add_order",
+    "change_order",
+    "confirm_order",
+    "hold_order",
+    "release_order",
+    "cancel_order",
+    "substitute_orderline",
+    "view_orderline",
+    "view_orderevent",
+]
 
-
-def _not_delete(codename: str) -> bool:
-    return not codename.startswith("delete_")
-
-
-def _stock_work(codename: str) -> bool:
-    """Custom stock permissions (receive, adjust) if the inventory app defines any."""
-    return not codename.startswith(CRUD_PREFIXES) and (
-        "receive" in codename or "adjust" in codename
-    )
-
-
-# group -> (permissions that must exist, per app label; rules over all permissions of an app)
-GROUPS: dict[str, tuple[dict[str, list[str]], dict[str, Callable[[str], bool]]]] = {
-    PURCHASING: (
-        {
-            "orders": [
-                "view_order",
-                "add_order",
-                "change_order",
-                "confirm_order",
-                "hold_order",
-                "release_order",
-                "cancel_order",
-                "substitute_orderline",
-                "view_orderline",
-                "view_orderevent",
-                "view_customer",
-                "add_customer",
-                "change_customer",
-                "view_channel",
-                "view_partner",
-            ],
-            "inventory": [
-                "view_product",
-                "view_warehouse",
-                "view_stocklevel",
-                "view_allocation",
-            ],
-            # They open returns for customers on the phone; approving is a manager's call.
-            "returns": ["add_returnrequest", "cancel_returnrequest"],
-        },
-        # They answer customers: they see shipments and returns.
-        {"fulfillment": _view, "returns": _view},
-    ),
-    WAREHOUSE: (
-        {
-            "orders": ["view_order", "view_orderline", "view_orderevent", "view_customer"],
-            "inventory": [
-                "view_product",
-                "view_warehouse",
-                "view_stocklevel",
-                "change_stocklevel",
-                "view_stockmovement",
-                "view_allocation",
-            ],
-            # The parcel arrives at the dock: they receive and inspect it.
-            "returns": ["receive_returnrequest", "inspect_returnrequest"],
-        },
-        # Pick, pack, ship and receive returns; never delete.
-        {"inventory": _stock_work, "fulfillment": _not_delete, "returns": _view},
-    ),
-    MANAGERS: ({}, dict.fromkeys(MANAGED_APPS, _all)),
+# group -> app label -> permission codenames. docs/roles.md is the same table in words.
+ROLES: dict[str, dict[str, list[str]]] = {
+    # The order desk: phone and counter orders, the queue, holds, backorders, substitutions,
+    # customers; receives and counts stock and reads the ledger; opens returns for customers.
+    PURCHASING: {
+        "orders": [
+            *ORDER_DESK,
+            *_crud("customer", "view", "add", "change"),
+            "view_channel",
+            "view_partner",
+        ],
+        "inventory": [
+            "view_product",
+            "view_warehouse",
+            "view_stocklevel",
+            "change_stocklevel",  # stock counts (adjust) and the stock import
+            "view_allocation",
+            "view_stockmovement",  # the ledger
+            "add_stockmovement",  # receive stock
+        ],
+        # They answer customers: they see shipments, parcels and ratings, but move nothing.
+        "fulfillment": [
+            "view_shipment",
+            "view_shipmentline",
+            "view_picklist",
+            "view_carrier",
+            "view_carrierservice",
+            "view_deliveryfeedback",
+        ],
+        # They open returns for customers on the phone; approving is a manager's call.
+        "returns": [
+            "view_returnrequest",
+            "view_returnline",
+            "view_refund",
+            "view_returnpolicy",
+            "add_returnrequest",
+            "cancel_returnrequest",
+        ],
+    },
+    # The warehouse: pick, pack, ship, deliver; receive stock and returned parcels, inspect them.
+    # They read carriers (the pack form proposes one) but never change prices or tracking URLs.
+    WAREHOUSE: {
+        "orders": ["view_order", "view_orderline", "view_orderevent"],
+        "inventory": [
+            "view_product",
+            "view_warehouse",
+            "view_stocklevel",
+            "view_allocation",
+            "add_stockmovement",  # receive stock
+        ],
+        "fulfillment": [
+            "view_shipment",
+            "view_shipmentline",
+            "view_picklist",
+            "view_carrier",
+            "view_carrierservice",
+            "pick_shipment",
+            "pack_shipment",
+            "ship_shipment",
+            "deliver_shipment",
+        ],
+        "returns": [
+            "view_returnrequest",
+            "view_returnline",
+            "receive_returnrequest",
+            "inspect_returnrequest",
+        ],
+    },
+    # Everything of the back-office, the dashboard, and the admin's setup data. History (orders,
+    # events, ledger, shipments, returns, refunds, outbox) is never deleted, by anyone.
+    MANAGERS: {
+        "orders": [
+            *ORDER_DESK,
+            *_crud("channel", "view", "add", "change", "delete"),
+            *_crud("partner", "view", "add", "change", "delete"),
+            *_crud("customer", "view", "add", "change"),
+            *_crud("webhookendpoint", "view", "add", "change", "delete"),
+            *_crud("idempotencykey", "view", "delete"),  # expired keys are purged by hand
+            "view_outboxmessage",  # also "retry now"
+            "view_outboxattempt",
+        ],
+        "inventory": [
+            *_crud("product", "view", "add", "change", "delete"),
+            *_crud("warehouse", "view", "add", "change", "delete"),
+            *_crud("stocklevel", "view", "add", "change"),
+            "view_allocation",
+            "view_stockmovement",
+            "add_stockmovement",
+        ],
+        "fulfillment": [
+            *_crud("carrier", "view", "add", "change", "delete"),
+            *_crud("carrierservice", "view", "add", "change", "delete"),
+            "view_shipment",
+            "change_shipment",
+            "view_shipmentline",
+            "view_picklist",
+            "view_deliveryfeedback",
+            "pick_shipment",
+            "pack_shipment",
+            "ship_shipment",
+            "deliver_shipment",
+        ],
+        "returns": [
+            *_crud("returnpolicy", "view", "change"),
+            "view_returnrequest",
+            "add_returnrequest",
+            "approve_returnrequest",
+            "reject_returnrequest",
+            "receive_returnrequest",
+            "inspect_returnrequest",
+            "refund_returnrequest",
+            "exchange_returnrequest",
+            "close_returnrequest",
+            "cancel_returnrequest",
+            "override_return_window",
+            "view_returnline",
+            "view_refund",
+        ],
+        # Unlock logins locked out after failed attempts (deleting the attempts unlocks).
+        "axes": ["view_accessattempt", "delete_accessattempt"],
+    },
 }
 
 
+def role_permissions(name: str) -> dict[str, list[str]]:
+    """The group's permissions by app label, without the apps that are not installed."""
+    return {
+        app_label: codenames
+        for app_label, codenames in ROLES[name].items()
+        if app_label not in OPTIONAL_APPS or apps.is_installed(app_label)
+    }
+
+
 def group_permissions(name: str) -> set[Permission]:
-    required, rules = GROUPS[name]
     wanted: set[Permission] = set()
     missing = []
-    for app_label, codenames in required.items():
+    for app_label, codenames in role_permissions(name).items():
         found = {
             p.codename: p
             for p in Permission.objects.filter(
@@ -107,12 +186,6 @@ def group_permissions(name: str) -> set[Permission]:
         }
         missing += [f"{app_label}.{c}" for c in codenames if c not in found]
         wanted.update(found.values())
-    for app_label, rule in rules.items():
-        wanted.update(
-            p
-            for p in Permission.objects.filter(content_type__app_label=app_label)
-            if rule(p.codename)
-        )
     if missing:
         raise CommandError(
             f"Group '{name}' needs permissions that do not exist: {', '.join(missing)}. "
@@ -122,14 +195,17 @@ def group_permissions(name: str) -> set[Permission]:
 
 
 class Command(BaseCommand):
-    help = "Create or update the default staff groups (purchasing, warehouse, managers)."
+    help = (
+        "Create or update the default staff groups (purchasing, warehouse, managers) with "
+        "exactly the permissions of docs/roles.md."
+    )
 
     def handle(self, *args, **options):
         # Permissions are created after migrate; make sure custom ones of every model exist.
         for app_config in apps.get_app_configs():
             create_permissions(app_config, verbosity=0)
         with transaction.atomic():
-            for name in GROUPS:
+            for name in ROLES:
                 permissions = group_permissions(name)
                 group, created = Group.objects.get_or_create(name=name)
                 before = set(group.permissions.values_list("pk", flat=True))

@@ -302,3 +302,21 @@ if REDIS_URL and "CACHES" not in globals():
 OMS_CARRIER_WEBHOOK_SECRET = os.environ.get("OMS_CARRIER_WEBHOOK_SECRET", "")
 # Days a signed delivery-feedback link stays valid.
 OMS_FEEDBACK_LINK_DAYS = int(os.environ.get("OMS_FEEDBACK_LINK_DAYS", "30"))
+
+# --- Login protection (django-axes; docs/security.md) --------------------------------------------
+# Back-office and admin logins: after OMS_LOGIN_FAILURE_LIMIT wrong passwords for one user name
+# from one address, that pair is locked for OMS_LOGIN_COOLOFF_MINUTES (each further try restarts
+# the wait); managers unlock earlier in the admin (Axes > Access attempts: delete the row). The
+# address is the one the API throttle uses (oms.throttling.client_ip, OMS_TRUSTED_PROXIES).
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes asks
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses locked-out logins; needs the request
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("OMS_LOGIN_FAILURE_LIMIT", "5"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = int(os.environ.get("OMS_LOGIN_COOLOFF_MINUTES", "30")) / 60  # hours (float)
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "oms.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "oms.lockout.lockout_response"  # the site's login page with a message

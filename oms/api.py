@@ -6,8 +6,6 @@
 - ``Pagination``: ``{"count", "count_exact", "next", "previous", "results"}``, ``?page_size=`` up
   to 200; an unfiltered list stops counting at ``COUNT_CAP`` (``CappedPaginator``, shared with the
   order desk) and says so with ``count_exact: false``.
-- ``ApiRateThrottle``: one budget per token user (``partner`` or ``staff`` scope), per client
-  address for anonymous requests; rates in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``.
 - Permissions: ``IsPartnerOrStaff`` for partner endpoints, ``staff_with(...)`` for staff ones.
 """
 
@@ -23,8 +21,6 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 
 from oms.pagination import COUNT_CAP, CappedPaginator, requested_page
 
@@ -177,36 +173,6 @@ class Pagination(PageNumberPagination):
             **{k: v for k, v in response["properties"].items() if k != "count"},
         }
         return response
-
-
-# --- throttling -----------------------------------------------------------------------------------
-class ApiRateThrottle(SimpleRateThrottle):
-    """One request budget per token user: scope ``staff`` for staff, ``partner`` for everybody
-    else who is authenticated, ``anon`` (per client address) for the public schema and docs.
-
-    Rates are read at request time, so changing ``REST_FRAMEWORK`` (tests, settings reload)
-    takes effect at once."""
-
-    scope = "partner"
-
-    def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
-
-    def allow_request(self, request, view):
-        user = request.user
-        if user is not None and user.is_authenticated:
-            self.scope = "staff" if user.is_staff else "partner"
-        else:
-            self.scope = "anon"
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
-
-    def get_cache_key(self, request, view):
-        user = request.user
-        authenticated = user is not None and user.is_authenticated
-        ident = user.pk if authenticated else self.get_ident(request)
-        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 # --- who is calling -------------------------------------------------------------------------------

@@ -181,12 +181,17 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "oms.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "oms.api.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_CLASSES": ["oms.api.ApiRateThrottle"],
+    # Fails open when its cache (Redis) is down; counters are atomic (oms/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": ["oms.throttling.ApiRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "partner": os.environ.get("OMS_API_THROTTLE_RATE", "600/min"),
         "staff": os.environ.get("OMS_API_STAFF_THROTTLE_RATE", "3000/min"),
         "anon": os.environ.get("OMS_API_ANON_THROTTLE_RATE", "60/min"),
     },
+    # How many proxies of ours stand in front of the app: the client address is the one the
+    # outermost of them saw, read from the right of X-Forwarded-For. 0 = the peer address
+    # (REMOTE_ADDR); X-Forwarded-For is then ignored, as any client can write it.
+    "NUM_PROXIES": int(os.environ.get("OMS_TRUSTED_PROXIES", "0")),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "OMS API",
@@ -287,7 +292,16 @@ SPECTACULAR_SETTINGS.update(
 # API throttling counts requests in the cache: with several processes it must be shared.
 if REDIS_URL and "CACHES" not in globals():
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Give up quickly when Redis is down: the throttle then lets requests through
+            # (oms/throttling.py) instead of holding each one for seconds.
+            "OPTIONS": {
+                "socket_connect_timeout": 0.5,
+                "socket_timeout": 1.0,
+            },
+        }
     }
 
 # --- Fulfillment (carrier webhook, delivery feedback) ----------------------------------------
@@ -296,3 +310,21 @@ if REDIS_URL and "CACHES" not in globals():
 OMS_CARRIER_WEBHOOK_SECRET = os.environ.get("OMS_CARRIER_WEBHOOK_SECRET", "")
 # Days a signed delivery-feedback link stays valid.
 OMS_FEEDBACK_LINK_DAYS = int(os.environ.get("OMS_FEEDBACK_LINK_DAYS", "30"))
+
+# --- Login protection (django-axes; docs/security.md) --------------------------------------------
+# Back-office and admin logins: after OMS_LOGIN_FAILURE_LIMIT wrong passwords for one user name
+# from one address, that pair is locked for OMS_LOGIN_COOLOFF_MINUTES (each further try restarts
+# the wait); managers unlock earlier in the admin (Axes > Access attempts: delete the row). The
+# address is the one the API throttle uses (oms.throttling.client_ip, OMS_TRUSTED_PROXIES).
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes asks
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses locked-out logins; needs the request
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("OMS_LOGIN_FAILURE_LIMIT", "5"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = int(os.environ.get("OMS_LOGIN_COOLOFF_MINUTES", "30")) / 60  # hours (float)
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "oms.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "oms.lockout.lockout_response"  # the site's login page with a message

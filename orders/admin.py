@@ -62,6 +62,22 @@ class PartnerAdmin(admin.ModelAdmin):
     search_fields = ["name", "user__username", "user__email"]
     raw_id_fields = ["user"]
     readonly_fields = ["created_at"]
+    actions = ["revoke_api_token"]
+
+    @admin.action(description="Revoke API token (calls answer 401)", permissions=["change"])
+    def revoke_api_token(self, request, queryset):
+        from oms.authentication import token_revoke
+
+        partners = list(queryset.select_related("user"))
+        revoked = token_revoke(users=[p.user for p in partners])
+        for partner in partners:
+            self.log_change(request, partner, "Revoked the API token.")
+        self.message_user(
+            request,
+            f"Revoked {revoked} API token(s). Issue a new one with "
+            '"manage.py create_partner --rotate <name>".',
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Customer)

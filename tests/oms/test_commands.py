@@ -50,7 +50,8 @@ def assert_stock_invariants():
         )
 
 
-def test_seed_demo_creates_a_realistic_shop_and_a_second_run_adds_nothing():
+def test_seed_demo_creates_a_realistic_shop_and_a_second_run_adds_nothing(settings):
+    settings.DEBUG = True  # known demo passwords only on a development machine
     # CPU time of this process, not wall-clock: a busy machine must not fail the test.
     started = time.process_time()
     out = run("seed_demo")
@@ -97,16 +98,18 @@ def test_seed_demo_creates_a_realistic_shop_and_a_second_run_adds_nothing():
     assert_stock_invariants()
 
 
-def test_seed_demo_creates_logins_for_each_group():
+def test_seed_demo_creates_logins_for_each_group(settings, rf):
+    settings.DEBUG = True  # known demo passwords only on a development machine
     run("seed_demo", "--orders", "5")
-    admin = authenticate(username="admin", password="admin")
+    request = rf.post("/accounts/login/")  # the login lockout (axes) needs the request
+    admin = authenticate(request, username="admin", password="admin")
     assert admin is not None and admin.is_superuser
     for username, group in [
         ("purchasing", "Purchasing staff"),
         ("warehouse", "Warehouse staff"),
         ("manager", "Managers"),
     ]:
-        user = authenticate(username=username, password=username)
+        user = authenticate(request, username=username, password=username)
         assert user is not None and user.is_staff
         assert user.groups.filter(name=group).exists()
 

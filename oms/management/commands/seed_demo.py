@@ -11,8 +11,10 @@ generator seeded with its index, so a top-up creates what a fresh run would have
 """
 
 import random
+import secrets
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
@@ -180,6 +182,11 @@ CARRIERS = [
 ]
 # What happens to an allocated demo order after placement (when fulfillment is installed).
 FATE_PICK, FATE_SHIP, FATE_DELIVER = "pick", "ship", "deliver"
+
+
+def demo_password(username: str) -> str:
+    """The password of a demo login: its user name with DEBUG=1, else a random one."""
+    return username if settings.DEBUG else secrets.token_urlsafe(12)
 
 
 class _TqdmOut:
@@ -350,15 +357,20 @@ class Command(BaseCommand):
         if Group.objects.filter(name__in=STAFF_USERS.values()).count() != len(STAFF_USERS):
             call_command("setup_groups", stdout=self.stdout)
         users = {}
+        # Known passwords (username = password) only on a development machine (DEBUG=1). With
+        # DEBUG=0 each login created now gets a random password, printed once by report().
+        self.new_logins = {}
         if not User.objects.filter(username="admin").exists():
-            User.objects.create_superuser("admin", "admin@example.com", "admin")
+            self.new_logins["admin"] = demo_password("admin")
+            User.objects.create_superuser("admin", "admin@example.com", self.new_logins["admin"])
         for username, group_name in STAFF_USERS.items():
             user, created = User.objects.get_or_create(
                 username=username,
                 defaults={"email": f"{username}@example.com", "is_staff": True},
             )
             if created:
-                user.set_password(username)
+                self.new_logins[username] = demo_password(username)
+                user.set_password(self.new_logins[username])
                 user.save(update_fields=["password"])
             user.groups.add(Group.objects.get(name=group_name))
             users[username] = user
@@ -596,7 +608,19 @@ class Command(BaseCommand):
             f"{OrderStatus(s).label.lower()} {n}" for s, n in sorted(by_status.items())
         )
         self.stdout.write(f"Orders by state: {summary or 'none'}.")
-        self.stdout.write("Logins (username / password):")
-        self.stdout.write("  admin / admin (superuser)")
-        for username, group in STAFF_USERS.items():
-            self.stdout.write(f"  {username} / {username} ({group})")
+        roles = {"admin": "superuser", **STAFF_USERS}
+        if settings.DEBUG:
+            self.stdout.write("Logins (username / password):")
+            for username, role in roles.items():
+                self.stdout.write(f"  {username} / {username} ({role})")
+        elif self.new_logins:
+            self.stdout.write(
+                "Logins created now, with random passwords shown only this once "
+                "(username / password):"
+            )
+            for username, password in self.new_logins.items():
+                self.stdout.write(f"  {username} / {password} ({roles[username]})")
+        else:
+            self.stdout.write(
+                f"Logins {', '.join(roles)} already exist; their passwords are unchanged."
+            )

@@ -1,4 +1,6 @@
 """``manage.py create_partner "<name>"``: a partner with its API user and token.
+``manage.py create_partner --rotate "<name>"``: a new token for an existing partner; the old one
+stops working at once.
 
 The token is printed alone on the last line, so scripts can take it with ``tail -n 1``.
 """
@@ -9,6 +11,7 @@ from django.db import transaction
 from django.utils.text import slugify
 from rest_framework.authtoken.models import Token
 
+from oms.authentication import token_rotate
 from orders.models import Channel, Partner
 
 
@@ -24,11 +27,18 @@ class Command(BaseCommand):
             "--username", default="", help="Username of the API user (default: from the name)."
         )
         parser.add_argument("--email", default="", help="Contact e-mail of the API user.")
+        parser.add_argument(
+            "--rotate",
+            action="store_true",
+            help="Give the existing partner of that name a new token; the old one stops working.",
+        )
 
-    def handle(self, *args, name, channel, username, email, **options):
+    def handle(self, *args, name, channel, username, email, rotate=False, **options):
         name = name.strip()
         if not name:
             raise CommandError("Give the partner a name.")
+        if rotate:
+            return self.rotate(name)
         if len(name) > Partner._meta.get_field("name").max_length:
             raise CommandError("The name is too long (at most 120 characters).")
         if Partner.objects.filter(name__iexact=name).exists():
@@ -49,6 +59,18 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Created partner '{partner.name}' "
             f"(API user '{username}', channel '{channel_obj.code}')."
+        )
+        self.stdout.write("API token (send it as 'Authorization: Token <token>'):")
+        self.stdout.write(token.key)
+
+    def rotate(self, name: str) -> None:
+        partner = Partner.objects.select_related("user").filter(name__iexact=name).first()
+        if partner is None:
+            raise CommandError(f"No partner named '{name}'.")
+        token = token_rotate(user=partner.user)
+        self.stdout.write(
+            f"New API token for partner '{partner.name}' (API user '{partner.user.username}'); "
+            "the old token no longer works."
         )
         self.stdout.write("API token (send it as 'Authorization: Token <token>'):")
         self.stdout.write(token.key)

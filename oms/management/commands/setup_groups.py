@@ -5,9 +5,6 @@ group and app, never "every permission of an app", so a model added later grants
 it is written down here (and in the table). Idempotent: each run sets every group's permissions
 to exactly the lists below, so running it twice gives the same result, and a permission added by
 hand in the admin is taken away again.
-
-Apps in ``OPTIONAL_APPS`` (django-axes: unlocking locked-out logins) are granted only when they
-are installed; the command works with and without them.
 """
 
 from django.apps import apps
@@ -19,10 +16,6 @@ from django.db import transaction
 PURCHASING = "Purchasing staff"
 WAREHOUSE = "Warehouse staff"
 MANAGERS = "Managers"
-
-# Granted only when the app is installed (INSTALLED_APPS).
-OPTIONAL_APPS = ("axes",)
-
 
 def _crud(model: str, *actions: str) -> list[str]:
     return [f"{action}_{model}" for action in actions]
@@ -166,12 +159,8 @@ ROLES: dict[str, dict[str, list[str]]] = {
 
 
 def role_permissions(name: str) -> dict[str, list[str]]:
-    """The group's permissions by app label, without the apps that are not installed."""
-    return {
-        app_label: codenames
-        for app_label, codenames in ROLES[name].items()
-        if app_label not in OPTIONAL_APPS or apps.is_installed(app_label)
-    }
+    """The group's permissions by app label."""
+    return ROLES[name]
 
 
 def group_permissions(name: str) -> set[Permission]:

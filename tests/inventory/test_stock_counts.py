@@ -107,6 +107,9 @@ def test_a_count_below_reserved_backorders_the_newest_reservations(three_orders,
         Shipment.objects.filter(order__in=[second, third]).values_list("status", flat=True)
     ) == {ShipmentStatus.CANCELLED}
     assert Shipment.objects.get(order=first).status == ShipmentStatus.PENDING
+    # Their customers hear that the units are waiting for stock.
+    told = OutboxMessage.objects.get(order=third, purpose="order_backordered")
+    assert told.recipient == "third@example.com"
     # One staff alert naming the orders.
     alert = OutboxMessage.objects.get(purpose="staff_alert")
     assert "5 × MUG-BLUE at LDS went back to backorders" in alert.subject

@@ -8,7 +8,8 @@
 - ``pick``: a pick list of this one shipment (``picklist_create``).
 - ``pack``: optional body ``{"lines": [{"sku", "quantity"}], "weight_grams", "length_cm",
   "width_cm", "height_cm", "carrier"}``. Without ``lines`` the shipment's own quantities are
-  confirmed; without ``weight_grams`` the weight is estimated from the products' weights;
+  confirmed; without ``weight_grams`` the weight is estimated from the products' weights, or
+  recorded as unknown (``null``) when a product has none, the service then chosen by its fee;
   without dimensions a standard parcel (``OMS_DEFAULT_PARCEL_CM``, 30 × 20 × 10 cm) is
   recorded; without ``carrier`` the cheapest service that keeps the promised date is chosen.
 - ``ship``: optional ``{"carrier", "tracking_number"}``; without ``carrier`` the service chosen
@@ -165,7 +166,8 @@ class PackSerializer(serializers.Serializer):
         min_value=1,
         max_value=10**6,
         required=False,
-        help_text="Omitted: estimated from the products' weights.",
+        help_text="Omitted: estimated from the products' weights; null (not recorded) when a "
+        "product has none.",
     )
     length_cm = serializers.IntegerField(min_value=1, max_value=1000, required=False)
     width_cm = serializers.IntegerField(min_value=1, max_value=1000, required=False)
@@ -208,11 +210,11 @@ def _choose_among(proposals: list) -> CarrierService | None:
     if meeting:
         return meeting[0].service
     if proposals:
-        return min(proposals, key=lambda p: (p.delivery_date, p.cost, p.service.pk)).service
+        return min(proposals, key=lambda p: (p.delivery_date, p.price_from, p.service.pk)).service
     return None
 
 
-def carrier_service_from(value: str, *, shipment: Shipment, weight_grams: int, field: str):
+def carrier_service_from(value: str, *, shipment: Shipment, weight_grams: int | None, field: str):
     """The carrier service an API caller means by ``value`` (see the module docstring)."""
     value = (value or "").strip()
     if not value:
@@ -364,7 +366,9 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         PackSerializer,
         "Pack the shipment",
         "The whole body is optional. Without `lines` the shipment's own quantities are "
-        "confirmed; without `weight_grams` the weight is estimated from the products; without "
+        "confirmed; without `weight_grams` the weight is estimated from the products (`null`, "
+        "not recorded, when a product has no weight: the service with the lowest parcel fee "
+        "is then chosen); without "
         "dimensions a standard parcel of 30 × 20 × 10 cm is recorded; without `carrier` the "
         "cheapest service that keeps the promised delivery date is chosen.",
     )

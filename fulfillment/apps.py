@@ -19,3 +19,8 @@ class FulfillmentConfig(AppConfig):
         order_cancelled.connect(
             receivers.on_order_cancelled, dispatch_uid="fulfillment.shipments_cancel"
         )
+        from orders.stock_counts import order_stock_lost
+
+        order_stock_lost.connect(
+            receivers.on_order_stock_lost, dispatch_uid="fulfillment.shipments_cancel_counted"
+        )

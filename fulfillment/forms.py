@@ -42,7 +42,13 @@ class PickListForm(forms.Form):
 
 
 class PackForm(forms.Form):
-    weight_grams = forms.IntegerField(min_value=1, max_value=10**6, label="Weight (g)")
+    weight_grams = forms.IntegerField(
+        min_value=1,
+        max_value=10**6,
+        required=False,
+        label="Weight (g)",
+        help_text="Empty: the products' weights added up, or not recorded if a product has none.",
+    )
     length_cm = forms.IntegerField(min_value=1, max_value=1000, label="Length (cm)")
     width_cm = forms.IntegerField(min_value=1, max_value=1000, label="Width (cm)")
     height_cm = forms.IntegerField(min_value=1, max_value=1000, label="Height (cm)")

@@ -180,6 +180,16 @@ class Shipment(ConcurrentTransitionMixin, models.Model):
     def is_open(self) -> bool:
         return self.status in OPEN_SHIPMENT_STATUSES
 
+    WEIGHT_NOT_RECORDED = "not recorded"
+
+    @property
+    def weight_display(self) -> str:
+        """The parcel's weight as pages, history and the label show it: "1.25 kg", or "not
+        recorded" when it was packed without a known weight (read as "Weight not recorded")."""
+        if self.weight_grams is None:
+            return self.WEIGHT_NOT_RECORDED
+        return f"{self.weight_grams / 1000:.2f} kg"
+
     # --- State machine: transitions change only this row; services do the rest. ----------
     @transition(
         field=status, source=SS.PENDING, target=SS.PICKING, permission="fulfillment.pick_shipment"

@@ -13,3 +13,10 @@ def on_orders_allocated(sender, *, orders, user=None, **kwargs):
 
 def on_order_cancelled(sender, *, order, user=None, **kwargs):
     shipments_cancel_for_order(order=order, user=user, reason="The order was cancelled.")
+
+
+def on_order_stock_lost(sender, *, orders, user=None, reason="", **kwargs):
+    """A stock count took back an allocated order's units: it waits for stock again, so its
+    pending shipments go (new ones are created when it is allocated again)."""
+    for order in orders:
+        shipments_cancel_for_order(order=order, user=user, reason=reason)

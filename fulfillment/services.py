@@ -514,9 +514,14 @@ def picklist_create(
 @dataclass(frozen=True)
 class CarrierProposal:
     service: CarrierService
-    cost: Decimal
+    cost: Decimal | None  # None: priced per kg and the weight is not recorded
     delivery_date: datetime.date
     meets_promise: bool
+
+    @property
+    def price_from(self) -> Decimal:
+        """What ranks the proposals: the cost, or the parcel fee when the weight is unknown."""
+        return self.cost if self.cost is not None else self.service.price_per_parcel
 
 
 def _add_business_days(start: datetime.date, days: int) -> datetime.date:
@@ -528,17 +533,22 @@ def _add_business_days(start: datetime.date, days: int) -> datetime.date:
     return day
 
 
-def carrier_service_cost(service: CarrierService, weight_grams: int) -> Decimal:
-    kg = Decimal(max(weight_grams or 0, 0)) / Decimal(1000)
+def carrier_service_cost(service: CarrierService, weight_grams: int | None) -> Decimal | None:
+    """The price of one parcel; ``None`` when the weight is unknown and the service charges
+    per kg (a flat-priced service costs its parcel fee whatever the weight)."""
+    if weight_grams is None:
+        return None if service.price_per_kg else service.price_per_parcel
+    kg = Decimal(max(weight_grams, 0)) / Decimal(1000)
     return (service.price_per_parcel + service.price_per_kg * kg).quantize(
         Decimal("0.01"), rounding=ROUND_HALF_UP
     )
 
 
 def carrier_proposals(
-    *, order: Order, weight_grams: int, ship_date: datetime.date | None = None
+    *, order: Order, weight_grams: int | None, ship_date: datetime.date | None = None
 ) -> list[CarrierProposal]:
-    """Every active service that serves the order's country, cheapest first."""
+    """Every active service that serves the order's country, cheapest first. Without a weight
+    (``None``) the parcel fee ranks them, the price per kg breaking ties."""
     ship_date = ship_date or timezone.localdate()
     promised = order.estimated_delivery_date
     proposals = []
@@ -556,29 +566,37 @@ def carrier_proposals(
                 meets_promise=promised is None or delivery <= promised,
             )
         )
-    proposals.sort(key=lambda p: (p.cost, p.delivery_date, p.service.pk))
+    proposals.sort(
+        key=lambda p: (p.price_from, p.service.price_per_kg, p.delivery_date, p.service.pk)
+    )
     return proposals
 
 
 def carrier_service_choose(
-    *, order: Order, weight_grams: int, ship_date: datetime.date | None = None
+    *, order: Order, weight_grams: int | None, ship_date: datetime.date | None = None
 ) -> CarrierProposal | None:
     """The cheapest service that delivers by the order's promised date; when none can, the
-    fastest one (``meets_promise`` False). ``None`` when no service serves the country."""
+    fastest one (``meets_promise`` False). ``None`` when no service serves the country.
+    Without a weight, the service with the lowest parcel fee (see ``carrier_proposals``)."""
     proposals = carrier_proposals(order=order, weight_grams=weight_grams, ship_date=ship_date)
     meeting = [p for p in proposals if p.meets_promise]
     if meeting:
         return meeting[0]
     if proposals:
-        return min(proposals, key=lambda p: (p.delivery_date, p.cost, p.service.pk))
+        return min(proposals, key=lambda p: (p.delivery_date, p.price_from, p.service.pk))
     return None
 
 
-def shipment_estimated_weight(shipment: Shipment) -> int:
-    return sum(
-        line.quantity * line.order_line.product.weight_grams
-        for line in shipment.lines.select_related("order_line__product")
-    )
+def shipment_estimated_weight(shipment: Shipment) -> int | None:
+    """The products' weights added up; ``None`` (unknown) when any product has none recorded,
+    since a partial sum would put a wrong weight on the label."""
+    total = 0
+    for line in shipment.lines.select_related("order_line__product"):
+        weight = line.order_line.product.weight_grams
+        if not weight:
+            return None
+        total += line.quantity * weight
+    return total or None
 
 
 # --- packing ---------------------------------------------------------------------------------
@@ -643,18 +661,17 @@ def shipment_pack(
     """Confirm what went into the parcel (SKU → quantity, must match the shipment exactly),
     record weight and dimensions and the carrier service (the proposed one unless given).
 
-    Without a weight the products' weights are added up (an error when none is recorded);
-    without dimensions the standard parcel is recorded (``default_parcel_cm``)."""
+    Without a weight the products' weights are added up; when a product has none recorded the
+    weight is recorded as unknown (``None``, the label says so) and the carrier service is
+    chosen by its parcel fee. Without dimensions the standard parcel is recorded
+    (``default_parcel_cm``)."""
     errors: dict[str, list[str]] = {}
     if weight_grams is None:
-        weight_grams = shipment_estimated_weight(shipment)
-        if weight_grams <= 0:
-            errors["weight_grams"] = ["The products have no weight recorded; give the weight."]
-    weight = (
-        None
-        if "weight_grams" in errors
-        else _positive_int(weight_grams, "weight_grams", "weight in grams", errors, maximum=10**6)
-    )
+        weight = shipment_estimated_weight(shipment)
+    else:
+        weight = _positive_int(
+            weight_grams, "weight_grams", "weight in grams", errors, maximum=10**6
+        )
     standard = default_parcel_cm()
     dims = [
         _positive_int(standard[i] if value is None else value, field, label, errors, maximum=1000)
@@ -692,7 +709,7 @@ def shipment_pack(
         if mismatches:
             errors.setdefault("lines", []).extend(mismatches)
         proposal = None
-        if weight is not None:
+        if "weight_grams" not in errors:
             proposal = carrier_service_choose(order=order, weight_grams=weight)
         if carrier_service is not None:
             if not (carrier_service.is_active and carrier_service.carrier.is_active):
@@ -704,7 +721,7 @@ def shipment_pack(
             service = carrier_service
         else:
             service = proposal.service if proposal else None
-            if service is None and weight is not None:
+            if service is None and "weight_grams" not in errors:
                 errors.setdefault("carrier_service", []).append(
                     f"No active carrier service delivers to {order.shipping_country}; "
                     "set one up or choose one."
@@ -732,12 +749,13 @@ def shipment_pack(
             order=order,
             type=EventType.PACKED,
             user=user,
-            message=f"Shipment {shipment.number} packed, {weight} g, {service}.",
+            message=f"Shipment {shipment.number} packed, "
+            f"weight {shipment.weight_display}, {service}.",
             shipment=shipment.number,
             weight_grams=weight,
             dimensions_cm=dims,
             carrier_service=str(service),
-            shipping_cost=str(shipment.shipping_cost),
+            shipping_cost=None if shipment.shipping_cost is None else str(shipment.shipping_cost),
             proposed_service=str(proposal.service) if proposal else None,
             overridden=bool(proposal and proposal.service.pk != service.pk),
         )
@@ -774,7 +792,7 @@ def shipment_ship(
         errors: dict[str, list[str]] = {}
         service = carrier_service or shipment.carrier_service
         if service is None:  # packed before carriers were set up: the cheapest that keeps the date
-            proposal = carrier_service_choose(order=order, weight_grams=shipment.weight_grams or 0)
+            proposal = carrier_service_choose(order=order, weight_grams=shipment.weight_grams)
             service = proposal.service if proposal else None
         if service is None:
             errors["carrier_service"] = ["Choose the carrier service that takes the parcel."]
@@ -832,7 +850,7 @@ def shipment_ship(
             )
         if service.pk != shipment.carrier_service_id:
             shipment.carrier_service = service
-            shipment.shipping_cost = carrier_service_cost(service, shipment.weight_grams or 0)
+            shipment.shipping_cost = carrier_service_cost(service, shipment.weight_grams)
         shipment.ship(tracking_number=tracking_number, at=timezone.now())
         try:
             with transaction.atomic():

@@ -19,6 +19,23 @@ class StockAdjustForm(forms.Form):
         return quantity
 
 
+class StockCountForm(forms.Form):
+    """What a count found on the shelf; the difference is booked and, below what is reserved,
+    the newest orders' reservations go back to backorders (``orders.stock_counts``)."""
+
+    counted = forms.IntegerField(
+        label="Counted on hand",
+        help_text="Every unit of this product in this warehouse, picked ones included.",
+        min_value=0,
+        max_value=1_000_000,
+    )
+    reason = forms.CharField(
+        max_length=255,
+        required=False,
+        help_text='Kept in the stock ledger; empty: "Stock count".',
+    )
+
+
 class ReceiptForm(forms.Form):
     warehouse = forms.ModelChoiceField(
         queryset=Warehouse.objects.filter(is_active=True), to_field_name="code"

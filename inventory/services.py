@@ -148,7 +148,9 @@ def stock_adjust(
         if level.on_hand + quantity < level.reserved:
             raise InventoryError(
                 f"{level}: on hand would be {level.on_hand + quantity}, below the "
-                f"{level.reserved} units reserved for orders.",
+                f"{level.reserved} units reserved for orders. If a count found that many, "
+                "record the count instead: the newest orders' reservations go back to "
+                "backorders.",
                 field="quantity",
             )
         level.on_hand += quantity
@@ -164,6 +166,62 @@ def stock_adjust(
             reason=reason,
             user=user,
         )
+
+
+def stock_count_set(
+    *,
+    stock_level: StockLevel,
+    counted: int,
+    unreserve: Sequence[tuple[Allocation, int]] = (),
+    reason: str,
+    user=None,
+) -> StockMovement | None:
+    """Record a count: on_hand becomes ``counted`` (one ``adjustment`` ledger row for the
+    difference; none when it matches), after taking ``unreserve`` units off those allocations
+    (a count below what is reserved). The caller has locked the stock row (and the orders of
+    the allocations, through ``orders.stock_counts``, which decides whose units they are)."""
+    if isinstance(counted, bool) or not isinstance(counted, int) or counted < 0:
+        raise InventoryError("The count must be a whole number of 0 or more.", field="counted")
+    if counted > MAX_UNITS_PER_MOVE:
+        raise InventoryError(f"A count is at most {MAX_UNITS_PER_MOVE:,} units.", field="counted")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InventoryError("Give a reason for the count.", field="reason")
+    level = stock_level
+    released = 0
+    for allocation, quantity in unreserve:
+        if allocation.stock_level_id != level.pk or not 0 < quantity <= allocation.quantity:
+            raise InventoryError(f"Cannot take {quantity} units off {allocation}.")
+        allocation.quantity -= quantity
+        released += quantity
+    if level.reserved - released > counted:
+        raise InventoryError(
+            f"{level}: on hand would be {counted}, below the {level.reserved - released} "
+            "units reserved for orders.",
+            field="counted",
+        )
+    emptied = [a.pk for a, _q in unreserve if a.quantity == 0]
+    kept = [a for a, _q in unreserve if a.quantity > 0]
+    if emptied:
+        Allocation.objects.filter(pk__in=emptied).delete()
+    if kept:
+        Allocation.objects.bulk_update(kept, ["quantity"])
+    difference = counted - level.on_hand
+    level.reserved -= released
+    level.on_hand = counted
+    level.save(update_fields=["on_hand", "reserved"])
+    if difference > 0:
+        _announce_available([level.product_id])
+    if difference == 0:
+        return None
+    return _movement_save(
+        level,
+        kind=MovementKind.ADJUSTMENT,
+        quantity=difference,
+        reference="count",
+        reason=reason,
+        user=user,
+    )
 
 
 def _movement_save(level, **kwargs) -> StockMovement:

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from . import selectors, services
 from .exceptions import InventoryError
-from .forms import StockAdjustForm
+from .forms import StockAdjustForm, StockCountForm
 from .models import Product, StockLevel, StockMovement, Warehouse
 
 PAGE_SIZE = 100
@@ -62,7 +62,11 @@ def stock_adjust(request, pk: int):
         else:
             messages.success(request, f"{level}: on hand is now {level.on_hand}.")
             return redirect("inventory:ledger", sku=level.product.sku)
-    return render(request, "inventory/stock_adjust.html", {"level": level, "form": form})
+    return render(
+        request,
+        "inventory/stock_adjust.html",
+        {"level": level, "form": form, "count_form": StockCountForm()},
+    )
 
 
 @login_required

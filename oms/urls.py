@@ -13,6 +13,7 @@ urlpatterns = [
     path("customers/", include("orders.customer_urls")),
     path("stock/", include("inventory.urls")),
     path("stock/receive/", views.receive, name="receive"),
+    path("stock/levels/<int:pk>/count/", views.stock_count, name="stock_count"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("oms.api_urls")),
     path("fulfillment/", include("fulfillment.urls")),

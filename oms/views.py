@@ -3,15 +3,18 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponseRedirect, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.views.decorators.cache import cache_control
 from django.views.defaults import permission_denied
 
 from inventory.exceptions import InventoryError
-from inventory.forms import ReceiptForm, ReceiptLineFormSet
+from inventory.forms import ReceiptForm, ReceiptLineFormSet, StockAdjustForm, StockCountForm
+from inventory.models import StockLevel
 from oms.dashboard import is_manager
+from orders.exceptions import OrderValidationError
 from orders.services import stock_receipt_record
+from orders.stock_counts import stock_count_record
 
 
 @login_required
@@ -76,3 +79,42 @@ def handler403(request, exception=None):
 def favicon(request):
     """Browsers ask /favicon.ico of pages that do not link an icon (the admin, the API docs)."""
     return HttpResponseRedirect(static("favicon.ico"))
+
+
+@login_required
+@permission_required("inventory.change_stocklevel", raise_exception=True)
+def stock_count(request, pk: int):
+    """Record a count from the adjust page (inventory's page; the count changes orders)."""
+    level = get_object_or_404(StockLevel.objects.select_related("product", "warehouse"), pk=pk)
+    if request.method != "POST":
+        return redirect("inventory:adjust", pk=pk)
+    form = StockCountForm(request.POST)
+    if form.is_valid():
+        try:
+            result = stock_count_record(
+                warehouse=level.warehouse,
+                sku=level.product,
+                counted=form.cleaned_data["counted"],
+                reason=form.cleaned_data["reason"],
+                user=request.user,
+            )
+        except OrderValidationError as exc:
+            for field, errors in exc.errors.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            text = f"{level}: counted {result.counted} (was {result.previous_on_hand})."
+            if result.backordered:
+                text += (
+                    f" {result.units_backordered} reserved units went back to backorders: "
+                    + ", ".join(result.backordered)
+                    + "."
+                )
+            messages.success(request, text)
+            return redirect("inventory:ledger", sku=level.product.sku)
+    return render(
+        request,
+        "inventory/stock_adjust.html",
+        {"level": level, "form": StockAdjustForm(), "count_form": form},
+        status=400,
+    )

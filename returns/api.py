@@ -200,7 +200,11 @@ class InspectLineSerializer(serializers.Serializer):
 
 class InspectSerializer(serializers.Serializer):
     lines = InspectLineSerializer(many=True, min_length=1)
-    warehouse = serializers.CharField(help_text="Code of the warehouse that received the goods.")
+    warehouse = serializers.CharField(
+        required=False,
+        help_text="Code of the warehouse that received the goods; omitted: the one they were "
+        "shipped from.",
+    )
 
     def validate_warehouse(self, code: str) -> Warehouse:
         warehouse = Warehouse.objects.filter(code=code.strip()).first()
@@ -389,7 +393,7 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             services.return_inspect(
                 return_request=return_request,
                 lines=data["lines"],
-                warehouse=data["warehouse"],
+                warehouse=data.get("warehouse"),
                 user=request.user,
             )
         )
@@ -422,7 +426,11 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return_request = self.get_object()
         return self._render(services.return_close(return_request=return_request, user=request.user))
 
-    @_action_schema("cancel", ReasonSerializer, "Withdraw a return that has not arrived")
+    @_action_schema(
+        "cancel",
+        ReasonSerializer,
+        "Withdraw a return that has not arrived, or whose parcel held none of its items",
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, number=None):
         return_request = self.get_object()

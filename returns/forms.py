@@ -5,7 +5,7 @@ from django import forms
 
 from inventory.models import Warehouse
 
-from .models import RefundMethod, ReturnReason
+from .models import DAMAGED_REASONS, RefundMethod, ReturnReason
 
 REASON_CHOICES = [("", "—"), *ReturnReason.choices]
 
@@ -105,20 +105,27 @@ class RefundForm(forms.Form):
 
 
 class InspectForm(forms.Form):
-    def __init__(self, *args, return_lines, **kwargs):
+    """Counts per line, pre-filled from the reason: units returned as damaged in transit or
+    defective are expected damaged, the others sellable. The warehouse defaults to the one the
+    goods were shipped from (``default_warehouse``)."""
+
+    def __init__(self, *args, return_lines, default_warehouse=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.return_lines = return_lines
         self.fields["warehouse"] = forms.ModelChoiceField(
-            queryset=Warehouse.objects.filter(is_active=True), empty_label=None
+            queryset=Warehouse.objects.filter(is_active=True),
+            empty_label=None,
+            initial=default_warehouse.pk if default_warehouse else None,
         )
         for rl in return_lines:
             sku = rl.order_line.product.sku
+            damaged = rl.reason in DAMAGED_REASONS
             # The inputs sit in a table without <label>s: aria-label names them.
             self.fields[f"sellable_{sku}"] = forms.IntegerField(
                 label=f"{sku} sellable",
                 min_value=0,
                 max_value=rl.quantity,
-                initial=rl.quantity,
+                initial=0 if damaged else rl.quantity,
                 widget=forms.NumberInput(
                     attrs={"aria-label": f"{sku} sellable", "style": "width:5em"}
                 ),
@@ -127,7 +134,7 @@ class InspectForm(forms.Form):
                 label=f"{sku} damaged",
                 min_value=0,
                 max_value=rl.quantity,
-                initial=0,
+                initial=rl.quantity if damaged else 0,
                 widget=forms.NumberInput(
                     attrs={"aria-label": f"{sku} damaged", "style": "width:5em"}
                 ),

@@ -50,6 +50,11 @@ class ReturnReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
+# Reasons whose units are expected to come back damaged (the inspection form counts them as
+# damaged unless the inspector finds otherwise).
+DAMAGED_REASONS = frozenset({ReturnReason.DAMAGED_IN_TRANSIT, ReturnReason.DEFECTIVE})
+
+
 # By default every return waits for staff approval (a new return is "requested", as the API
 # contract shows); managers choose reasons to approve at once in the return policy.
 DEFAULT_AUTO_APPROVE: list[str] = []
@@ -249,7 +254,7 @@ class ReturnRequest(ConcurrentTransitionMixin, models.Model):
 
     @transition(
         field=status,
-        source=[R.REQUESTED, R.APPROVED],
+        source=[R.REQUESTED, R.APPROVED, R.RECEIVED],  # received: the parcel held none of it
         target=R.CANCELLED,
         permission="returns.cancel_returnrequest",
     )

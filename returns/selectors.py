@@ -7,6 +7,7 @@ from collections import defaultdict
 from django.apps import apps
 from django.db.models import Max, Q, QuerySet
 
+from inventory.models import Warehouse
 from orders.models import EventType, Order, OrderStatus
 
 from .models import INSPECTED_STATUSES, VOID_STATUSES, ReturnLine, ReturnRequest
@@ -101,3 +102,21 @@ def return_detail(*, number: str) -> ReturnRequest:
         .prefetch_related("lines__order_line__product")
         .get(number=number)
     )
+
+
+def return_default_warehouse(*, return_request: ReturnRequest) -> Warehouse | None:
+    """Where the goods of a return most likely come back to: the active warehouse that shipped
+    the most units of the return's order lines (the lowest id on a tie), else the first active
+    warehouse by priority (nothing recorded, or the warehouse that shipped them is closed)."""
+    shipment_line = apps.get_model("fulfillment", "ShipmentLine")
+    shipped: dict[int, int] = defaultdict(int)
+    for warehouse_id, quantity in shipment_line.objects.filter(
+        order_line__return_lines__return_request=return_request,
+        shipment__shipped_at__isnull=False,
+        stock_level__warehouse__is_active=True,
+    ).values_list("stock_level__warehouse_id", "quantity"):
+        shipped[warehouse_id] += quantity
+    if shipped:
+        best = min(shipped, key=lambda pk: (-shipped[pk], pk))
+        return Warehouse.objects.get(pk=best)
+    return Warehouse.objects.filter(is_active=True).order_by("priority", "code").first()

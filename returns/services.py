@@ -14,6 +14,7 @@ where it went, and the units are never available to an order.
 """
 
 import uuid
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core import signing
@@ -44,7 +45,7 @@ from .models import (
     ReturnSource,
     ReturnStatus,
 )
-from .selectors import claimed_quantities, return_window_closes_at
+from .selectors import claimed_quantities, return_default_warehouse, return_window_closes_at
 
 CENT = Decimal("0.01")
 MAX_NOTE = 500
@@ -369,7 +370,8 @@ def return_reject(*, return_request: ReturnRequest, reason: str, user=None) -> R
 
 
 def return_cancel(*, return_request: ReturnRequest, user=None, reason: str = "") -> ReturnRequest:
-    """Withdraw a return that has not arrived yet (the customer keeps the goods)."""
+    """Withdraw a return that has not arrived yet (the customer keeps the goods), or that
+    arrived holding none of its items (nothing to inspect, see ``NOTHING_RECEIVED``)."""
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     return _step(
         return_request,
@@ -431,19 +433,33 @@ def _parse_inspection(lines, return_lines: list[ReturnLine], errors: dict) -> di
     for sku in by_sku:
         if sku not in lines:
             problems.append(f"{sku}: give the sellable and damaged counts (0 if not received).")
+    if not problems and not any(sellable + damaged for sellable, damaged, _c in counts.values()):
+        problems.append(NOTHING_RECEIVED)
     if problems:
         errors["lines"] = problems
     return counts
 
 
+# Every unit that came back is either sellable or damaged; units the customer did not send are
+# "missing" (a line may be short). A parcel that held nothing of the return is not inspected.
+NOTHING_RECEIVED = (
+    "Nothing was counted: every unit that came back is either sellable or damaged, so give at "
+    "least one. If the parcel held none of the items, cancel the return instead."
+)
+
+
 def return_inspect(
-    *, return_request: ReturnRequest, lines: dict, warehouse: Warehouse, user=None
+    *, return_request: ReturnRequest, lines: dict, warehouse: Warehouse | None = None, user=None
 ) -> ReturnRequest:
     """Count the returned goods line by line: ``{sku: {"sellable": n, "damaged": n,
     "condition"?: text}}``. Sellable units go back on the shelf of ``warehouse`` (ledger kind
-    ``return_restock``) and fill that product's backorders in the same transaction; damaged
-    units are recorded on the line and never become available."""
+    ``return_restock``; by default the one the goods were shipped from) and fill that product's
+    backorders in the same transaction; damaged units are recorded on the line and never
+    become available. Every unit received is sellable or damaged; units not sent back are
+    missing; an inspection that counts nothing at all is refused (``NOTHING_RECEIVED``)."""
     errors: dict[str, list[str]] = {}
+    if warehouse is None:
+        warehouse = return_default_warehouse(return_request=return_request)
     if not isinstance(warehouse, Warehouse):
         errors["warehouse"] = ["Choose the warehouse that received the goods."]
     elif not warehouse.is_active:
@@ -568,6 +584,34 @@ def _book_returned(return_lines: list[ReturnLine]) -> None:
         OrderLine.objects.bulk_update(order_lines, ["quantity_returned"])
 
 
+@dataclass(frozen=True)
+class RefundQuote:
+    """What a refund of the return pays: shown on the return page before, recorded by it."""
+
+    amount: Decimal
+    restocking_fee: Decimal
+    currency: str
+    units: int  # units received (sellable + damaged)
+
+
+def refund_quote(
+    *,
+    return_request: ReturnRequest,
+    return_lines: list[ReturnLine] | None = None,
+    policy: ReturnPolicy | None = None,
+) -> RefundQuote:
+    """The refund ``return_refund`` would record now (the page shows it before the click)."""
+    if return_lines is None:
+        return_lines = list(return_request.lines.select_related("order_line__product"))
+    amount, fee = refund_amounts(return_lines=return_lines, policy=policy or ReturnPolicy.load())
+    return RefundQuote(
+        amount=amount,
+        restocking_fee=fee,
+        currency=return_request.order.currency,
+        units=sum(line.quantity_received for line in return_lines),
+    )
+
+
 def refund_amounts(
     *, return_lines: list[ReturnLine], policy: ReturnPolicy
 ) -> tuple[Decimal, Decimal]:
@@ -603,7 +647,12 @@ def return_refund(
         if not can_proceed(return_request.refund):
             raise _refuse(return_request, "refunded")
         return_lines = list(return_request.lines.select_related("order_line__product"))
-        amount, fee = refund_amounts(return_lines=return_lines, policy=ReturnPolicy.load())
+        quote = refund_quote(return_request=return_request, return_lines=return_lines)
+        if not quote.units:  # inspected before NOTHING_RECEIVED was refused
+            raise OrderValidationError(
+                {"lines": ["Nothing of this return was received; there is nothing to refund."]}
+            )
+        amount, fee = quote.amount, quote.restocking_fee
         refund = Refund.objects.create(
             return_request=return_request,
             amount=amount,

@@ -135,7 +135,18 @@ def _detail_context(request, return_request, **forms):
         ).select_related("user"),
         "reject_form": forms.get("reject_form") or RejectForm(),
         "refund_form": forms.get("refund_form") or RefundForm(),
-        "inspect_form": forms.get("inspect_form") or InspectForm(return_lines=return_lines),
+        "inspect_form": forms.get("inspect_form")
+        or InspectForm(
+            return_lines=return_lines,
+            default_warehouse=selectors.return_default_warehouse(return_request=return_request)
+            if "inspect" in transitions
+            else None,
+        ),
+        "refund_quote": services.refund_quote(
+            return_request=return_request, return_lines=return_lines
+        )
+        if "refund" in transitions
+        else None,
         "customer_url": request.build_absolute_uri(
             services.customer_return_url(return_request.order)
         ),

@@ -286,6 +286,11 @@ def test_reject_needs_a_reason_and_cancel_withdraws(partner_client, staff_client
         ),
         ({"lines": [{"sku": "MUG-BLUE", "sellable": -1}], "warehouse": "LDS"}, "lines"),
         ({"warehouse": "LDS"}, "lines"),
+        # Nothing counted: 0 sellable + 0 damaged.
+        (
+            {"lines": [{"sku": "MUG-BLUE", "sellable": 0, "damaged": 0}], "warehouse": "LDS"},
+            "lines",
+        ),
     ],
 )
 def test_inspection_refuses_bad_counts(partner_client, staff_client, order, body, field):
@@ -324,3 +329,35 @@ def test_staff_without_the_permissions_may_not_open_or_read_returns(
     assert bare_staff_client.get("/api/v1/returns/").status_code == 403
     assert bare_staff_client.get(f"/api/v1/returns/{number}/").status_code == 403
     assert ReturnRequest.objects.count() == 1
+
+
+def test_inspection_without_a_warehouse_uses_the_one_the_goods_shipped_from(
+    partner_client, staff_client, order
+):
+    number = open_return(partner_client, order).json()["number"]
+    staff_client.post(url(number, "approve"))
+    staff_client.post(url(number, "receive"))
+    mugs = on_hand("MUG-BLUE")
+
+    response = staff_client.post(
+        url(number, "inspect"), {"lines": [{"sku": "MUG-BLUE", "sellable": 1}]}, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["warehouse"] == "LDS"
+    assert on_hand("MUG-BLUE") == mugs + 1
+
+
+def test_an_inspection_counting_nothing_names_the_problem(partner_client, staff_client, order):
+    number = open_return(partner_client, order).json()["number"]
+    staff_client.post(url(number, "approve"))
+    staff_client.post(url(number, "receive"))
+    response = staff_client.post(
+        url(number, "inspect"),
+        {"lines": [{"sku": "MUG-BLUE", "sellable": 0, "damaged": 0}], "warehouse": "LDS"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["lines"][0].startswith("Nothing was counted")
+    cancelled = staff_client.post(url(number, "cancel"), {"reason": "Empty parcel"}, format="json")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"

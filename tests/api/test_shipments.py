@@ -139,6 +139,23 @@ def test_pick_pack_ship_deliver_with_defaults(staff_client, order, shipment):
     assert again.status_code == 200 and again.json()["status"] == "delivered"
 
 
+def test_pack_with_an_empty_body_when_the_products_have_no_weight(
+    staff_client, order, shipment, mug, tee
+):
+    # Weight is optional on products and the pack body is optional in the contract.
+    ProductFactory._meta.model.objects.filter(pk__in=[mug.pk, tee.pk]).update(weight_grams=0)
+    staff_client.post(url(shipment.number, "pick"))
+
+    packed = staff_client.post(url(shipment.number, "pack"), {}, format="json")
+
+    assert packed.status_code == 200, packed.json()
+    body = packed.json()
+    assert body["status"] == "packed"
+    assert body["weight_grams"] is None  # not recorded
+    assert (body["carrier"], body["service"]) == ("parcelo", "standard")
+    assert status_of(shipment) == "packed"
+
+
 def test_pack_with_explicit_lines_measurements_and_carrier(staff_client, shipment):
     staff_client.post(url(shipment.number, "pick"))
     body = {

@@ -7,7 +7,7 @@ import pytest
 
 from fulfillment import services
 from fulfillment.exceptions import ShipmentValidationError
-from fulfillment.models import ShipmentStatus
+from fulfillment.models import CarrierService, ShipmentStatus
 from orders.models import EventType, Order, OrderEvent
 
 from .conftest import order_of, pack, pick
@@ -66,20 +66,56 @@ def test_without_weight_and_size_the_products_weights_and_the_standard_parcel_ar
     assert (shipment.length_cm, shipment.width_cm, shipment.height_cm) == (40, 25, 20)
 
 
-def test_without_a_weight_and_none_recorded_the_packer_is_asked_for_it(stocked, mug, tee, carriers):
-    mug.weight_grams = tee.weight_grams = 0
-    mug.save(update_fields=["weight_grams"])
-    tee.save(update_fields=["weight_grams"])
+def test_without_a_weight_and_none_recorded_the_weight_is_recorded_as_unknown(
+    stocked, mug, tee, carriers
+):
+    # Weight is optional on products: the parcel goes out with its weight "not recorded".
+    mug.weight_grams = 0
+    mug.save(update_fields=["weight_grams"])  # tee keeps 200 g: a partial sum would be wrong
     shipment = picking({mug: 1, tee: 1})
 
-    with pytest.raises(ShipmentValidationError) as refused:
-        services.shipment_pack(shipment=shipment, packed={"MUG-BLUE": 1, "TEE-M": 1})
+    services.shipment_pack(shipment=shipment, packed={"MUG-BLUE": 1, "TEE-M": 1})
 
-    assert refused.value.errors == {
-        "weight_grams": ["The products have no weight recorded; give the weight."]
-    }
     shipment.refresh_from_db()
-    assert shipment.status == ShipmentStatus.PICKING
+    assert shipment.status == ShipmentStatus.PACKED
+    assert shipment.weight_grams is None
+    assert shipment.weight_display == "not recorded"
+    # Chosen by the parcel fee among the services on time: standard's 4.50 (economy is late);
+    # its per-kg part is unknown, so is its cost.
+    assert shipment.carrier_service == carriers["standard"]
+    assert shipment.shipping_cost is None
+    event = OrderEvent.objects.get(type=EventType.PACKED)
+    assert event.message == (
+        f"Shipment {shipment.number} packed, weight not recorded, Parcelo Standard."
+    )
+    assert event.details["weight_grams"] is None
+
+    services.shipment_ship(shipment=shipment)  # and it can be handed over
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.SHIPPED
+    assert shipment.shipping_cost is None
+
+
+def test_without_a_weight_a_flat_priced_service_costs_its_parcel_fee(stocked, mug, carriers):
+    mug.weight_grams = 0
+    mug.save(update_fields=["weight_grams"])
+    CarrierService.objects.exclude(pk=carriers["express"].pk).update(is_active=False)
+    CarrierService.objects.filter(pk=carriers["express"].pk).update(price_per_kg=0)
+    shipment = picking({mug: 1})
+
+    services.shipment_pack(shipment=shipment, packed={"MUG-BLUE": 1})
+
+    shipment.refresh_from_db()
+    assert shipment.carrier_service == carriers["express"]
+    assert shipment.shipping_cost == Decimal("9.00")
+
+
+def test_a_known_weight_is_displayed_in_kg(stocked, mug, carriers):
+    shipment = picking({mug: 2})
+    services.shipment_pack(shipment=shipment, packed={"MUG-BLUE": 2})
+    shipment.refresh_from_db()
+    assert shipment.weight_grams == 800
+    assert shipment.weight_display == "0.80 kg"
 
 
 def test_scans_are_added_up_per_sku_and_the_parcel_is_recorded(stocked, mug, tee, carriers):

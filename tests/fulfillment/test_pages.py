@@ -64,6 +64,27 @@ def test_pack_ship_deliver_through_the_pages(staff_client, stocked, mug, tee, ca
     assert order.status == OrderStatus.DELIVERED
 
 
+def test_the_pack_page_asks_for_a_weight_but_does_not_require_it(
+    staff_client, stocked, mug, tee, carriers
+):
+    type(mug).objects.filter(pk__in=[mug.pk, tee.pk]).update(weight_grams=0)
+    shipment = order_of({mug: 2, tee: 1}).shipments.get()
+    pick(shipment)
+    url = f"/fulfillment/shipments/{shipment.number}/"
+    html = staff_client.get(url).content.decode()
+    assert 'name="weight_grams"' in html
+    assert "4.50 EUR + 0.80 per kg (weight not recorded)" in html  # the proposal's price
+
+    response = staff_client.post(url + "pack/", pack_data(weight_grams=""))
+
+    assert response.status_code == 302
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.PACKED and shipment.weight_grams is None
+    html = staff_client.get(url).content.decode()
+    assert "Weight not recorded, 30 × 20 × 10 cm" in html
+    assert "cost depends on the weight" in html
+
+
 def test_pack_mismatch_shows_the_message_and_keeps_input(staff_client, stocked, mug, tee, carriers):
     shipment = order_of({mug: 2, tee: 1}).shipments.get()
     pick(shipment)

@@ -2,13 +2,23 @@ from decimal import Decimal
 
 import pytest
 
-from inventory.models import MovementKind, StockMovement
+from inventory.models import MovementKind, StockLevel, StockMovement
 from orders.exceptions import OrderValidationError, TransitionNotAllowedNow
 from orders.models import EventType, Order, OrderLine, OrderStatus
 from orders.services import order_confirm
-from returns.models import Disposition, RefundMethod, ReturnPolicy, ReturnStatus
+from returns.models import (
+    Disposition,
+    Refund,
+    RefundMethod,
+    ReturnPolicy,
+    ReturnRequest,
+    ReturnStatus,
+)
+from returns.selectors import return_default_warehouse
 from returns.services import (
+    NOTHING_RECEIVED,
     available_transitions,
+    refund_quote,
     return_approve,
     return_cancel,
     return_close,
@@ -19,7 +29,7 @@ from returns.services import (
     return_reject,
     return_request_create,
 )
-from tests.factories import UserFactory, place, receive
+from tests.factories import UserFactory, WarehouseFactory, place, receive
 from tests.returns.conftest import (
     assert_ledger_consistent,
     days_ago,
@@ -467,12 +477,89 @@ def test_exchange_on_a_channel_without_auto_confirm_is_confirmed(warehouse, mug,
     assert_ledger_consistent()
 
 
-def test_exchange_of_nothing_received_is_refused(delivered_order, warehouse):
-    rma = _to_inspected(delivered_order, warehouse, [line()], {"MUG-BLUE": {}})
+def test_an_inspection_that_counts_nothing_is_refused(delivered_order, warehouse, mug):
+    # Every unit that came back is sellable or damaged: 0 + 0 on every line means nothing
+    # arrived, which would allow a 0.00 refund and an exchange of nothing.
+    rma = return_request_create(
+        order=delivered_order, lines=[line(quantity=2), line("PLATE-WHITE", quantity=1)]
+    )
+    return_receive(return_request=rma)
+    with pytest.raises(OrderValidationError) as excinfo:
+        return_inspect(
+            return_request=rma,
+            lines={"MUG-BLUE": {"sellable": 0, "damaged": 0}, "PLATE-WHITE": {}},
+            warehouse=warehouse,
+        )
+    assert errors_of(excinfo) == {"lines": [NOTHING_RECEIVED]}
+    rma = fresh(rma)
+    assert rma.status == ReturnStatus.RECEIVED
+    assert set(rma.lines.values_list("disposition", flat=True)) == {Disposition.PENDING}
+    assert not StockMovement.objects.filter(reference=rma.number).exists()
+    # An empty parcel is cancelled, freeing the units for a later return.
+    return_cancel(return_request=rma, reason="The parcel was empty.")
+    assert fresh(rma).status == ReturnStatus.CANCELLED
+    return_request_create(order=delivered_order, lines=[line(quantity=2)])
+
+
+def test_a_short_line_is_accepted_when_something_came_back(delivered_order, warehouse):
+    rma = _to_inspected(
+        delivered_order,
+        warehouse,
+        [line(quantity=2), line("PLATE-WHITE", quantity=1)],
+        {"MUG-BLUE": {"sellable": 0, "damaged": 0}, "PLATE-WHITE": {"sellable": 1}},
+    )
+    lines = {rl.order_line.product.sku: rl for rl in fresh(rma).lines.all()}
+    assert lines["MUG-BLUE"].disposition == Disposition.NOT_RECEIVED
+    assert lines["PLATE-WHITE"].disposition == Disposition.RESTOCKED
+    assert return_refund(return_request=rma).amount == Decimal("10.00")
+
+
+def test_refund_and_exchange_of_nothing_received_are_refused(delivered_order, warehouse):
+    # A return inspected with nothing received before that was refused.
+    rma = return_request_create(order=delivered_order, lines=[line()])
+    ReturnRequest.objects.filter(pk=rma.pk).update(status=ReturnStatus.INSPECTED)
     with pytest.raises(OrderValidationError, match="nothing to replace"):
         return_exchange(return_request=rma)
+    with pytest.raises(OrderValidationError, match="nothing to refund"):
+        return_refund(return_request=rma)
     assert fresh(rma).status == ReturnStatus.INSPECTED
     assert not Order.objects.exclude(pk=delivered_order.pk).exists()
+    assert not Refund.objects.exists()
+
+
+def test_inspection_defaults_to_the_warehouse_the_goods_shipped_from(mug, warehouse):
+    york = WarehouseFactory(code="YRK", name="York", country="GB", priority=200)
+    receive(york, {mug: 1})  # only York has mugs: the order ships from there
+    order = deliver(ship(place({mug: 1})))
+    rma = return_request_create(order=order, lines=[line()])
+    return_receive(return_request=rma)
+
+    assert return_default_warehouse(return_request=rma) == york
+    return_inspect(return_request=rma, lines={"MUG-BLUE": {"sellable": 1}})
+
+    rma = fresh(rma)
+    assert rma.warehouse == york
+    assert stock(york, mug).on_hand == 1
+    assert not StockLevel.objects.filter(warehouse=warehouse, product=mug, on_hand__gt=0).exists()
+    assert_ledger_consistent()
+
+
+def test_refund_quote_is_what_the_refund_records(delivered_order, warehouse):
+    rma = _to_inspected(
+        delivered_order,
+        warehouse,
+        [line(quantity=2, reason="changed_mind"), line("PLATE-WHITE", quantity=1)],
+        {"MUG-BLUE": {"sellable": 2}, "PLATE-WHITE": {"damaged": 1}},
+    )
+    quote = refund_quote(return_request=fresh(rma))
+    assert (quote.amount, quote.restocking_fee, quote.currency, quote.units) == (
+        Decimal("28.00"),
+        Decimal("2.00"),
+        "EUR",
+        3,
+    )
+    refund = return_refund(return_request=rma)
+    assert (refund.amount, refund.restocking_fee) == (quote.amount, quote.restocking_fee)
 
 
 def test_permissions_follow_the_transitions(delivered_order, manager):

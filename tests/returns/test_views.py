@@ -1,11 +1,22 @@
+import re
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from inventory.models import StockLevel
 from returns.models import ReturnRequest, ReturnStatus
-from returns.services import customer_return_url, return_receive, return_request_create
-from tests.factories import UserFactory
+from returns.services import (
+    customer_return_url,
+    return_approve,
+    return_inspect,
+    return_receive,
+    return_refund,
+    return_request_create,
+)
+from tests.factories import UserFactory, WarehouseFactory, place, receive
+from tests.returns.conftest import deliver, ship
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +148,63 @@ def test_return_list_needs_login(client, db, settings):
     response = client.get(reverse("returns:list"))
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def _received(order, lines):
+    rma = return_request_create(order=order, lines=lines)
+    if rma.status == ReturnStatus.REQUESTED:
+        return_approve(return_request=rma)
+    return_receive(return_request=rma)
+    return rma
+
+
+def test_inspection_form_prefills_by_reason_and_the_shipping_warehouse(staff_client, mug, plate):
+    WarehouseFactory(code="LDS", name="Leeds", priority=1)  # first in the list, ships nothing
+    york = WarehouseFactory(code="YRK", name="York", priority=200)
+    receive(york, {mug: 2, plate: 1})
+    order = deliver(ship(place({mug: 2, plate: 1})))
+    rma = _received(
+        order,
+        [
+            {"sku": "MUG-BLUE", "quantity": 2, "reason": "damaged_in_transit"},
+            {"sku": "PLATE-WHITE", "quantity": 1, "reason": "changed_mind"},
+        ],
+    )
+
+    html = staff_client.get(reverse("returns:detail", args=[rma.number])).content.decode()
+
+    def value(name):
+        match = re.search(rf'<input[^>]*name="{name}"[^>]*>', html)
+        return re.search(r'value="(\d+)"', match.group(0)).group(1)
+
+    assert (value("sellable_MUG-BLUE"), value("damaged_MUG-BLUE")) == ("0", "2")
+    assert (value("sellable_PLATE-WHITE"), value("damaged_PLATE-WHITE")) == ("1", "0")
+    assert f'<option value="{york.pk}" selected>' in html
+
+
+def test_an_inspection_counting_nothing_shows_the_error(staff_client, delivered_order, warehouse):
+    rma = _received(delivered_order, [{"sku": "MUG-BLUE", "quantity": 2, "reason": "defective"}])
+    response = staff_client.post(
+        reverse("returns:action", args=[rma.number, "inspect"]),
+        {"warehouse": warehouse.pk, "sellable_MUG-BLUE": "0", "damaged_MUG-BLUE": "0"},
+    )
+    assert response.status_code == 400
+    assert "Nothing was counted" in response.content.decode()
+    assert ReturnRequest.objects.get().status == ReturnStatus.RECEIVED
+    # The page offers to cancel a return whose parcel held nothing.
+    assert reverse("returns:action", args=[rma.number, "cancel"]) in response.content.decode()
+
+
+def test_refund_amount_and_fee_are_shown_before_refunding(staff_client, delivered_order, warehouse):
+    rma = _received(delivered_order, [{"sku": "MUG-BLUE", "quantity": 2, "reason": "changed_mind"}])
+    return_inspect(return_request=rma, lines={"MUG-BLUE": {"sellable": 2}}, warehouse=warehouse)
+
+    html = staff_client.get(reverse("returns:detail", args=[rma.number])).content.decode()
+
+    # 2 × 10.00 minus the policy's 10 % restocking fee on a change of mind.
+    assert (
+        "Refund <strong>18.00 EUR</strong> for 2 units received, after a restocking fee of "
+        "2.00 EUR." in html
+    )
+    refund = return_refund(return_request=rma)
+    assert (refund.amount, refund.restocking_fee) == (Decimal("18.00"), Decimal("2.00"))

@@ -244,6 +244,14 @@ def shipment_deliver(request, number):
 @staff("fulfillment.view_shipment")
 def shipment_label(request, number):
     shipment = _shipment_or_404(number)
+    if shipment.carrier_service_id is None:
+        # No carrier, no label: the shipment's page (which offers no label link) says why.
+        messages.error(
+            request,
+            f"Shipment {shipment.number} has no shipping label yet: the carrier service is "
+            "chosen when the parcel is packed.",
+        )
+        return _detail_page(request, shipment, status_code=409)
     return _pdf_response(pdf.label_pdf(shipment), f"label-{shipment.number}.pdf")
 
 

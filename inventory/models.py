@@ -42,6 +42,11 @@ class Warehouse(models.Model):
     code = models.CharField(max_length=16, unique=True)
     name = models.CharField(max_length=120)
     country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code")
+    # The sender's address on shipping labels.
+    address_line1 = models.CharField("street", max_length=200, blank=True)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=100, blank=True)
     latitude = models.DecimalField(
         max_digits=9,
         decimal_places=6,

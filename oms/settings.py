@@ -258,6 +258,12 @@ OMS_OUTBOX_BACKOFF_MAX_SECONDS = int(os.environ.get("OMS_OUTBOX_BACKOFF_MAX_SECO
 # A message claimed for sending longer ago than this is "in doubt" (the worker died mid-send).
 OMS_OUTBOX_CLAIM_TIMEOUT_MINUTES = int(os.environ.get("OMS_OUTBOX_CLAIM_TIMEOUT_MINUTES", "10"))
 OMS_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("OMS_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Partner webhooks (orders/webhook_http.py): redirects are never followed, and hosts that resolve
+# to loopback, private, link-local or other non-public addresses are refused, except the host
+# names listed here (comma-separated, e.g. an ERP on the premises).
+OMS_WEBHOOK_ALLOWED_HOSTS = env_list("OMS_WEBHOOK_ALLOWED_HOSTS")
+# https:// only; None follows DEBUG (plain http is accepted only when DEBUG is on).
+OMS_WEBHOOK_REQUIRE_HTTPS = None
 # Celery queue of the send tasks (empty = the default queue).
 OMS_OUTBOX_QUEUE = os.environ.get("OMS_OUTBOX_QUEUE", "")
 if os.environ.get("EMAIL_FILE_PATH"):  # for EMAIL_BACKEND=django.core.mail.backends.filebased...

@@ -1,9 +1,12 @@
 """Admin of the notification outbox and partner webhook endpoints (imported by orders/admin.py)."""
 
+import secrets
+
+from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from . import notifications
+from . import notifications, webhook_http
 from .models import OutboxAttempt, OutboxMessage, OutboxStatus, WebhookEndpoint
 
 
@@ -89,9 +92,63 @@ class OutboxMessageAdmin(admin.ModelAdmin):
             )
 
 
+class WebhookEndpointForm(forms.ModelForm):
+    """The secret is write-only: never shown again once set. Left empty on a new endpoint, one is
+    generated and shown once; left empty on an existing endpoint, the old one is kept."""
+
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    secret = forms.CharField(
+        required=False,
+        max_length=128,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=(
+            "Shared secret of the X-OMS-Signature HMAC-SHA256 header. Write-only: it is not shown "
+            "again. Leave empty to keep the current one (or, for a new endpoint, to generate one)."
+        ),
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("partner", "url", "secret", "event_types", "is_active")
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        problem = webhook_http.url_problem(url)
+        if problem:
+            raise forms.ValidationError(problem)
+        return url
+
+    def save(self, commit=True):
+        endpoint = super().save(commit=False)
+        new_secret = self.cleaned_data.get("secret")
+        if new_secret:
+            endpoint.secret = new_secret
+        elif self.instance.pk:
+            endpoint.secret = WebhookEndpoint.objects.values_list("secret", flat=True).get(
+                pk=self.instance.pk
+            )
+        else:
+            endpoint.secret = self.generated_secret = secrets.token_urlsafe(32)
+        if commit:
+            endpoint.save()
+        return endpoint
+
+
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointForm
     list_display = ("partner", "url", "event_types", "is_active", "created_at")
     list_filter = ("is_active", "partner")
     search_fields = ("url", "partner__name")
     autocomplete_fields = ()
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        generated = getattr(form, "generated_secret", None)
+        if generated:
+            self.message_user(
+                request,
+                f"Generated secret (shown once, give it to the partner): {generated}",
+                messages.WARNING,
+            )

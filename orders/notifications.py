@@ -16,6 +16,10 @@ resent automatically, because a duplicate e-mail to a customer is worse than a m
 checks. "Retry now" in the admin resends it with the same ``Message-ID`` header (derived from the
 dedupe key) for e-mail and the same ``X-OMS-Delivery`` id for webhooks, so a resend is recognisable
 (mail clients thread it as the same message; partners can drop deliveries they already have).
+
+Webhooks are posted by ``webhook_http.post``: no redirects, no loopback/private/link-local
+addresses (checked on the address actually connected to), https only with DEBUG off. A refused
+delivery is a failed attempt like any other (recorded, retried, staff alerted at the end).
 """
 
 import datetime
@@ -24,8 +28,6 @@ import hmac
 import json
 import logging
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -39,6 +41,7 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from . import webhook_http
 from .models import (
     EventType,
     Order,
@@ -522,10 +525,9 @@ def enqueue(ids: Iterable[int]) -> None:
 
 
 # --- sending --------------------------------------------------------------------------------------
-class DeliveryError(Exception):
-    def __init__(self, message: str, status_code: int | None = None):
-        super().__init__(message)
-        self.status_code = status_code
+# A failed attempt (recorded and retried); ``webhook_http.WebhookRefused`` is one whose URL or
+# address is not allowed (see orders/webhook_http.py): nothing was sent.
+DeliveryError = webhook_http.WebhookDeliveryError
 
 
 def _deliver_email(message: OutboxMessage) -> None:
@@ -547,27 +549,16 @@ def _deliver_webhook(message: OutboxMessage) -> int:
         raise DeliveryError("The webhook endpoint was deleted.")
     timestamp = str(int(time.time()))
     body = message.body_text
-    request = urllib.request.Request(
-        endpoint.url,
-        data=body.encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "OMS-Webhooks/1.0",
-            "X-OMS-Timestamp": timestamp,
-            "X-OMS-Signature": webhook_signature(endpoint.secret, timestamp, body),
-            "X-OMS-Delivery": message.dedupe_key,
-            "X-OMS-Event": message.purpose,
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "OMS-Webhooks/1.0",
+        "X-OMS-Timestamp": timestamp,
+        "X-OMS-Signature": webhook_signature(endpoint.secret, timestamp, body),
+        "X-OMS-Delivery": message.dedupe_key,
+        "X-OMS-Event": message.purpose,
+    }
     timeout = float(getattr(settings, "OMS_WEBHOOK_TIMEOUT_SECONDS", 10))
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        raise DeliveryError(f"HTTP {exc.code} {exc.reason}", status_code=exc.code) from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise DeliveryError(f"Connection failed: {getattr(exc, 'reason', exc)}") from exc
+    return webhook_http.post(endpoint.url, body=body.encode(), headers=headers, timeout=timeout)
 
 
 def _claim(message_id: int, *, force_due: bool) -> tuple[OutboxMessage | None, str]:

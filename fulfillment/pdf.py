@@ -226,9 +226,7 @@ def label_pdf(shipment: Shipment) -> bytes:
 
     # The foot has a fixed place, whatever the address above took.
     pdf.set_y(107)
-    weight = (
-        f"{shipment.weight_grams / 1000:.2f} kg" if shipment.weight_grams else "weight not recorded"
-    )
+    weight = shipment.weight_display  # "0.90 kg", or "not recorded"
     dims = (
         f"{shipment.length_cm} × {shipment.width_cm} × {shipment.height_cm} cm"
         if shipment.length_cm

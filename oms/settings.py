@@ -337,3 +337,5 @@ AXES_COOLOFF_TIME = int(os.environ.get("OMS_LOGIN_COOLOFF_MINUTES", "30")) / 60 
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "oms.throttling.client_ip"
 AXES_LOCKOUT_CALLABLE = "oms.lockout.lockout_response"  # the site's login page with a message
+# No "AXES: BEGIN version ..." banner on every command and process start.
+AXES_VERBOSE = False

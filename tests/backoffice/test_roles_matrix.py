@@ -113,6 +113,7 @@ def actions(w) -> list[tuple[str, tuple, dict, set]]:
         ("returns:create", (), {"order": w["delivered"].number}, DESK),
         ("receive", (), {}, STAFF),
         ("inventory:adjust", (w["level"].pk,), {}, DESK),
+        ("stock_count", (w["level"].pk,), {}, DESK),
         ("imports:upload", ("stock",), {}, DESK),
     ]
 

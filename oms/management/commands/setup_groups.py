@@ -17,6 +17,7 @@ PURCHASING = "Purchasing staff"
 WAREHOUSE = "Warehouse staff"
 MANAGERS = "Managers"
 
+
 def _crud(model: str, *actions: str) -> list[str]:
     return [f"{action}_{model}" for action in actions]
 

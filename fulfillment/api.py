@@ -235,7 +235,15 @@ def carrier_service_from(value: str, *, shipment: Shipment, weight_grams: int | 
             if service is None:
                 raise ValidationError({field: [f"No active carrier service '{value}'."]})
             return service
-    carrier = Carrier.objects.filter(Q(code__iexact=value) | Q(name__iexact=value)).first()
+    carriers = list(
+        Carrier.objects.filter(Q(code__iexact=value) | Q(name__iexact=value)).order_by("name")[:2]
+    )
+    if len(carriers) > 1:
+        names = " and ".join(f"{c.name} (code {c.code})" for c in carriers)
+        raise ValidationError(
+            {field: [f"'{value}' matches two carriers, {names}; give the carrier's code."]}
+        )
+    carrier = carriers[0] if carriers else None
     if carrier is not None:
         if not carrier.is_active:
             raise ValidationError({field: [f"Carrier {carrier.name} is not active."]})

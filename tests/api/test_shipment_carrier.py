@@ -190,14 +190,6 @@ def test_a_service_that_does_not_deliver_to_the_country_is_400(staff_client, pac
     assert_still_packed(packed, carriers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (fulfillment/api.py carrier_service_from): a value that is one carrier's code "
-    "and another carrier's name resolves silently to whichever sorts first by name "
-    "(Carrier.objects.filter(code|name).first()): typing Fast Freight's code 'fast' ships with "
-    "the carrier named 'Fast'. It should be refused as ambiguous, as a service code two "
-    "carriers share is.",
-)
 def test_a_value_matching_two_carriers_is_400_naming_the_ambiguity(staff_client, packed, carriers):
     # "fast" is the code of Fast Freight and the name of another carrier (code "speedy").
     fast_freight = Carrier.objects.create(code="fast", name="Fast Freight")

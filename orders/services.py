@@ -52,20 +52,38 @@ ADDRESS_LABELS = {
 
 
 # --- helpers ----------------------------------------------------------------------------------
+# Statuses that only a person's decision about the order sets or leaves (confirm, hold, release,
+# cancel). Every other change follows from stock and the warehouse's work — a receipt fills a
+# backorder, a count takes units back, a pick list starts processing, a parcel ships — and does
+# not change what a decision to hold or cancel means.
+DECIDED_STATUSES = frozenset({OrderStatus.PLACED, OrderStatus.ON_HOLD, OrderStatus.CANCELLED})
+
+
+def changed_meanwhile(seen: str, current: str) -> bool:
+    """Whether an action decided on an order seen in status ``seen`` must be refused now that
+    it is ``current``: somebody else decided about it meanwhile (held, released, confirmed or
+    cancelled it). A change the stock flow made (backordered → allocated, → processing, …) is
+    not a reason: the action is decided again on the current state, under its lock."""
+    return seen != current and (seen in DECIDED_STATUSES or current in DECIDED_STATUSES)
+
+
 def _lock_order(order: Order, *, action: str | None = None) -> Order:
     """Re-read ``order`` under a row lock (the first lock any order action takes).
 
-    With ``action`` (a staff transition) the caller's copy must still show the current status:
-    an edit decided on a stale view is refused instead of silently applied on top of another
-    one (two staff members holding and cancelling at once: exactly one wins). This is the
-    check django-fsm's ``ConcurrentTransitionMixin`` makes on ``save``, made before any work.
+    With ``action`` (a staff transition) an edit decided on a stale view is refused instead of
+    silently applied on top of another person's decision (two staff members holding and
+    cancelling at once: exactly one wins; ``changed_meanwhile``). A change made meanwhile by
+    the stock flow (a receipt filling the order between the caller's read and this lock) is
+    not refused: the action goes on against the state read here, under the lock, so a cancel
+    racing a receipt cancels. This is the check django-fsm's ``ConcurrentTransitionMixin``
+    makes on ``save``, made before any work.
     """
     locked = (
         Order.objects.select_for_update(of=("self",), no_key=True)
         .select_related("channel")
         .get(pk=order.pk)
     )
-    if action is not None and order.status != locked.status:
+    if action is not None and changed_meanwhile(order.status, locked.status):
         raise TransitionNotAllowedNow(
             f"Order {locked.number} cannot be {action}: it was changed meanwhile and is now "
             f"{OrderStatus(locked.status).label.lower()}. Reload it and try again.",

@@ -88,8 +88,9 @@ def order_transition(request, number: str, name: str):
     if not request.user.has_perm(f"orders.{name}_order"):
         raise PermissionDenied(f"You may not {name} orders.")
     shown = request.POST.get("status")
-    if shown and shown != order.status:
-        # The page was out of date: another person changed the order since it was shown.
+    if shown and services.changed_meanwhile(shown, order.status):
+        # The page was out of date: another person decided about the order since it was shown
+        # (a receipt filling it or a pick list does not count: services.changed_meanwhile).
         messages.error(
             request,
             f"Order {order.number} was changed meanwhile and is now "

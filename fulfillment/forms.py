@@ -1,5 +1,7 @@
 from django import forms
 
+from inventory.skus import sku_key
+
 from .models import CarrierService
 from .services import MAX_PICK_LIST_SIZE
 
@@ -85,7 +87,7 @@ class PackForm(forms.Form):
 
     def packed(self) -> list[tuple[str, int]]:
         return [
-            (self.cleaned_data.get(f"sku_{i}") or "", self.cleaned_data.get(f"qty_{i}") or 0)
+            (sku_key(self.cleaned_data.get(f"sku_{i}")), self.cleaned_data.get(f"qty_{i}") or 0)
             for i in range(self.rows)
         ]
 

@@ -1,6 +1,7 @@
 from django import forms
 
-from .models import Product, Warehouse
+from .models import Warehouse
+from .skus import products_by_sku, sku_key
 
 
 class StockAdjustForm(forms.Form):
@@ -50,12 +51,12 @@ class ReceiptLineForm(forms.Form):
     quantity = forms.IntegerField(min_value=1, max_value=1_000_000)
 
     def clean_sku(self):
-        sku = self.cleaned_data["sku"].strip()
-        product = Product.objects.filter(sku=sku).first()
+        sku = sku_key(self.cleaned_data["sku"])  # any case, like every SKU field
+        product = products_by_sku([sku]).get(sku)
         if product is None:
             raise forms.ValidationError(f"Unknown SKU {sku}.")
         self.product = product
-        return sku
+        return product.sku
 
 
 class BaseReceiptLineFormSet(forms.BaseFormSet):

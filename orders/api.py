@@ -27,6 +27,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from inventory.models import Product, Warehouse
+from inventory.skus import products_by_sku, sku_key
 from oms.api import (
     ACTION_ERRORS,
     ERR_400,
@@ -45,6 +46,7 @@ from oms.api import (
 
 from .models import Order, OrderEvent, OrderLine, OrderStatus
 from .services import (
+    REASON_MAX_LENGTH,
     STAFF_TRANSITIONS,
     available_transitions,
     idempotency_fingerprint,
@@ -230,8 +232,16 @@ class OrderPlaceSerializer(serializers.Serializer):
 
 
 class TransitionInputSerializer(serializers.Serializer):
+    # The rule of the pages (orders.services.reason_clean), but optional: the contract lets a
+    # partner cancel with an empty body.
     reason = serializers.CharField(
-        max_length=500, required=False, allow_blank=True, help_text="Recorded in the history."
+        max_length=REASON_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        help_text="Recorded in the history.",
+        error_messages={
+            "max_length": "The reason may be at most {max_length} characters long.",
+        },
     )
 
 
@@ -479,8 +489,8 @@ class ReceiptSerializer(serializers.Serializer):
         return warehouse
 
     def validate_lines(self, lines: list[dict]) -> list[tuple[Product, int]]:
-        skus = [line["sku"].strip() for line in lines]
-        products = Product.objects.in_bulk(skus, field_name="sku")
+        skus = [sku_key(line["sku"]) for line in lines]  # any case: inventory.skus
+        products = products_by_sku(skus)
         unknown = [sku for sku in skus if sku not in products]
         if unknown:
             raise serializers.ValidationError(f"Unknown SKU: {', '.join(sorted(set(unknown)))}.")

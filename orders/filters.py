@@ -11,13 +11,17 @@ class OrderDeskFilter(django_filters.FilterSet):
     """The order desk's filters (back-office list)."""
 
     q = django_filters.CharFilter(
-        label="Search", method="filter_q", help_text="Number, customer, e-mail, SKU or reference"
+        label="Search",
+        method="filter_q",
+        help_text="Number, customer, e-mail, SKU or reference",
+        widget=forms.TextInput(attrs={"maxlength": 254}),
     )
     status = django_filters.ChoiceFilter(choices=OrderStatus.choices, empty_label="Any status")
     channel = django_filters.ModelChoiceFilter(
         queryset=Channel.objects.all(), to_field_name="code", empty_label="Any channel"
     )
     warehouse = django_filters.ModelChoiceFilter(
+        label="Warehouse",  # a method filter: django-filter cannot name it from the model
         queryset=Warehouse.objects.filter(is_active=True),
         to_field_name="code",
         method="filter_warehouse",

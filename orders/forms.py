@@ -1,9 +1,11 @@
 from django import forms
 
-from inventory.models import Product
+from inventory.skus import products_by_sku, sku_key
 
+from .exceptions import OrderValidationError
 from .geo import country_names
 from .models import Channel
+from .services import NOTES_MAX_LENGTH, REASON_MAX_LENGTH, reason_clean
 
 
 def country_choices():
@@ -20,7 +22,7 @@ class OrderEntryForm(forms.Form):
         queryset=Channel.objects.exclude(code=Channel.PARTNER), to_field_name="code"
     )
     name = forms.CharField(label="Customer name", max_length=200)
-    email = forms.EmailField(label="E-mail")
+    email = forms.EmailField(label="E-mail", max_length=254)
     phone = forms.CharField(max_length=40, required=False)
     line1 = forms.CharField(label="Address line 1", max_length=200)
     line2 = forms.CharField(label="Address line 2", max_length=200, required=False)
@@ -30,7 +32,9 @@ class OrderEntryForm(forms.Form):
     reference = forms.CharField(
         max_length=100, required=False, help_text="The customer's own order number, if any."
     )
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=NOTES_MAX_LENGTH
+    )
 
     CUSTOMER_FIELDS = ("name", "email", "phone")
     ADDRESS_FIELDS = ("line1", "line2", "city", "postal_code", "country")
@@ -87,7 +91,7 @@ class BaseLineFormSet(forms.BaseFormSet):
 
     def lines(self) -> list[dict]:
         return [
-            {"sku": f.cleaned_data["sku"].strip(), "quantity": f.cleaned_data["quantity"]}
+            {"sku": sku_key(f.cleaned_data["sku"]), "quantity": f.cleaned_data["quantity"]}
             for f in self.forms
             if f.cleaned_data and not f.cleaned_data.get("DELETE")
         ]
@@ -99,23 +103,48 @@ OrderLineFormSet = forms.formset_factory(
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=255, required=False)
+    """An optional reason (release, cancelling a line's backorder)."""
+
+    reason = forms.CharField(max_length=REASON_MAX_LENGTH, required=False)
 
 
-class CancelForm(forms.Form):
+class TransitionReasonForm(forms.Form):
+    """The reason for a hold or a cancellation: one rule (``orders.services.reason_clean``),
+    required, at most ``REASON_MAX_LENGTH`` characters; the input carries both limits."""
+
     reason = forms.CharField(
-        max_length=255, help_text="Why the order is cancelled (kept in its history)."
+        required=False,  # reason_clean says what is missing, with the limit
+        widget=forms.TextInput(attrs={"maxlength": REASON_MAX_LENGTH, "required": True}),
+        help_text="Kept in the order's history.",
     )
+
+    action = ""  # "hold" or "cancel"
+
+    def clean_reason(self):
+        try:
+            return reason_clean(self.cleaned_data["reason"], action=self.action)
+        except OrderValidationError as exc:
+            raise forms.ValidationError(exc.errors["reason"]) from None
+
+
+class HoldForm(TransitionReasonForm):
+    action = "hold"
+
+
+class CancelForm(TransitionReasonForm):
+    action = "cancel"
 
 
 class SubstituteForm(forms.Form):
     sku = forms.CharField(label="Substitute SKU", max_length=64)
-    reason = forms.CharField(max_length=255, required=False, initial="Customer agreed")
+    reason = forms.CharField(
+        max_length=REASON_MAX_LENGTH, required=False, initial="Customer agreed"
+    )
 
     def clean_sku(self):
-        sku = self.cleaned_data["sku"].strip()
-        product = Product.objects.filter(sku=sku).first()
+        sku = sku_key(self.cleaned_data["sku"])
+        product = products_by_sku([sku]).get(sku)
         if product is None:
             raise forms.ValidationError(f"Unknown SKU {sku}.")
         self.product = product
-        return sku
+        return product.sku

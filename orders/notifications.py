@@ -79,7 +79,7 @@ LATE_STATUSES = [
 ]
 
 SUBJECTS = {
-    "order_confirmed": "Your order {number} is confirmed",
+    "order_confirmed": "Your order {number} is confirmed{delayed}",
     "order_backordered": "Your order {number} is delayed",
     "order_shipped": "Your order {number} is on its way",
     "order_delivered": "Your order {number} has been delivered",
@@ -168,8 +168,11 @@ def staff_alert_build(*, key: str, title: str, lines: Iterable[str]) -> OutboxMe
 class _OrderData:
     """What the e-mails of one order need, loaded once per order (no N+1 over its events)."""
 
-    def __init__(self, order: Order):
+    def __init__(self, order: Order, *, backordered_on_confirmation: OrderEvent | None = None):
         self.order = order
+        # The order was confirmed and found short in one go (a placement): the confirmation
+        # says which lines wait and the estimate, and no separate delay notice is sent.
+        self.backordered_on_confirmation = backordered_on_confirmation
 
     @cached_property
     def lines(self) -> list:
@@ -192,6 +195,28 @@ class _OrderData:
         }
 
 
+def _waiting(event: OrderEvent, data: _OrderData) -> list[dict]:
+    """The backordered lines a BACKORDERED event names, for the e-mails."""
+    products = data.context()["products"]
+    return [
+        {"sku": sku, "name": getattr(products.get(sku), "name", ""), "quantity": qty}
+        for sku, qty in sorted((event.details.get("lines") or {}).items())
+    ]
+
+
+def _backordered_on_confirmation(events: list[OrderEvent]) -> dict[int, OrderEvent]:
+    """Orders confirmed and backordered by the same write (one transaction): order id -> its
+    BACKORDERED event. Their customer gets one e-mail that says both."""
+    confirmed = {
+        e.order.pk
+        for e in events
+        if e.type == EventType.STATUS_CHANGED and e.to_status == OrderStatus.CONFIRMED
+    }
+    return {
+        e.order.pk: e for e in events if e.type == EventType.BACKORDERED and e.order.pk in confirmed
+    }
+
+
 def _sends_customer_email(event: OrderEvent) -> bool:
     if event.type == EventType.STATUS_CHANGED:
         return event.to_status in (OrderStatus.CONFIRMED, OrderStatus.CANCELLED)
@@ -212,12 +237,15 @@ def _customer_emails(event: OrderEvent, data: _OrderData) -> list[OutboxMessage]
         return []
     common = {"order": order, "event": event, "to": to, "number": number}
     if event.type == EventType.STATUS_CHANGED and event.to_status == OrderStatus.CONFIRMED:
+        short = data.backordered_on_confirmation
+        waiting = _waiting(short, data) if short is not None else []
         return [
             _email(
                 purpose="order_confirmed",
                 key=f"email:{number}:confirmed",
                 **common,
-                context=data.context(),
+                delayed=" (some items follow later)" if waiting else "",
+                context=data.context(waiting=waiting),
             )
         ]
     if event.type == EventType.STATUS_CHANGED and event.to_status == OrderStatus.CANCELLED:
@@ -230,11 +258,9 @@ def _customer_emails(event: OrderEvent, data: _OrderData) -> list[OutboxMessage]
             )
         ]
     if event.type == EventType.BACKORDERED:
-        products = data.context()["products"]
-        waiting = [
-            {"sku": sku, "name": getattr(products.get(sku), "name", ""), "quantity": qty}
-            for sku, qty in sorted((event.details.get("lines") or {}).items())
-        ]
+        if data.backordered_on_confirmation is event:
+            return []  # told in the confirmation
+        waiting = _waiting(event, data)
         return [
             _email(
                 purpose="order_backordered",
@@ -471,12 +497,15 @@ def notify_events(saved: list[OrderEvent]) -> list[OutboxMessage]:
         for ep in WebhookEndpoint.objects.filter(partner_id__in=partner_ids, is_active=True):
             endpoints[ep.partner_id].append(ep)
     representations: dict[int, dict] = {}
+    short_on_confirmation = _backordered_on_confirmation(relevant)
     for event in relevant:
         if event.type == EventType.ALLOCATED:
             continue
         order = event.order
         if order.pk not in data:
-            data[order.pk] = _OrderData(order)
+            data[order.pk] = _OrderData(
+                order, backordered_on_confirmation=short_on_confirmation.get(order.pk)
+            )
         messages.extend(_customer_emails(event, data[order.pk]))
         if order.partner_id and event.type in WEBHOOK_EVENT_TYPES:
             messages.extend(_webhooks(event, endpoints[order.partner_id], representations))

@@ -1,11 +1,14 @@
 """Reads of orders shared by the back-office pages, the API and reports."""
 
 import datetime
+from decimal import Decimal
 
 from django.db.models import Count, F, Prefetch, Q, Sum
 from django.utils import timezone
 
 from .models import Customer, Order, OrderLine, OrderStatus
+
+CENT = Decimal("0.01")
 
 BACKORDERED_LINE = Q(
     lines__quantity__gt=F("lines__quantity_allocated")
@@ -54,8 +57,15 @@ def order_search(qs, term: str):
         | Q(reference__iexact=term)
         | Q(customer__email__iexact=term)
         | Q(customer__name__icontains=term)
-        | Q(pk__in=OrderLine.objects.filter(product__sku__iexact=term).values("order_id"))
     )
+    if len(term) >= 3:
+        # A SKU or its beginning ("HOM-002" finds HOM-002-SD), any case: one subquery, so the
+        # number of queries does not grow with the rows shown.
+        match |= Q(
+            pk__in=OrderLine.objects.filter(product__sku__istartswith=term).values("order_id")
+        )
+    else:
+        match |= Q(pk__in=OrderLine.objects.filter(product__sku__iexact=term).values("order_id"))
     if "@" not in term and len(term) >= 3:
         match |= Q(customer__email__icontains=term)
     return qs.filter(match)
@@ -79,11 +89,17 @@ def customer_figures(customer: Customer) -> dict:
         shipped=Sum("quantity_shipped"),
         returned=Sum("quantity_returned"),
     )
-    value = orders.aggregate(value=Sum("total"), count=Count("pk"))
+    # Money per currency, to the cent (SQLite's SUM of decimals comes back with 11 places).
+    per_currency = list(
+        orders.order_by("currency")
+        .values_list("currency")
+        .annotate(total=Sum("total"), count=Count("pk"))
+    )
+    values = [(Decimal(total or 0).quantize(CENT), currency) for currency, total, _ in per_currency]
     shipped = totals["shipped"] or 0
     return {
-        "orders": value["count"] or 0,
+        "orders": sum(count for _, _, count in per_currency),
         "units": totals["units"] or 0,
-        "value": value["value"] or 0,
+        "values": values,
         "return_rate": (totals["returned"] or 0) / shipped if shipped else 0,
     }

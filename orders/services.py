@@ -31,6 +31,7 @@ from inventory.services import (
     stock_release,
     stock_reserve,
 )
+from inventory.skus import products_by_sku, sku_key
 from oms.fsm import allowed_transitions
 from oms.numbers import ORDER_NUMBER
 
@@ -41,6 +42,7 @@ from .geo import is_known_country
 from .models import Channel, Customer, EventType, Order, OrderLine, OrderStatus, Partner
 from .signals import order_allocated, order_cancelled, orders_allocated
 
+NOTES_MAX_LENGTH = 5000  # an order's notes (a TextField: the limit is ours)
 ADDRESS_REQUIRED = ("line1", "city", "postal_code", "country")
 ADDRESS_FIELDS = ("line1", "line2", "city", "postal_code", "country")
 ADDRESS_LABELS = {
@@ -52,20 +54,38 @@ ADDRESS_LABELS = {
 
 
 # --- helpers ----------------------------------------------------------------------------------
+# Statuses that only a person's decision about the order sets or leaves (confirm, hold, release,
+# cancel). Every other change follows from stock and the warehouse's work — a receipt fills a
+# backorder, a count takes units back, a pick list starts processing, a parcel ships — and does
+# not change what a decision to hold or cancel means.
+DECIDED_STATUSES = frozenset({OrderStatus.PLACED, OrderStatus.ON_HOLD, OrderStatus.CANCELLED})
+
+
+def changed_meanwhile(seen: str, current: str) -> bool:
+    """Whether an action decided on an order seen in status ``seen`` must be refused now that
+    it is ``current``: somebody else decided about it meanwhile (held, released, confirmed or
+    cancelled it). A change the stock flow made (backordered → allocated, → processing, …) is
+    not a reason: the action is decided again on the current state, under its lock."""
+    return seen != current and (seen in DECIDED_STATUSES or current in DECIDED_STATUSES)
+
+
 def _lock_order(order: Order, *, action: str | None = None) -> Order:
     """Re-read ``order`` under a row lock (the first lock any order action takes).
 
-    With ``action`` (a staff transition) the caller's copy must still show the current status:
-    an edit decided on a stale view is refused instead of silently applied on top of another
-    one (two staff members holding and cancelling at once: exactly one wins). This is the
-    check django-fsm's ``ConcurrentTransitionMixin`` makes on ``save``, made before any work.
+    With ``action`` (a staff transition) an edit decided on a stale view is refused instead of
+    silently applied on top of another person's decision (two staff members holding and
+    cancelling at once: exactly one wins; ``changed_meanwhile``). A change made meanwhile by
+    the stock flow (a receipt filling the order between the caller's read and this lock) is
+    not refused: the action goes on against the state read here, under the lock, so a cancel
+    racing a receipt cancels. This is the check django-fsm's ``ConcurrentTransitionMixin``
+    makes on ``save``, made before any work.
     """
     locked = (
         Order.objects.select_for_update(of=("self",), no_key=True)
         .select_related("channel")
         .get(pk=order.pk)
     )
-    if action is not None and order.status != locked.status:
+    if action is not None and changed_meanwhile(order.status, locked.status):
         raise TransitionNotAllowedNow(
             f"Order {locked.number} cannot be {action}: it was changed meanwhile and is now "
             f"{OrderStatus(locked.status).label.lower()}. Reload it and try again.",
@@ -212,7 +232,7 @@ def _validate_lines(data, errors: dict) -> tuple[list[tuple[Product, int]], str]
         if not isinstance(sku, str) or not sku.strip():
             problems.append(f"Line {position}: the SKU is missing.")
             continue
-        sku = sku.strip()
+        sku = sku_key(sku)  # one rule everywhere: hom-002-sd is HOM-002-SD
         quantity = line.get("quantity")
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
             problems.append(
@@ -231,7 +251,7 @@ def _validate_lines(data, errors: dict) -> tuple[list[tuple[Product, int]], str]
             continue
         seen[sku] = position
         wanted.append((position, sku, quantity))
-    products = Product.objects.in_bulk([sku for _, sku, _ in wanted], field_name="sku")
+    products = products_by_sku([sku for _, sku, _ in wanted])
     pairs = []
     for position, sku, quantity in wanted:
         product = products.get(sku)
@@ -296,9 +316,9 @@ def order_place(
     except (TypeError, ValueError):
         errors["reference"] = ["The reference must be a string of at most 100 characters."]
     try:
-        notes = _clean_text(notes, max_length=5000)
+        notes = _clean_text(notes, max_length=NOTES_MAX_LENGTH)
     except (TypeError, ValueError):
-        errors["notes"] = ["Notes must be a string of at most 5000 characters."]
+        errors["notes"] = [f"Notes must be a string of at most {NOTES_MAX_LENGTH} characters."]
     if errors:
         raise OrderValidationError(errors)
 
@@ -480,8 +500,10 @@ def _confirm(order: Order, *, user) -> None:
 
 
 def order_confirm(*, order: Order, user=None) -> Order:
-    """Staff confirm a placed order; its stock is then reserved at once."""
-    with transaction.atomic():
+    """Staff confirm a placed order; its stock is then reserved at once. The history (and the
+    customer's e-mail) is written once: a confirmation that found lines short says so in one
+    e-mail, not a confirmation and a delay notice in the same second."""
+    with transaction.atomic(), events.collected():
         locked = _lock_order(order, action="confirmed")
         if not can_proceed(locked.confirm):
             raise _refuse(locked, "confirmed")
@@ -834,14 +856,48 @@ def stock_receipt_record(
 
 
 # --- hold, release, cancel ------------------------------------------------------------------------
-def order_hold(*, order: Order, user=None, reason: str = "") -> Order:
+# One rule for the reason of a hold or a cancellation, in the pages, the admin and the API:
+# at most as long as ``Order.hold_reason``; required wherever a person types it (pages). The API
+# keeps it optional (the contract lets a partner cancel with an empty body).
+REASON_MAX_LENGTH = Order._meta.get_field("hold_reason").max_length
+REASON_ACTIONS = {"hold": "put the order on hold", "cancel": "cancel the order"}
+
+
+def reason_clean(reason, *, action: str, required: bool = True) -> str:
+    """The reason for ``action`` (``hold`` or ``cancel``), stripped; raises
+    ``OrderValidationError`` ``{"reason": [...]}`` naming the problem and the limit."""
+    if reason is not None and not isinstance(reason, str):
+        raise OrderValidationError({"reason": ["Give the reason as text."]})
     reason = (reason or "").strip()
+    if required and not reason:
+        raise OrderValidationError(
+            {
+                "reason": [
+                    f"Give a reason to {REASON_ACTIONS.get(action, action)} "
+                    f"(at most {REASON_MAX_LENGTH} characters)."
+                ]
+            }
+        )
+    if len(reason) > REASON_MAX_LENGTH:
+        raise OrderValidationError(
+            {
+                "reason": [
+                    f"The reason may be at most {REASON_MAX_LENGTH} characters long; "
+                    f"this one has {len(reason)}."
+                ]
+            }
+        )
+    return reason
+
+
+def order_hold(*, order: Order, user=None, reason: str = "") -> Order:
+    reason = reason_clean(reason, action="hold", required=False)
     with transaction.atomic():
         locked = _lock_order(order, action="put on hold")
         if not can_proceed(locked.hold):
             raise _refuse(locked, "put on hold")
         previous = locked.status
-        locked.hold(reason=reason[:255])
+        locked.hold(reason=reason)
         locked.save(update_fields=["status", "held_from_status", "hold_reason", "updated_at"])
         events.status_changed(order=locked, from_status=previous, user=user, message=reason)
         _sync(order, locked)
@@ -869,6 +925,7 @@ def order_release(*, order: Order, user=None, reason: str = "") -> Order:
 
 def order_cancel(*, order: Order, user=None, reason: str = "") -> Order:
     """Cancel the order and release every reservation; refused once anything has shipped."""
+    reason = reason_clean(reason, action="cancel", required=False)
     caller = order
     with transaction.atomic():
         order = _lock_order(order, action="cancelled")
@@ -891,7 +948,7 @@ def order_cancel(*, order: Order, user=None, reason: str = "") -> Order:
             order=order,
             from_status=previous,
             user=user,
-            message=reason.strip()[:500],
+            message=reason,
             units_released=released,
         )
         order_cancelled.send(sender=Order, order=order, user=user)

@@ -17,7 +17,14 @@ from oms.pagination import COUNT_CAP, CappedPaginator, requested_page
 from . import selectors, services
 from .exceptions import OrderError, OrderValidationError
 from .filters import OrderDeskFilter
-from .forms import CancelForm, OrderEntryForm, OrderLineFormSet, ReasonForm, SubstituteForm
+from .forms import (
+    CancelForm,
+    HoldForm,
+    OrderEntryForm,
+    OrderLineFormSet,
+    ReasonForm,
+    SubstituteForm,
+)
 from .models import Customer, Order, OrderLine, OrderStatus
 
 PAGE_SIZE = 50
@@ -70,6 +77,7 @@ def order_detail(request, number: str):
             "transitions": transitions,
             "cancel_form": CancelForm(),
             "reason_form": ReasonForm(),
+            "reason_max_length": services.REASON_MAX_LENGTH,
             "substitute_form": SubstituteForm(),
             "can_substitute": request.user.has_perm("orders.substitute_orderline"),
             "can_change": request.user.has_perm("orders.change_order"),
@@ -88,17 +96,19 @@ def order_transition(request, number: str, name: str):
     if not request.user.has_perm(f"orders.{name}_order"):
         raise PermissionDenied(f"You may not {name} orders.")
     shown = request.POST.get("status")
-    if shown and shown != order.status:
-        # The page was out of date: another person changed the order since it was shown.
+    if shown and services.changed_meanwhile(shown, order.status):
+        # The page was out of date: another person decided about the order since it was shown
+        # (a receipt filling it or a pick list does not count: services.changed_meanwhile).
         messages.error(
             request,
             f"Order {order.number} was changed meanwhile and is now "
             f"{order.get_status_display().lower()}; nothing was done. Check it and try again.",
         )
         return redirect("orders:detail", number=number)
-    form = CancelForm(request.POST) if name == "cancel" else ReasonForm(request.POST)
+    form = {"cancel": CancelForm, "hold": HoldForm}.get(name, ReasonForm)(request.POST)
     if not form.is_valid():
-        messages.error(request, f"Give a reason to {name} order {order.number}.")
+        problems = " ".join(m for ms in form.errors.values() for m in ms)
+        messages.error(request, f"Order {order.number}: {problems}")
         return redirect("orders:detail", number=number)
     try:
         order = services.order_transition(

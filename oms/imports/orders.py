@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from inventory.exceptions import InventoryError
-from inventory.models import Product
+from inventory.skus import products_by_sku, sku_key
 from orders.exceptions import OrderError, OrderValidationError
 from orders.geo import is_known_country
 from orders.models import Channel, Order
@@ -74,7 +74,7 @@ class OrderImporter(Importer):
         groups: dict[str, OrderGroup] = {}
         channels = {c.code: c for c in Channel.objects.filter(code__in=CHANNELS)}
         skus = {row.get("sku").strip() for row in rows if row.get("sku").strip()}
-        products = Product.objects.in_bulk(skus, field_name="sku")
+        products = products_by_sku(skus)  # keyed by sku_key: any case
         refs = {row.get("order_ref").strip() for row in rows if row.get("order_ref").strip()}
         taken = dict(
             Order.objects.filter(partner__isnull=True, reference__in=refs).values_list(
@@ -86,7 +86,7 @@ class OrderImporter(Importer):
             problems: list[str] = []
             read = reader(row, problems)
             ref = read(text, "order_ref", max_length=100, required=True)
-            sku = read(text, "sku", max_length=64, required=True)
+            sku = sku_key(read(text, "sku", max_length=64, required=True))
             quantity = read(integer, "quantity", minimum=1)
             if quantity is None and not any(p.startswith("quantity") for p in problems):
                 problems.append("quantity is missing.")

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from inventory.models import Product
+from inventory.skus import products_by_sku, sku_key
 
 from .base import Importer, RowError, boolean, decimal, integer, plural, reader, text
 
@@ -38,9 +39,7 @@ class ProductImporter(Importer):
 
     def validate(self, rows):
         errors: list[RowError] = []
-        existing = Product.objects.in_bulk(
-            {row.get("sku").strip() for row in rows if row.get("sku").strip()}, field_name="sku"
-        )
+        existing = products_by_sku(row.get("sku") for row in rows)  # keyed by sku_key
         seen: dict[str, int] = {}
         plan: list[ProductChange] = []
         for row in rows:
@@ -61,10 +60,11 @@ class ProductImporter(Importer):
                 else:
                     values["currency"] = currency.upper()
             if sku:
-                if sku in seen:
-                    problems.append(f"sku {sku} is already on row {seen[sku]}.")
-                seen.setdefault(sku, row.number)
-                product = existing.get(sku)
+                key = sku_key(sku)  # mug-blue updates MUG-BLUE; a new SKU is kept as written
+                if key in seen:
+                    problems.append(f"sku {sku} is already on row {seen[key]}.")
+                seen.setdefault(key, row.number)
+                product = existing.get(key)
                 if product is None:
                     for column, key in (("name", "name"), ("unit_price", "unit_price")):
                         if values.get(key) is None and not any(column in p for p in problems):
@@ -77,7 +77,7 @@ class ProductImporter(Importer):
                     row=row.number,
                     sku=sku,
                     values={k: v for k, v in values.items() if v is not None},
-                    product=existing.get(sku),
+                    product=existing.get(sku_key(sku)),
                 )
             )
         return plan, errors

@@ -10,6 +10,7 @@ from inventory.exceptions import InventoryError
 from inventory.locks import stock_levels_for_update
 from inventory.models import Product, StockLevel, Warehouse
 from inventory.services import stock_levels_ensure
+from inventory.skus import products_by_sku, sku_key
 from orders.models import Order, OrderStatus
 from orders.services import stock_receipt_record
 
@@ -42,16 +43,14 @@ class StockImporter(Importer):
     def validate(self, rows):
         errors: list[RowError] = []
         warehouses = {w.code.upper(): w for w in Warehouse.objects.all()}
-        products = Product.objects.in_bulk(
-            {row.get("sku").strip() for row in rows if row.get("sku").strip()}, field_name="sku"
-        )
+        products = products_by_sku(row.get("sku") for row in rows)  # keyed by sku_key
         seen: dict[tuple[int, int], int] = {}
         plan: list[StockChange] = []
         for row in rows:
             problems: list[str] = []
             read = reader(row, problems)
             code = read(text, "warehouse", max_length=16, required=True)
-            sku = read(text, "sku", max_length=64, required=True)
+            sku = sku_key(read(text, "sku", max_length=64, required=True))
             quantity = read(integer, "quantity", minimum=0)
             bin_location = read(text, "bin_location", max_length=32) or None
             reorder_point = read(integer, "reorder_point", minimum=0)

@@ -396,6 +396,31 @@ def test_order_list_query_count_does_not_grow(
         assert len(api.get(ORDERS + "?page_size=100").json()["results"]) == 50
 
 
+def test_a_sku_is_matched_in_any_case(partner_client, stocked, mug):
+    """One rule for SKUs (inventory.skus): mug-blue is MUG-BLUE, and twice is a duplicate."""
+    body = order_body(lines=[{"sku": " mug-blue", "quantity": 2}])
+    response = partner_client.post(ORDERS, body, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["lines"][0]["sku"] == "MUG-BLUE"
+    body = order_body(
+        reference="PO-2",
+        lines=[{"sku": "mug-blue", "quantity": 1}, {"sku": "MUG-BLUE", "quantity": 1}],
+    )
+    response = partner_client.post(ORDERS, body, format="json")
+    assert response.status_code == 400
+    assert "already on line 1" in " ".join(response.json()["lines"])
+
+
+def test_a_receipt_takes_a_sku_in_any_case(staff_client, warehouse, mug):
+    response = staff_client.post(
+        "/api/v1/inventory/receipts/",
+        {"warehouse": "LDS", "lines": [{"sku": "mug-blue", "quantity": 3}]},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["lines"][0]["sku"] == "MUG-BLUE"
+
+
 # --- transitions ----------------------------------------------------------------------------------
 @pytest.fixture
 def partner_order(partner, stocked, mug):
@@ -421,6 +446,23 @@ def test_cancel_after_something_shipped_is_409(partner_client, partner_order):
     assert response.status_code == 409
     assert response.json()["status"] == "allocated"
     assert "shipped" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("name", ["hold", "cancel"])
+def test_a_reason_over_the_limit_is_refused_with_the_limit(staff_client, partner_order, name):
+    """The pages' rule (orders.services.reason_clean): at most 255 characters, said so."""
+    response = staff_client.post(
+        detail(partner_order.number) + f"{name}/", {"reason": "x" * 256}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["reason"] == ["The reason may be at most 255 characters long."]
+    partner_order.refresh_from_db()
+    assert partner_order.status == "allocated"
+    response = staff_client.post(
+        detail(partner_order.number) + f"{name}/", {"reason": "y" * 255}, format="json"
+    )
+    assert response.status_code == 200
+    assert partner_order.events.filter(message="y" * 255).exists()
 
 
 @pytest.mark.parametrize("name", ["confirm", "hold", "release"])

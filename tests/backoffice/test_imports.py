@@ -636,3 +636,28 @@ def test_an_upload_is_imported_once_even_when_submitted_twice(client):
     page = second.post(url, follow=True).content.decode()
     assert "already being imported" in page or "no longer waiting to be imported" in page
     assert StockLevel.objects.get(product=mug, warehouse=leeds).on_hand == 5
+
+
+def test_imports_match_skus_in_any_case(client):
+    """One SKU rule (inventory.skus): products, stock and order files find mug-blue."""
+    user = user_with(*PRODUCT_PERMS, *STOCK_PERMS, *ORDER_PERMS)
+    client.force_login(user)
+    leeds = WarehouseFactory(code="LDS")
+    mug = ProductFactory(sku="MUG-BLUE", name="Blue mug")
+    data = csv_bytes([["sku", "name"], ["mug-blue", "Blue mug, large"]])
+    url, preview = upload_and_preview(client, "products", "p.csv", data)
+    assert "1 valid" in preview.content.decode(), preview.content.decode()
+    client.post(url)
+    assert Product.objects.count() == 1  # updated, not a second product
+    mug.refresh_from_db()
+    assert mug.name == "Blue mug, large"
+    data = csv_bytes([["warehouse", "sku", "quantity"], ["LDS", "mug-blue", "4"]])
+    url, preview = upload_and_preview(client, "stock", "s.csv", data)
+    assert "1 valid" in preview.content.decode(), preview.content.decode()
+    client.post(url)
+    assert StockLevel.objects.get(product=mug, warehouse=leeds).on_hand == 4
+    data = csv_bytes([ORDER_HEADER, order_row("R-1", "mug-blue", 2)])
+    url, preview = upload_and_preview(client, "orders", "o.csv", data)
+    assert "1 valid" in preview.content.decode(), preview.content.decode()
+    client.post(url)
+    assert [(line.product, line.quantity) for line in Order.objects.get().lines.all()] == [(mug, 2)]

@@ -271,3 +271,105 @@ def test_customer_page_shows_returns_and_ratings(
     assert page.count("4 / 5") == orders
     assert "Quick and tidy" in page
     assert page.count(">RMA-") == orders
+
+
+# --- issue 12: found when tried as a new user ------------------------------------------------
+def test_warehouse_filter_has_a_label(client, clerk, mug):
+    page = client.get(reverse("orders:list")).content.decode()
+    assert "[invalid name]" not in page
+    assert '<label for="id_warehouse">Warehouse</label>' in page
+
+
+@pytest.mark.parametrize("term", ["HOM-002-SD", "hom-002-sd", "HOM-002", "hom-002"])
+def test_search_finds_an_order_by_sku(client, clerk, leeds, mug, term):
+    sofa = ProductFactory(sku="HOM-002-SD")
+    receive(leeds, {sofa: 5})
+    with_sofa = place({sofa: 1}, email="sofa@example.com")
+    without = place({mug: 1}, email="mug@example.com")
+    page = client.get(reverse("orders:list"), {"q": term}).content.decode()
+    assert with_sofa.number in page
+    assert without.number not in page
+
+
+def test_customer_lifetime_value_is_money_with_currency(client, clerk, leeds):
+    from decimal import Decimal
+
+    product = ProductFactory(sku="LAMP", unit_price=Decimal("1089.237"))
+    receive(leeds, {product: 10})
+    order = place({product: 3})
+    page = client.get(reverse("customers:detail", args=[order.customer.pk])).content.decode()
+    total = Order.objects.get(pk=order.pk).total
+    assert f"{total:.2f} EUR in value" in page
+    assert "0000" not in page.split("in value")[0].rsplit("<p>", 1)[-1]
+
+
+def test_order_page_shows_the_contact_details_given_with_the_order(client, clerk, mug):
+    first = place({mug: 1}, email="ada@example.com")
+    customer = first.customer
+    customer.phone = "+44 20 0000 0001"
+    customer.save()
+    response = client.post(reverse("orders:create"), {**ENTRY, "phone": "+44 7700 900123"})
+    order = Order.objects.exclude(pk=first.pk).get()
+    assert order.customer == customer and order.contact_phone == "+44 7700 900123"
+    page = client.get(response["Location"]).content.decode()
+    assert "+44 7700 900123" in page
+    assert "+44 20 0000 0001" not in page
+
+
+@pytest.mark.parametrize("name", ["hold", "cancel"])
+def test_hold_and_cancel_reasons_follow_one_rule(client, clerk, mug, name):
+    order = place({mug: 1})
+    url = reverse("orders:transition", args=[order.number, name])
+    response = client.post(url, {"reason": "", "status": "allocated"}, follow=True)
+    assert "Give a reason to" in response.content.decode()
+    assert "at most 255 characters" in response.content.decode()
+    response = client.post(url, {"reason": "x" * 256, "status": "allocated"}, follow=True)
+    page = response.content.decode()
+    assert "The reason may be at most 255 characters long; this one has 256." in page
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ALLOCATED  # neither was accepted
+    response = client.post(url, {"reason": "y" * 255, "status": "allocated"}, follow=True)
+    order.refresh_from_db()
+    assert order.status == (OrderStatus.ON_HOLD if name == "hold" else OrderStatus.CANCELLED)
+    assert order.events.filter(message="y" * 255).exists()
+
+
+def _text_inputs_without_maxlength(html: str) -> list[str]:
+    import re
+
+    tags = re.findall(r"<(?:input|textarea)\b[^>]*>", html)
+    text = [
+        t
+        for t in tags
+        if t.startswith("<textarea")
+        or not re.search(r'type="(hidden|checkbox|radio|number|date|submit|file)"', t)
+    ]
+    return [t for t in text if "maxlength=" not in t]
+
+
+def test_every_text_input_of_the_order_pages_has_a_maxlength(client, clerk, mug):
+    order = place({mug: 5})  # backordered: the substitute form is shown too
+    for url in (
+        reverse("orders:create"),
+        reverse("orders:detail", args=[order.number]),
+        reverse("orders:list"),
+        reverse("customers:list"),
+    ):
+        page = client.get(url).content.decode()
+        assert _text_inputs_without_maxlength(page) == [], url
+    page = client.get(reverse("orders:create")).content.decode()
+    assert 'maxlength="5000"' in page  # the notes, refused only after submit before
+
+
+def test_order_form_takes_a_sku_in_any_case(client, clerk, leeds):
+    sofa = ProductFactory(sku="HOM-002-SD")
+    receive(leeds, {sofa: 5})
+    data = {**ENTRY, "lines-0-sku": " hom-002-sd ", "lines-0-quantity": "2"}
+    response = client.post(reverse("orders:create"), data)
+    assert response.status_code == 302, response.content.decode()
+    order = Order.objects.get()
+    assert [(line.product, line.quantity) for line in order.lines.all()] == [(sofa, 2)]
+    data = {**ENTRY, "lines-0-sku": "hom-002-sd", "lines-1-sku": "HOM-002-SD"}
+    data["lines-1-quantity"] = "1"
+    response = client.post(reverse("orders:create"), data)
+    assert "already on line 1" in response.content.decode()  # the same SKU, twice

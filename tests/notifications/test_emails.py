@@ -57,18 +57,52 @@ def test_backorder_notice_lists_waiting_lines_new_estimate_and_options(
         order = place({mug: 3, tee: 1})
     order.refresh_from_db()
     assert order.status == OrderStatus.BACKORDERED
-    subjects = [m.subject for m in customer_mails()]
-    assert subjects == [
-        f"Your order {order.number} is confirmed",
-        f"Your order {order.number} is delayed",
-    ]
-    notice = customer_mails()[1]
-    assert "2 x Blue mug (MUG-BLUE)" in notice.body
-    assert "1 x T-shirt M (TEE-M)" in notice.body
-    assert f"New estimated delivery: {order.estimated_delivery_date:%A %-d %B %Y}" in notice.body
-    for option in ("- wait:", "- substitute:", "- cancel the line:"):
+    # One e-mail that says both: confirmed, which lines wait, and the estimate with them.
+    [notice] = customer_mails()
+    assert notice.subject == f"Your order {order.number} is confirmed (some items follow later)"
+    assert f"Your order {order.number} is confirmed." in notice.body
+    waiting = notice.body.split("Some items are not in stock right now")[1].split("Estimated")[0]
+    assert "2 x Blue mug (MUG-BLUE)" in waiting
+    assert "1 x T-shirt M (TEE-M)" in waiting
+    estimate = f"{order.estimated_delivery_date:%A %-d %B %Y}"
+    assert f"Estimated delivery, with these items: {estimate}." in notice.body
+    assert notice.body.count("Estimated delivery") == 1  # one date, not two
+    for option in ("- substitute:", "- cancel the line:"):
         assert option in notice.body
     assert "<strong>cancel the line</strong>" in html_of(notice)
+    assert "3 x Blue mug (MUG-BLUE) at 9.90 EUR" in notice.body  # the summary too
+
+
+def test_a_line_backordered_later_still_sends_the_delay_notice(
+    warehouse, mug, tee, django_capture_on_commit_callbacks
+):
+    """A phone order confirmed by staff and found short: one e-mail. Stock lost later (a line
+    backordered again after the confirmation): the delay notice."""
+    from orders.services import order_confirm
+    from tests.factories import receive
+
+    with django_capture_on_commit_callbacks(execute=True):
+        receive(warehouse, {mug: 1, tee: 1})
+        order = place({mug: 3}, channel_code="phone")
+    assert customer_mails() == []  # waits for staff review
+    with django_capture_on_commit_callbacks(execute=True):
+        order_confirm(order=order)
+    [confirmation] = customer_mails()
+    assert "(some items follow later)" in confirmation.subject
+    assert "2 x Blue mug (MUG-BLUE)" in confirmation.body
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        events.event_write(
+            order=order,
+            type=EventType.BACKORDERED,
+            message="Waiting for stock: 1 × MUG-BLUE",
+            lines={"MUG-BLUE": 1},
+        )
+    [notice] = customer_mails()
+    assert notice.subject == f"Your order {order.number} is delayed"
+    assert "1 x Blue mug (MUG-BLUE)" in notice.body
+    for option in ("- wait:", "- substitute:", "- cancel the line:"):
+        assert option in notice.body
 
 
 def test_shipped_email_has_tracking_link(stocked, mug, django_capture_on_commit_callbacks):

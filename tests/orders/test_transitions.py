@@ -259,6 +259,25 @@ def test_service_refuses_an_edit_decided_on_a_stale_view(leeds, product):
     assert order.status == S.CANCELLED
 
 
+def test_a_receipt_filling_the_order_meanwhile_does_not_refuse_a_cancel(leeds, product):
+    """Seen backordered, filled by a receipt before the cancel takes its lock: the cancel is
+    decided again on the current state and cancels (the stock flow is no one's decision)."""
+    order = place({product: 2})
+    seen = fresh(order)
+    assert seen.status == S.BACKORDERED
+    receive(leeds, {product: 2})
+    assert fresh(order).status == S.ALLOCATED
+    order_cancel(order=seen, reason="customer changed their mind")
+    assert fresh(order).status == S.CANCELLED
+    assert StockLevel.objects.get(product=product).reserved == 0
+    held = place({product: 1})
+    seen = fresh(held)
+    order_hold(order=fresh(held), reason="fraud check")
+    with pytest.raises(TransitionNotAllowedNow, match="changed meanwhile"):
+        order_cancel(order=seen)  # a person decided meanwhile: still refused
+    assert_invariants()
+
+
 def test_status_cannot_be_assigned(leeds, product):
     order = make(S.ALLOCATED, product, leeds)
     with pytest.raises(AttributeError):

@@ -288,3 +288,9 @@ if REDIS_URL and "CACHES" not in globals():
 OMS_CARRIER_WEBHOOK_SECRET = os.environ.get("OMS_CARRIER_WEBHOOK_SECRET", "")
 # Days a signed delivery-feedback link stays valid.
 OMS_FEEDBACK_LINK_DAYS = int(os.environ.get("OMS_FEEDBACK_LINK_DAYS", "30"))
+
+# --- Imports (oms/imports) -------------------------------------------------------------------
+# Largest file the import pages and commands accept; the defaults are well above any export
+# (200,000 products is about 13 MB of CSV), so an exported file always imports back.
+OMS_IMPORT_MAX_ROWS = int(os.environ.get("OMS_IMPORT_MAX_ROWS", "200000"))
+OMS_IMPORT_MAX_BYTES = int(os.environ.get("OMS_IMPORT_MAX_BYTES", str(25 * 1024 * 1024)))

@@ -69,7 +69,7 @@ class OrderImporter(Importer):
         "and allocated at once."
     )
 
-    def validate(self, rows):
+    def validate(self, rows, *, tick):
         errors: list[RowError] = []
         groups: dict[str, OrderGroup] = {}
         channels = {c.code: c for c in Channel.objects.filter(code__in=CHANNELS)}
@@ -82,7 +82,7 @@ class OrderImporter(Importer):
             )
         )
         bad_groups: set[str] = set()
-        for row in rows:
+        for row in tick.each(rows):
             problems: list[str] = []
             read = reader(row, problems)
             ref = read(text, "order_ref", max_length=100, required=True)
@@ -158,7 +158,7 @@ class OrderImporter(Importer):
             problems.append(f"channel '{data['channel']}' is not one of {', '.join(CHANNELS)}.")
         return problems
 
-    def apply(self, plan, *, user=None, progress=None):
+    def apply(self, plan, *, user=None, tick):
         errors: list[RowError] = []
         placed = []
         for group in plan:
@@ -189,8 +189,7 @@ class OrderImporter(Importer):
                 errors.append(RowError(group.first_row, f"order {group.reference}: {exc.message}"))
             else:
                 placed.append(order)
-            if progress:
-                progress(len(group.lines))
+            tick(len(group.lines))
         if errors:
             return 0, [], errors
         rows = sum(len(g.lines) for g in plan)

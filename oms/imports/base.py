@@ -92,10 +92,16 @@ class RowProblem(ValueError):
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def text(row: Row, column: str, *, max_length: int, required: bool = False) -> str:
+def unquoted(row: Row, column: str) -> str:
+    """The cell's text as written before our exports guarded it with a quote (if they did)."""
     value = row.get(column).strip()
     if value[:1] == "'" and value[1:2] in FORMULA_START:
-        value = value[1:]  # our exports guard formula-like cells with a quote: undo it
+        value = value[1:]
+    return value
+
+
+def text(row: Row, column: str, *, max_length: int, required: bool = False) -> str:
+    value = unquoted(row, column)
     if required and not value:
         raise RowProblem(f"{column} is missing.")
     if len(value) > max_length:

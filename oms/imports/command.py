@@ -28,7 +28,11 @@ class _TqdmOut:
 
 class _Bars:
     """The ``progress`` callback of an import: one tqdm bar per phase ("Checking products",
-    then "Importing products"), moved as the importer reports rows (every few hundred)."""
+    then "Importing products"), moved as the importer reports rows (every few hundred). The
+    bar is redrawn at most every ``mininterval`` seconds (tqdm's default)."""
+
+    mininterval = 0.1
+    miniters = None
 
     def __init__(self, label: str, stdout, *, disable: bool):
         self.label, self.out, self.disable = label, _TqdmOut(stdout), disable
@@ -44,6 +48,8 @@ class _Bars:
                 unit="row",
                 file=self.out,
                 disable=self.disable,
+                mininterval=self.mininterval,
+                miniters=self.miniters,
             )
         self.bar.update(done - self.bar.n)
 

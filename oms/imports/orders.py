@@ -14,7 +14,7 @@ from orders.geo import is_known_country
 from orders.models import Channel, Order
 from orders.services import order_place
 
-from .base import Importer, RowError, integer, plural, reader, text
+from .base import Importer, RowError, integer, plural, reader, text, unquoted
 
 CHANNELS = ("phone", "counter", "web")
 DEFAULT_CHANNEL = "phone"
@@ -73,9 +73,9 @@ class OrderImporter(Importer):
         errors: list[RowError] = []
         groups: dict[str, OrderGroup] = {}
         channels = {c.code: c for c in Channel.objects.filter(code__in=CHANNELS)}
-        skus = {row.get("sku").strip() for row in rows if row.get("sku").strip()}
+        skus = {unquoted(row, "sku") for row in rows} - {""}
         products = Product.objects.in_bulk(skus, field_name="sku")
-        refs = {row.get("order_ref").strip() for row in rows if row.get("order_ref").strip()}
+        refs = {unquoted(row, "order_ref") for row in rows} - {""}
         taken = dict(
             Order.objects.filter(partner__isnull=True, reference__in=refs).values_list(
                 "reference", "number"

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from inventory.models import Product
 
-from .base import Importer, RowError, boolean, decimal, integer, plural, reader, text
+from .base import Importer, RowError, boolean, decimal, integer, plural, reader, text, unquoted
 
 BATCH = 500
 UPDATABLE = ("name", "unit_price", "currency", "cost_price", "weight_grams", "is_active")
@@ -46,7 +46,7 @@ class ProductImporter(Importer):
     def validate(self, rows, *, tick):
         errors: list[RowError] = []
         existing = Product.objects.in_bulk(
-            {row.get("sku").strip() for row in rows if row.get("sku").strip()}, field_name="sku"
+            {unquoted(row, "sku") for row in rows} - {""}, field_name="sku"
         )
         seen: dict[str, int] = {}
         plan: list[ProductChange] = []

@@ -13,7 +13,7 @@ from inventory.services import stock_levels_ensure
 from orders.models import Order, OrderStatus
 from orders.services import stock_receipt_record
 
-from .base import Importer, RowError, integer, plural, reader, text
+from .base import Importer, RowError, integer, plural, reader, text, unquoted
 
 
 @dataclass
@@ -43,7 +43,7 @@ class StockImporter(Importer):
         errors: list[RowError] = []
         warehouses = {w.code.upper(): w for w in Warehouse.objects.all()}
         products = Product.objects.in_bulk(
-            {row.get("sku").strip() for row in rows if row.get("sku").strip()}, field_name="sku"
+            {unquoted(row, "sku") for row in rows} - {""}, field_name="sku"
         )
         seen: dict[tuple[int, int], int] = {}
         plan: list[StockChange] = []

@@ -11,4 +11,6 @@ urlpatterns = [
     path("export/orders/", views.export_orders, name="export_orders"),
     path("import/<slug:kind>/", views.upload, name="upload"),
     path("import/<slug:kind>/<str:token>/", views.preview, name="preview"),
+    path("jobs/<int:pk>/", views.job, name="job"),
+    path("jobs/<int:pk>/status/", views.job_status_json, name="job_status"),
 ]

@@ -3,8 +3,10 @@ checking and importing is in ``oms.imports``.
 
 Between the preview and the confirmation the uploaded file is kept in the user's session
 (server-side, compressed, under a random token, for an hour): it works with any number of
-processes and machines, and nobody else can confirm it. On confirmation the file is read and
-checked again, so the import never relies on a preview of data that has changed meanwhile.
+processes and machines, and nobody else can confirm it. The confirmation starts a background
+job (``oms.imports.jobs``) and sends the user to its page, which shows a progress bar (polling
+``job_status``) and then the outcome; the job reads and checks the file again, so the import
+never relies on a preview of data that has changed meanwhile.
 """
 
 import base64
@@ -18,13 +20,22 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from .imports import IMPORTERS, MAX_ROWS, FileRejected, importer_for, read_table
+from orders.models import ImportJob
+
+from .imports import IMPORTERS, FileRejected, importer_for, read_table, row_limit
 from .imports.exports import csv_lines, order_lines, order_rows, product_rows, write_xlsx
 from .imports.forms import OrderExportForm, UploadForm
+from .imports.jobs import import_job_create, import_job_enqueue, job_status
 
 SESSION_KEY = "imports_pending"
 PENDING_SECONDS = 3600
@@ -125,7 +136,7 @@ def upload(request, kind: str):
     return render(
         request,
         "imports/upload.html",
-        {"importer": importer, "form": form, "max_rows": MAX_ROWS},
+        {"importer": importer, "form": form, "max_rows": row_limit()},
         status=400 if form.errors else 200,
     )
 
@@ -150,7 +161,11 @@ def preview(request, kind: str, token: str):
                 messages.error(request, "That upload is already being imported.")
                 return redirect("imports:index")
             _drop(request, token)
-            report = importer.run(table, user=request.user)
+            job = import_job_create(
+                user=request.user, kind=kind, filename=filename, data=data, rows=len(table.rows)
+            )
+            import_job_enqueue(job)
+            return redirect("imports:job", pk=job.pk)
         else:
             _plan, report = importer.preview(table)
     except FileRejected as exc:
@@ -160,14 +175,6 @@ def preview(request, kind: str, token: str):
         return render(
             request, "imports/upload.html", {"importer": importer, "form": form}, status=400
         )
-    if request.method == "POST":
-        _drop(request, token)
-        if report.imported:
-            return render(
-                request,
-                "imports/result.html",
-                {"importer": importer, "report": report, "filename": filename},
-            )
     errors_by_row: dict[int, list[str]] = {}
     for error in report.errors:
         errors_by_row.setdefault(error.row, []).append(error.message)
@@ -192,11 +199,29 @@ def preview(request, kind: str, token: str):
             "more_rows": len(table.rows) - len(shown),
             "errors": report.errors[:SHOWN_ERRORS],
             "more_errors": max(len(report.errors) - SHOWN_ERRORS, 0),
-            "failed": request.method == "POST",
             "token": token,
         },
-        status=400 if request.method == "POST" else 200,
     )
+
+
+def _job(request, pk: int) -> ImportJob:
+    """The user's own import job (someone else's is not found)."""
+    return get_object_or_404(ImportJob, pk=pk, user_id=request.user.pk)
+
+
+@login_required
+def job(request, pk: int):
+    item = _job(request, pk)
+    return render(
+        request,
+        "imports/job.html",
+        {"job": item, "importer": importer_for(item.kind), "state": job_status(item)},
+    )
+
+
+@login_required
+def job_status_json(request, pk: int):
+    return JsonResponse(job_status(_job(request, pk)))
 
 
 # --- exports ----------------------------------------------------------------------------------

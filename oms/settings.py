@@ -339,3 +339,9 @@ AXES_CLIENT_IP_CALLABLE = "oms.throttling.client_ip"
 AXES_LOCKOUT_CALLABLE = "oms.lockout.lockout_response"  # the site's login page with a message
 # No "AXES: BEGIN version ..." banner on every command and process start.
 AXES_VERBOSE = False
+
+# --- Imports (oms/imports) -------------------------------------------------------------------
+# Largest file the import pages and commands accept; the defaults are well above any export
+# (200,000 products is about 13 MB of CSV), so an exported file always imports back.
+OMS_IMPORT_MAX_ROWS = int(os.environ.get("OMS_IMPORT_MAX_ROWS", "200000"))
+OMS_IMPORT_MAX_BYTES = int(os.environ.get("OMS_IMPORT_MAX_BYTES", str(25 * 1024 * 1024)))

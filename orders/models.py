@@ -486,3 +486,41 @@ class OutboxAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message} #{self.number}"
+
+
+# --- background imports (oms/imports/jobs.py) -----------------------------------------------
+class ImportJobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """One confirmed import of a products, stock or orders file, run by a Celery task. The file
+    is kept (compressed) until the job ends; the row count while it runs is in the cache (see
+    ``oms.imports.jobs``), the outcome here."""
+
+    kind = models.CharField(max_length=20, help_text="products, stock or orders")
+    filename = models.CharField(max_length=200)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=ImportJobStatus.choices, default=ImportJobStatus.QUEUED
+    )
+    data = models.BinaryField(blank=True, editable=False, help_text="The file, zlib-compressed.")
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=list, blank=True)
+    errors = models.JSONField(default=list, blank=True, help_text="[{row, message}, …]")
+    error = models.TextField(blank=True, help_text="What stopped the job, if anything.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import {self.filename} ({self.status})"

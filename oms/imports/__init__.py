@@ -9,7 +9,7 @@ rejected, in one transaction: nothing is ever half-imported. The back-office pag
 from .base import Importer, Report, RowError
 from .orders import OrderImporter
 from .products import ProductImporter
-from .reading import MAX_BYTES, MAX_ROWS, FileRejected, Table, read_table
+from .reading import FileRejected, Table, read_table, row_limit, size_limit
 from .stock import StockImporter
 
 IMPORTERS: dict[str, type[Importer]] = {
@@ -23,8 +23,6 @@ def importer_for(kind: str) -> Importer:
 
 __all__ = [
     "IMPORTERS",
-    "MAX_BYTES",
-    "MAX_ROWS",
     "FileRejected",
     "Importer",
     "Report",
@@ -32,4 +30,6 @@ __all__ = [
     "Table",
     "importer_for",
     "read_table",
+    "row_limit",
+    "size_limit",
 ]

@@ -1,7 +1,7 @@
 """What every kind of import shares: columns, value parsing, row errors, the report, and the
 all-or-nothing run (a file with one bad row imports nothing)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -9,7 +9,38 @@ from django.db import transaction
 
 from .reading import FileRejected, Row, Table
 
-Progress = Callable[[int], None] | None
+# ``progress(phase, rows_done, rows_total)``: told while a file is checked, then written.
+Progress = Callable[[str, int, int], None] | None
+CHECKING, WRITING = "checking", "writing"
+PHASE_LABELS = {CHECKING: "Checking", WRITING: "Importing"}
+
+
+class Ticker:
+    """Counts the rows of one phase (checking or writing) and tells ``report`` about them every
+    ``every`` rows and once more at the end, so a progress bar moves without costing a call per
+    row. ``Ticker(None, …)`` counts silently."""
+
+    def __init__(self, report: Progress, phase: str, total: int, *, every: int = 250):
+        self.report, self.phase, self.total, self.every = report, phase, total, every
+        self.done = self._told = 0
+        if report:
+            report(phase, 0, total)
+
+    def __call__(self, rows: int = 1) -> None:
+        self.done = min(self.done + rows, self.total)
+        if self.report and (self.done - self._told >= self.every or self.done == self.total):
+            self._told = self.done
+            self.report(self.phase, self.done, self.total)
+
+    def each(self, items: Iterable) -> Iterator:
+        """Yield ``items``, counting one row as each is handled."""
+        for item in items:
+            yield item
+            self()
+
+    def finish(self) -> None:
+        if self.done < self.total:
+            self(self.total - self.done)
 
 
 @dataclass
@@ -56,14 +87,21 @@ class RowProblem(ValueError):
 
 
 # --- value parsing ------------------------------------------------------------------------------
-# Cells our exports prefix with "'" so spreadsheets do not run them (oms/imports/exports.py).
-FORMULA_GUARDED = ("=", "+", "-", "@")
+# Text starting with one of these is run as a formula by spreadsheet programs (CSV injection):
+# our CSV exports prefix such cells with "'" (oms/imports/exports.py), and ``text`` undoes it.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def unquoted(row: Row, column: str) -> str:
+    """The cell's text as written before our exports guarded it with a quote (if they did)."""
+    value = row.get(column).strip()
+    if value[:1] == "'" and value[1:2] in FORMULA_START:
+        value = value[1:]
+    return value
 
 
 def text(row: Row, column: str, *, max_length: int, required: bool = False) -> str:
-    value = row.get(column).strip()
-    if value[:1] == "'" and value[1:2] in FORMULA_GUARDED:
-        value = value[1:]  # our exports guard formula-like cells with a quote: undo it
+    value = unquoted(row, column)
     if required and not value:
         raise RowProblem(f"{column} is missing.")
     if len(value) > max_length:
@@ -145,9 +183,10 @@ def reader(row: Row, problems: list[str]):
 class Importer:
     """One kind of import. Subclasses give the columns and write ``validate`` and ``apply``.
 
-    ``validate(rows)`` makes a constant number of queries (bulk look-ups) and returns
-    ``(plan, errors)``; ``apply(plan, user=…, progress=…)`` writes inside the caller's
-    transaction and returns ``(rows_done, summary, errors)``; any error rolls everything back.
+    ``validate(rows, tick=…)`` makes a constant number of queries (bulk look-ups) and returns
+    ``(plan, errors)``; ``apply(plan, user=…, tick=…)`` writes inside the caller's transaction
+    and returns ``(rows_done, summary, errors)``; any error rolls everything back. Both count the
+    rows they have handled with ``tick`` (a ``Ticker``), which drives the progress bars.
     """
 
     kind = ""
@@ -177,10 +216,10 @@ class Importer:
                 + "."
             )
 
-    def validate(self, rows: list[Row]):
+    def validate(self, rows: list[Row], *, tick: Ticker):
         raise NotImplementedError
 
-    def apply(self, plan, *, user=None, progress: Progress = None):
+    def apply(self, plan, *, user=None, tick: Ticker):
         raise NotImplementedError
 
     # --- entry points --------------------------------------------------------------------
@@ -194,11 +233,11 @@ class Importer:
                         row.number, f"values beyond the last column: {row.values['__extra__']}"
                     )
                 )
-        plan, errors = self.validate(table.rows)
+        tick = Ticker(progress, CHECKING, len(table.rows))
+        plan, errors = self.validate(table.rows, tick=tick)
+        tick.finish()
         report.errors.extend(errors)
         report.errors.sort(key=lambda e: e.row or 0)
-        if progress:
-            progress(len(table.rows))
         return plan, report
 
     def run(
@@ -206,13 +245,16 @@ class Importer:
     ) -> Report:
         """Validate ``table``; unless it has errors or this is a dry run, import it whole in one
         transaction. A service error during the import rolls back every row already written."""
-        plan, report = self.preview(table)
+        plan, report = self.preview(table, progress=progress)
         if not report.ok or dry_run:
             return report
+        tick = Ticker(progress, WRITING, report.rows_total)
         with transaction.atomic():
-            done, summary, errors = self.apply(plan, user=user, progress=progress)
+            done, summary, errors = self.apply(plan, user=user, tick=tick)
             if errors:
                 transaction.set_rollback(True)
+            else:
+                tick.finish()
         if errors:
             report.errors = sorted(errors, key=lambda e: e.row or 0)
             report.summary = ["Nothing was imported."]

@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from . import MAX_BYTES, FileRejected, importer_for, read_table
+from . import FileRejected, importer_for, read_table, size_limit
+from .base import PHASE_LABELS
 
 SHOWN_ERRORS = 50
 
@@ -23,6 +24,39 @@ class _TqdmOut:
 
     def flush(self):
         self.stream.flush()
+
+
+class _Bars:
+    """The ``progress`` callback of an import: one tqdm bar per phase ("Checking products",
+    then "Importing products"), moved as the importer reports rows (every few hundred). The
+    bar is redrawn at most every ``mininterval`` seconds (tqdm's default)."""
+
+    mininterval = 0.1
+    miniters = None
+
+    def __init__(self, label: str, stdout, *, disable: bool):
+        self.label, self.out, self.disable = label, _TqdmOut(stdout), disable
+        self.phase, self.bar = None, None
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase != self.phase:
+            self.close()
+            self.phase = phase
+            self.bar = tqdm(
+                total=total,
+                desc=f"{PHASE_LABELS[phase]} {self.label}",
+                unit="row",
+                file=self.out,
+                disable=self.disable,
+                mininterval=self.mininterval,
+                miniters=self.miniters,
+            )
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 class ImportCommand(BaseCommand):
@@ -44,9 +78,9 @@ class ImportCommand(BaseCommand):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
-        if path.stat().st_size > MAX_BYTES:
+        if path.stat().st_size > size_limit():
             raise CommandError(
-                f"{path} is larger than {MAX_BYTES // 1024 // 1024} MB; "
+                f"{path} is larger than {size_limit() // 1024 // 1024} MB; "
                 "split it into smaller files."
             )
         user = None
@@ -61,21 +95,13 @@ class ImportCommand(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}") from None
         verbose = options.get("verbosity", 1) >= 1
-        progress = tqdm(
-            total=len(table.rows),
-            desc=f"Importing {importer.label.lower()}",
-            unit="row",
-            file=_TqdmOut(self.stdout),
-            mininterval=0.5,
-            disable=not verbose or options["dry_run"],
-        )
+        bars = _Bars(importer.label.lower(), self.stdout, disable=not verbose)
         try:
-            with progress:
-                report = importer.run(
-                    table, user=user, dry_run=options["dry_run"], progress=progress.update
-                )
+            report = importer.run(table, user=user, dry_run=options["dry_run"], progress=bars)
         except FileRejected as exc:
             raise CommandError(f"{path}: {exc.message}") from None
+        finally:
+            bars.close()
         if not report.ok:
             lines = [str(e) for e in report.errors[:SHOWN_ERRORS]]
             if len(report.errors) > SHOWN_ERRORS:

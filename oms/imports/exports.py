@@ -1,5 +1,10 @@
 """Exports: products with the stock available per warehouse (CSV or .xlsx), and order lines of a
-date range (CSV). Rows are generated lazily so large exports stream."""
+date range (CSV). Rows are generated lazily so large exports stream.
+
+Formula injection is handled in one place, the writers: every text cell of a CSV that starts
+like a formula gets a leading apostrophe (``safe``), whatever its column (a SKU or a name can be
+"=HYPERLINK(…)"); in .xlsx every text cell is typed as a string, never a formula. The row
+generators yield raw values."""
 
 import csv
 import datetime
@@ -12,14 +17,18 @@ from inventory.models import Product, StockLevel, Warehouse
 from orders.models import OrderLine
 from orders.selectors import placed_between
 
-# Cells starting with these are run as formulas by spreadsheet programs (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from .base import FORMULA_START
 
 
 def safe(value):
+    """A CSV cell that spreadsheet programs will not run as a formula."""
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
+
+
+def safe_row(row: list) -> list:
+    return [safe(value) for value in row]
 
 
 PRODUCT_COLUMNS = ["sku", "name", "unit_price", "currency", "cost_price", "weight_grams", "active"]
@@ -40,7 +49,7 @@ def product_rows() -> Iterator[list]:
         active_total = sum(available[p.pk].get(w.pk, 0) for w in warehouses if w.is_active)
         yield [
             p.sku,
-            safe(p.name),
+            p.name,
             p.unit_price,
             p.currency,
             p.cost_price,
@@ -104,14 +113,14 @@ def order_rows(lines) -> Iterator[list]:
             order.placed_at.isoformat(timespec="seconds"),
             order.status,
             order.channel.code,
-            safe(order.reference),
-            safe(order.shipping_name),
-            safe(order.customer.email),
-            safe(order.customer.phone),
-            safe(order.shipping_line1),
-            safe(order.shipping_line2),
-            safe(order.shipping_city),
-            safe(order.shipping_postal_code),
+            order.reference,
+            order.shipping_name,
+            order.customer.email,
+            order.customer.phone,
+            order.shipping_line1,
+            order.shipping_line2,
+            order.shipping_city,
+            order.shipping_postal_code,
             order.shipping_country,
             line.product.sku,
             line.quantity,
@@ -135,14 +144,14 @@ def csv_lines(rows: Iterable[list]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff"
     for row in rows:
-        yield writer.writerow(row)
+        yield writer.writerow(safe_row(row))
 
 
 def write_csv(rows: Iterable[list], fh) -> int:
     writer = csv.writer(fh)
     count = -1
     for count, row in enumerate(rows):  # noqa: B007
-        writer.writerow(row)
+        writer.writerow(safe_row(row))
     return max(count, 0)
 
 

@@ -2,21 +2,25 @@ from django import forms
 
 from orders.models import Channel, OrderStatus
 
-from .reading import MAX_BYTES
+from .reading import size_limit
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(
-        help_text=f"CSV (UTF-8, comma or semicolon) or Excel .xlsx, at most "
-        f"{MAX_BYTES // 1024 // 1024} MB."
-    )
+    file = forms.FileField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = (
+            f"CSV (UTF-8, comma or semicolon) or Excel .xlsx, at most "
+            f"{size_limit() // 1024 // 1024} MB."
+        )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_BYTES:
+        if upload.size > size_limit():
             raise forms.ValidationError(
                 f"The file is {upload.size / 1024 / 1024:.1f} MB; files of at most "
-                f"{MAX_BYTES // 1024 // 1024} MB can be imported. Split it into smaller files."
+                f"{size_limit() // 1024 // 1024} MB can be imported. Split it into smaller files."
             )
         return upload
 

@@ -14,7 +14,7 @@ from orders.geo import is_known_country
 from orders.models import Channel, Order
 from orders.services import order_place
 
-from .base import Importer, RowError, integer, plural, reader, text
+from .base import Importer, RowError, integer, plural, reader, text, unquoted
 
 CHANNELS = ("phone", "counter", "web")
 DEFAULT_CHANNEL = "phone"
@@ -69,20 +69,20 @@ class OrderImporter(Importer):
         "and allocated at once."
     )
 
-    def validate(self, rows):
+    def validate(self, rows, *, tick):
         errors: list[RowError] = []
         groups: dict[str, OrderGroup] = {}
         channels = {c.code: c for c in Channel.objects.filter(code__in=CHANNELS)}
-        skus = {row.get("sku").strip() for row in rows if row.get("sku").strip()}
+        skus = {unquoted(row, "sku") for row in rows} - {""}
         products = products_by_sku(skus)  # keyed by sku_key: any case
-        refs = {row.get("order_ref").strip() for row in rows if row.get("order_ref").strip()}
+        refs = {unquoted(row, "order_ref") for row in rows} - {""}
         taken = dict(
             Order.objects.filter(partner__isnull=True, reference__in=refs).values_list(
                 "reference", "number"
             )
         )
         bad_groups: set[str] = set()
-        for row in rows:
+        for row in tick.each(rows):
             problems: list[str] = []
             read = reader(row, problems)
             ref = read(text, "order_ref", max_length=100, required=True)
@@ -158,7 +158,7 @@ class OrderImporter(Importer):
             problems.append(f"channel '{data['channel']}' is not one of {', '.join(CHANNELS)}.")
         return problems
 
-    def apply(self, plan, *, user=None, progress=None):
+    def apply(self, plan, *, user=None, tick):
         errors: list[RowError] = []
         placed = []
         for group in plan:
@@ -189,8 +189,7 @@ class OrderImporter(Importer):
                 errors.append(RowError(group.first_row, f"order {group.reference}: {exc.message}"))
             else:
                 placed.append(order)
-            if progress:
-                progress(len(group.lines))
+            tick(len(group.lines))
         if errors:
             return 0, [], errors
         rows = sum(len(g.lines) for g in plan)

@@ -1,15 +1,22 @@
-"""Products from a sheet: create new SKUs, update known ones (blank cells keep what is there)."""
+"""Products from a sheet: create new SKUs, update known ones (blank cells keep what is there).
+
+Written in bulk: the known SKUs are read once (while checking), and every new or changed product
+is written by ``INSERT … ON CONFLICT (sku) DO UPDATE`` in batches of ``BATCH`` rows (Django's
+``bulk_create(update_conflicts=True)``, PostgreSQL and SQLite). ``bulk_update`` was the slow part
+before: its ``CASE WHEN id = … THEN …`` per column costs PostgreSQL time that grows with the batch
+squared (20,000 products took 45-240 s; docs/benchmarks.md, section bench/imports).
+"""
 
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.utils import timezone
 
 from inventory.models import Product
 from inventory.skus import products_by_sku, sku_key
 
-from .base import Importer, RowError, boolean, decimal, integer, plural, reader, text
+from .base import Importer, RowError, boolean, decimal, integer, plural, reader, text, unquoted
 
+BATCH = 500
 UPDATABLE = ("name", "unit_price", "currency", "cost_price", "weight_grams", "is_active")
 
 
@@ -37,12 +44,12 @@ class ProductImporter(Importer):
     def ignored(self, header: str) -> bool:
         return header.startswith("available") or header in {"on_hand", "reserved"}
 
-    def validate(self, rows):
+    def validate(self, rows, *, tick):
         errors: list[RowError] = []
-        existing = products_by_sku(row.get("sku") for row in rows)  # keyed by sku_key
+        existing = products_by_sku({unquoted(row, "sku") for row in rows} - {""})  # by sku_key
         seen: dict[str, int] = {}
         plan: list[ProductChange] = []
-        for row in rows:
+        for row in tick.each(rows):
             problems: list[str] = []
             read = reader(row, problems)
             sku = read(text, "sku", max_length=64, required=True)
@@ -82,32 +89,29 @@ class ProductImporter(Importer):
             )
         return plan, errors
 
-    def apply(self, plan, *, user=None, progress=None):
-        now = timezone.now()
+    def apply(self, plan, *, user=None, tick):
         new, changed = [], []
         for change in plan:
-            if change.product is None:
-                new.append(
-                    Product(
-                        sku=change.sku,
-                        **{"currency": settings.OMS_DEFAULT_CURRENCY, **change.values},
-                    )
-                )
-            else:
-                product = change.product
-                if any(getattr(product, k) != v for k, v in change.values.items()):
-                    for key, value in change.values.items():
-                        setattr(product, key, value)
-                    product.updated_at = now
-                    changed.append(product)
-        Product.objects.bulk_create(new, batch_size=500)
-        if progress:
-            progress(len(new))
-        if changed:
-            Product.objects.bulk_update(changed, [*UPDATABLE, "updated_at"], batch_size=500)
-        if progress:
-            progress(len(plan) - len(new))
+            product = change.product
+            if product is None:
+                values = {"currency": settings.OMS_DEFAULT_CURRENCY, **change.values}
+                new.append(Product(sku=change.sku, **values))
+            elif any(getattr(product, k) != v for k, v in change.values.items()):
+                # The whole row is written, so a blank cell keeps the value read while checking.
+                values = {k: getattr(product, k) for k in UPDATABLE} | change.values
+                changed.append(Product(sku=change.sku, **values))
         unchanged = len(plan) - len(new) - len(changed)
+        tick(unchanged)
+        rows = new + changed
+        for start in range(0, len(rows), BATCH):
+            batch = rows[start : start + BATCH]
+            Product.objects.bulk_create(
+                batch,
+                update_conflicts=True,
+                unique_fields=["sku"],
+                update_fields=[*UPDATABLE, "updated_at"],
+            )
+            tick(len(batch))
         summary = [
             f"{plural(len(new), 'product')} created",
             f"{plural(len(changed), 'product')} updated",

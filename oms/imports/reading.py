@@ -12,8 +12,21 @@ import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
 
-MAX_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 20_000
+from django.conf import settings
+
+# Defaults of the settings OMS_IMPORT_MAX_ROWS and OMS_IMPORT_MAX_BYTES: well above any export
+# (a CSV of 200,000 products with three warehouses is about 13 MB), so an export imports back.
+MAX_ROWS = 200_000
+MAX_BYTES = 25 * 1024 * 1024
+
+
+def row_limit() -> int:
+    return int(getattr(settings, "OMS_IMPORT_MAX_ROWS", MAX_ROWS))
+
+
+def size_limit() -> int:
+    return int(getattr(settings, "OMS_IMPORT_MAX_BYTES", MAX_BYTES))
+
 
 CSV, XLSX = "csv", "xlsx"
 FORMAT_LABELS = {CSV: "CSV", XLSX: "Excel"}
@@ -63,18 +76,19 @@ def detect_format(filename: str, data: bytes) -> str:
     return CSV
 
 
-def read_table(data: bytes, filename: str = "", *, max_rows: int = MAX_ROWS) -> Table:
-    """Read ``data`` (the file's bytes) as CSV or .xlsx, chosen by the name, else the content."""
-    if len(data) > MAX_BYTES:
+def read_table(data: bytes, filename: str = "", *, max_rows: int | None = None) -> Table:
+    """Read ``data`` (the file's bytes) as CSV or .xlsx, chosen by the name, else the content.
+    At most ``max_rows`` data rows (default: the setting ``OMS_IMPORT_MAX_ROWS``)."""
+    if len(data) > size_limit():
         raise FileRejected(
             f"The file is {len(data) / 1024 / 1024:.1f} MB; files of at most "
-            f"{MAX_BYTES // 1024 // 1024} MB can be imported. Split it into smaller files."
+            f"{size_limit() // 1024 // 1024} MB can be imported. Split it into smaller files."
         )
     if not data.strip():
         raise FileRejected("The file is empty.")
     fmt = detect_format(filename, data)
     raw_rows = _xlsx_rows(data) if fmt == XLSX else _csv_rows(data)
-    return _table(fmt, raw_rows, max_rows=max_rows)
+    return _table(fmt, raw_rows, max_rows=row_limit() if max_rows is None else max_rows)
 
 
 def _table(fmt: str, raw_rows, *, max_rows: int) -> Table:
@@ -168,6 +182,18 @@ def _cell_text(value) -> str:
     return str(value)
 
 
+def _refuse_formula(cell):
+    """The cell's value; a formula cell rejects the file, naming the cell and its row."""
+    if getattr(cell, "data_type", None) == "f":
+        formula = str(getattr(cell.value, "text", cell.value) or "")[:60]
+        raise FileRejected(
+            f"Cell {cell.coordinate} (row {cell.row}) holds a formula ({formula}): formula cells "
+            "are not read; paste values instead (copy the cells, then Paste Special > Values) "
+            "and upload the file again."
+        )
+    return cell.value
+
+
 def _xlsx_rows(data: bytes):
     from openpyxl import load_workbook
 
@@ -178,7 +204,9 @@ def _xlsx_rows(data: bytes):
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise not_a_workbook
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        # data_only=False: a formula cell gives its formula, so it can be refused by name
+        # (with data_only=True it reads as its cached result, empty when no program computed it).
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception:  # openpyxl raises many kinds (KeyError, BadZipFile, InvalidFileException…)
         raise not_a_workbook from None
     try:
@@ -186,8 +214,8 @@ def _xlsx_rows(data: bytes):
         if sheet is None:
             raise FileRejected("The workbook has no sheet.")
         try:
-            for cells in sheet.iter_rows(values_only=True):
-                yield [_cell_text(value) for value in cells]
+            for cells in sheet.iter_rows():
+                yield [_cell_text(_refuse_formula(cell)) for cell in cells]
         except FileRejected:
             raise
         except Exception:

@@ -14,7 +14,7 @@ from inventory.skus import products_by_sku, sku_key
 from orders.models import Order, OrderStatus
 from orders.services import stock_receipt_record
 
-from .base import Importer, RowError, integer, plural, reader, text
+from .base import Importer, RowError, integer, plural, reader, text, unquoted
 
 
 @dataclass
@@ -40,13 +40,13 @@ class StockImporter(Importer):
         "To correct a count use a stock adjustment instead."
     )
 
-    def validate(self, rows):
+    def validate(self, rows, *, tick):
         errors: list[RowError] = []
         warehouses = {w.code.upper(): w for w in Warehouse.objects.all()}
-        products = products_by_sku(row.get("sku") for row in rows)  # keyed by sku_key
+        products = products_by_sku({unquoted(row, "sku") for row in rows} - {""})  # by sku_key
         seen: dict[tuple[int, int], int] = {}
         plan: list[StockChange] = []
-        for row in rows:
+        for row in tick.each(rows):
             problems: list[str] = []
             read = reader(row, problems)
             code = read(text, "warehouse", max_length=16, required=True)
@@ -89,7 +89,7 @@ class StockImporter(Importer):
             )
         return plan, errors
 
-    def apply(self, plan, *, user=None, progress=None):
+    def apply(self, plan, *, user=None, tick):
         product_ids = {change.product.pk for change in plan}
         by_warehouse: dict[Warehouse, list[StockChange]] = defaultdict(list)
         for change in plan:
@@ -127,8 +127,7 @@ class StockImporter(Importer):
                     return 0, [], [RowError(changes[0].row, exc.message)]
                 units += sum(m.quantity for m in movements)
                 filled.update({o.pk: o.number for o in orders})
-            if progress:
-                progress(len(changes))
+            tick(len(changes))
 
         settings_changes = [
             c for c in plan if c.bin_location is not None or c.reorder_point is not None

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 import threading
 from decimal import Decimal
 
@@ -46,11 +47,53 @@ def test_import_products_prints_progress_and_summary(tmp_path):
         [["sku", "name", "unit_price"], ["MUG-BLUE", "", "9.00"], ["TEA", "Tea", "3.50"]],
     )
     out = run("import_products", str(path))
-    assert "Importing products" in out and "2/2" in out  # the progress bar
+    assert "Checking products" in out and "Importing products" in out and "2/2" in out
     assert "2 rows done, 0 rejected." in out
     assert "1 product created" in out and "1 product updated" in out
     assert Product.objects.get(sku="MUG-BLUE").unit_price == Decimal("9.00")
     assert Product.objects.get(sku="TEA").name == "Tea"
+
+
+def draw_every_update(monkeypatch):
+    """A terminal sees the bar redrawn 10 times a second; a test is faster than that."""
+    from oms.imports.command import _Bars
+
+    monkeypatch.setattr(_Bars, "mininterval", 0)
+    monkeypatch.setattr(_Bars, "miniters", 1)
+
+
+def _bar_counts(out: str, label: str) -> list[int]:
+    """The row counts a tqdm bar called ``label`` showed, in order (``label: … 250/1200 …``)."""
+    return [int(n) for n in re.findall(re.escape(label) + r":[^\r\n]*?\| *(\d+)/\d+", out)]
+
+
+def test_the_progress_bars_advance_while_checking_and_while_writing(tmp_path, monkeypatch):
+    draw_every_update(monkeypatch)
+    ProductFactory(sku="P0000", unit_price=Decimal("1.00"))
+    rows = [["sku", "name", "unit_price"], *[[f"P{i:04d}", f"N{i}", "2.00"] for i in range(1200)]]
+    out = run("import_products", str(write_csv(tmp_path / "p.csv", rows)))
+    checking = _bar_counts(out, "Checking products")
+    importing = _bar_counts(out, "Importing products")
+    assert {250, 500, 1000, 1200} <= set(checking), checking
+    assert {500, 1000, 1200} <= set(importing), importing  # one step per batch written
+    assert checking == sorted(checking) and importing == sorted(importing)
+    assert "1199 products created" in out and "1 product updated" in out
+
+
+def test_a_dry_run_shows_the_checking_progress(tmp_path, monkeypatch):
+    draw_every_update(monkeypatch)
+    rows = [["sku", "name", "unit_price"], *[[f"P{i:04d}", f"N{i}", "2.00"] for i in range(600)]]
+    out = run("import_products", str(write_csv(tmp_path / "p.csv", rows)), "--dry-run")
+    assert {250, 500, 600} <= set(_bar_counts(out, "Checking products"))
+    assert "Importing products" not in out
+    assert "Dry run: 600 rows valid" in out and not Product.objects.exists()
+
+
+def test_formula_cells_are_refused_by_the_command(tmp_path):
+    path = write_xlsx(tmp_path / "p.xlsx", [["sku", "name", "unit_price"], ["A", "=1+1", 2]])
+    with pytest.raises(CommandError, match=r"Cell B2 \(row 2\) holds a formula"):
+        run("import_products", str(path))
+    assert not Product.objects.exists()
 
 
 def test_import_products_xlsx_dry_run_imports_nothing(tmp_path):

@@ -99,7 +99,7 @@ class ProductImporter(Importer):
             elif any(getattr(product, k) != v for k, v in change.values.items()):
                 # The whole row is written, so a blank cell keeps the value read while checking.
                 values = {k: getattr(product, k) for k in UPDATABLE} | change.values
-                changed.append(Product(sku=change.sku, **values))
+                changed.append(Product(sku=product.sku, **values))  # as stored, any case typed
         unchanged = len(plan) - len(new) - len(changed)
         tick(unchanged)
         rows = new + changed

@@ -656,17 +656,17 @@ def test_imports_match_skus_in_any_case(client):
     data = csv_bytes([["sku", "name"], ["mug-blue", "Blue mug, large"]])
     url, preview = upload_and_preview(client, "products", "p.csv", data)
     assert "1 valid" in preview.content.decode(), preview.content.decode()
-    client.post(url)
+    confirm(client, url)
     assert Product.objects.count() == 1  # updated, not a second product
     mug.refresh_from_db()
     assert mug.name == "Blue mug, large"
     data = csv_bytes([["warehouse", "sku", "quantity"], ["LDS", "mug-blue", "4"]])
     url, preview = upload_and_preview(client, "stock", "s.csv", data)
     assert "1 valid" in preview.content.decode(), preview.content.decode()
-    client.post(url)
+    confirm(client, url)
     assert StockLevel.objects.get(product=mug, warehouse=leeds).on_hand == 4
     data = csv_bytes([ORDER_HEADER, order_row("R-1", "mug-blue", 2)])
     url, preview = upload_and_preview(client, "orders", "o.csv", data)
     assert "1 valid" in preview.content.decode(), preview.content.decode()
-    client.post(url)
+    confirm(client, url)
     assert [(line.product, line.quantity) for line in Order.objects.get().lines.all()] == [(mug, 2)]

@@ -302,6 +302,9 @@ def test_every_url_name_is_in_the_table(world):
     listed |= {name for name, *_ in public_pages(world)}
     listed |= {name for name, *_ in actions(world)}
     listed |= {"home", "favicon", "admin:index", "api:not-found"}
+    # An import job's pages belong to the user who started it; anyone else gets 404
+    # (tests/backoffice/test_import_jobs.py).
+    listed |= {"imports:job", "imports:job_status"}
     names = {
         name
         for name in _url_names(get_resolver().url_patterns)

@@ -288,3 +288,13 @@ if REDIS_URL and "CACHES" not in globals():
 OMS_CARRIER_WEBHOOK_SECRET = os.environ.get("OMS_CARRIER_WEBHOOK_SECRET", "")
 # Days a signed delivery-feedback link stays valid.
 OMS_FEEDBACK_LINK_DAYS = int(os.environ.get("OMS_FEEDBACK_LINK_DAYS", "30"))
+
+# --- Hostile input (core/text.py, core/parsers.py, oms/middleware.py) -------------------------
+# NUL / invalid text in paths, query strings and form bodies, and bodies over
+# DATA_UPLOAD_MAX_MEMORY_SIZE (Django's default, 2.5 MB), are refused before any view runs;
+# JSON bodies are checked by the API's parser (depth, NUL, surrogates, numbers beyond 64 bits).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "oms.middleware.HostileInputMiddleware",
+)
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["core.parsers.JSONParser"]

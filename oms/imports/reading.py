@@ -12,6 +12,8 @@ import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
 
+from core.text import text_problem
+
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
 
@@ -82,6 +84,7 @@ def _table(fmt: str, raw_rows, *, max_rows: int) -> Table:
     rows: list[Row] = []
     for number, cells in enumerate(raw_rows, start=1):
         cells = [c.strip() for c in cells]
+        _check_text(number, cells, headers)
         if headers is None:
             if not any(cells):
                 raise FileRejected(
@@ -110,6 +113,20 @@ def _table(fmt: str, raw_rows, *, max_rows: int) -> Table:
     if not rows:
         raise FileRejected("The file has a header row but no data rows.")
     return Table(format=fmt, headers=headers, rows=rows)
+
+
+def _check_text(number: int, cells: list[str], headers: list[str] | None) -> None:
+    """Every cell is checked like every API field and form parameter (``core.text``): a NUL
+    or text that is not valid Unicode rejects the file, naming the row and the column."""
+    for position, cell in enumerate(cells):
+        problem = text_problem(cell)
+        if problem:
+            column = (
+                f"'{headers[position]}'"
+                if headers and position < len(headers)
+                else f"{position + 1}"
+            )
+            raise FileRejected(f"Row {number}, column {column}: {problem}")
 
 
 def _check_headers(headers: list[str]) -> None:

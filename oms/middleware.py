@@ -19,11 +19,13 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 
 from core.text import KEY_MESSAGE, NON_FIELD_KEY, text_problem
 
 API_PREFIX = "/api/"
+UNREADABLE_FORM = "The form data cannot be read (malformed multipart body)."
 
 
 def _utf8(latin1: str) -> str:
@@ -74,6 +76,8 @@ class HostileInputMiddleware:
                 errors = self._body_problems(request)
         except RequestDataTooBig:
             return self._refuse(request, 413, None)
+        except MultiPartParserError:
+            return self._refuse(request, 400, {NON_FIELD_KEY: [UNREADABLE_FORM]})
         if errors:
             return self._refuse(request, 400, errors)
         return self.get_response(request)

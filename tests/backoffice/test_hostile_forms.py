@@ -205,3 +205,12 @@ def test_an_import_with_a_nul_in_a_cell_is_rejected_naming_the_row(desk):
     text = response.content.decode()
     assert "Row 402, column &#x27;name&#x27;: Contains a NUL character; remove it." in text
     assert row_counts() == before
+
+
+@pytest.mark.django_db
+def test_a_malformed_multipart_body_is_a_400(desk):
+    response = desk["client"].generic(
+        "POST", "/data/import/products/", b"--x\r\n", content_type="multipart/form-data"
+    )
+    assert response.status_code == 400
+    assert "malformed multipart body" in response.content.decode()

@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, extend_sch
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
+from core.countries import UNKNOWN_COUNTRY_MESSAGE, is_known_country
 from oms.api import (
     LIST_ERRORS,
     READ_ERRORS,
@@ -106,6 +107,8 @@ class WarehouseSerializer(serializers.ModelSerializer):
         value = value.strip().upper()
         if not COUNTRY_RE.match(value):
             raise serializers.ValidationError("Give an ISO 3166-1 alpha-2 code, e.g. GB.")
+        if not is_known_country(value):  # the same table as order addresses (core.countries)
+            raise serializers.ValidationError(UNKNOWN_COUNTRY_MESSAGE.format(code=value))
         return value
 
 

@@ -6,6 +6,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from core.countries import UNKNOWN_COUNTRY_MESSAGE, is_known_country
+
 
 class Product(models.Model):
     sku = models.CharField("SKU", max_length=64, unique=True)
@@ -71,6 +73,12 @@ class Warehouse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} – {self.name}"
+
+    def clean(self):
+        # The admin's form calls this; the API's serializer checks the same table.
+        super().clean()
+        if self.country and not is_known_country(self.country):
+            raise ValidationError({"country": UNKNOWN_COUNTRY_MESSAGE.format(code=self.country)})
 
 
 class StockLevel(models.Model):

@@ -15,6 +15,7 @@ from functools import partial
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator as DjangoPaginator
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -79,8 +80,10 @@ def exception_handler(exc, context):
     return response
 
 
+@csrf_exempt
 def not_found(request, *args, **kwargs):
-    """JSON 404 for every unknown path under the API prefix (Django's would be HTML)."""
+    """JSON 404 for every unknown path under the API prefix (Django's would be HTML), whatever
+    the method: exempt from the CSRF check, which would answer a POST with an HTML 403."""
     return JsonResponse({"detail": "Not found."}, status=404)
 
 

@@ -345,3 +345,13 @@ AXES_VERBOSE = False
 # (200,000 products is about 13 MB of CSV), so an exported file always imports back.
 OMS_IMPORT_MAX_ROWS = int(os.environ.get("OMS_IMPORT_MAX_ROWS", "200000"))
 OMS_IMPORT_MAX_BYTES = int(os.environ.get("OMS_IMPORT_MAX_BYTES", str(25 * 1024 * 1024)))
+
+# --- Hostile input (core/text.py, core/parsers.py, oms/middleware.py) -------------------------
+# NUL / invalid text in paths, query strings and form bodies, and bodies over
+# DATA_UPLOAD_MAX_MEMORY_SIZE (Django's default, 2.5 MB), are refused before any view runs;
+# JSON bodies are checked by the API's parser (depth, NUL, surrogates, numbers beyond 64 bits).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "oms.middleware.HostileInputMiddleware",
+)
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["core.parsers.JSONParser"]

@@ -4,9 +4,9 @@ the warehouse nearest to an order's destination."""
 import csv
 import math
 from functools import cache
-from pathlib import Path
 
-CENTROIDS_FILE = Path(__file__).with_name("data") / "country_centroids.csv"
+from core.countries import COUNTRIES_FILE as CENTROIDS_FILE
+
 EARTH_RADIUS_KM = 6371.0
 
 

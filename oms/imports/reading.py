@@ -14,6 +14,8 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from core.text import text_problem
+
 # Defaults of the settings OMS_IMPORT_MAX_ROWS and OMS_IMPORT_MAX_BYTES: well above any export
 # (a CSV of 200,000 products with three warehouses is about 13 MB), so an export imports back.
 MAX_ROWS = 200_000
@@ -96,6 +98,7 @@ def _table(fmt: str, raw_rows, *, max_rows: int) -> Table:
     rows: list[Row] = []
     for number, cells in enumerate(raw_rows, start=1):
         cells = [c.strip() for c in cells]
+        _check_text(number, cells, headers)
         if headers is None:
             if not any(cells):
                 raise FileRejected(
@@ -124,6 +127,20 @@ def _table(fmt: str, raw_rows, *, max_rows: int) -> Table:
     if not rows:
         raise FileRejected("The file has a header row but no data rows.")
     return Table(format=fmt, headers=headers, rows=rows)
+
+
+def _check_text(number: int, cells: list[str], headers: list[str] | None) -> None:
+    """Every cell is checked like every API field and form parameter (``core.text``): a NUL
+    or text that is not valid Unicode rejects the file, naming the row and the column."""
+    for position, cell in enumerate(cells):
+        problem = text_problem(cell)
+        if problem:
+            column = (
+                f"'{headers[position]}'"
+                if headers and position < len(headers)
+                else f"{position + 1}"
+            )
+            raise FileRejected(f"Row {number}, column {column}: {problem}")
 
 
 def _check_headers(headers: list[str]) -> None:

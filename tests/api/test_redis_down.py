@@ -72,11 +72,7 @@ def confirmation_files(mail_dir: Path, number: str) -> list[Path]:
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(
-    not REDIS_URL,
-    reason="needs a Redis broker for the worker that delivers once Redis is back: set "
-    "OMS_TEST_REDIS_URL, e.g. redis://127.0.0.1:6379/0",
-)
+@pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_orders_are_taken_with_redis_down_and_mailed_once_it_is_back(partner, stocked, tmp_path):
     token = Token.objects.get_or_create(user=partner.user)[0].key

@@ -30,20 +30,6 @@ def database_url() -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-def _redis_url() -> str:
-    """The broker for the real worker. Under OMS_REQUIRE_POSTGRES (CI) a missing broker fails
-    the test: skipping would hide that the end-to-end delivery never ran."""
-    if not REDIS_URL:
-        message = (
-            "needs a Redis broker for a real Celery worker: set OMS_TEST_REDIS_URL, "
-            "e.g. redis://127.0.0.1:6379/0"
-        )
-        if os.environ.get("OMS_REQUIRE_POSTGRES"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return REDIS_URL
-
-
 def _mails(outbox_dir: Path) -> list[str]:
     """Every message the file backend wrote (it separates messages by a line of dashes)."""
     text = "\n".join(f.read_text() for f in sorted(outbox_dir.iterdir()))
@@ -51,9 +37,10 @@ def _mails(outbox_dir: Path) -> list[str]:
 
 
 @pytest.mark.postgres
+@pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_real_worker_delivers_each_customer_email_once(tmp_path, settings):
-    redis_url = _redis_url()
+    redis_url = REDIS_URL
     queue = f"oms-test-{uuid.uuid4().hex[:8]}"
     settings.OMS_OUTBOX_QUEUE = queue
     outbox_dir = tmp_path / "mail"

@@ -14,6 +14,8 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core.parsers import MAX_JSON_DEPTH as JSON_MAX_DEPTH
+from core.text import find_problems
 from inventory.models import Warehouse
 from orders.exceptions import TransitionNotAllowedNow
 
@@ -279,10 +281,16 @@ def tracking_webhook(request):
         return _json_error(401, "Missing or wrong X-Carrier-Secret header.")
     try:
         payload = json.loads(request.body or b"")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return _json_error(400, "The body must be a JSON object.")
     if not isinstance(payload, dict):
         return _json_error(400, "The body must be a JSON object.")
+    # The API's rule for hostile text (NUL, lone surrogates, huge numbers, deep nesting).
+    problems, too_deep = find_problems(payload, max_depth=JSON_MAX_DEPTH)
+    if too_deep:
+        return _json_error(400, f"The JSON nests more than {JSON_MAX_DEPTH} levels deep.")
+    if problems:
+        return JsonResponse(problems, status=400)
     errors = {}
     occurred_at = None
     raw = payload.get("occurred_at")

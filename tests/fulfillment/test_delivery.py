@@ -216,3 +216,23 @@ def test_feedback_before_delivery_is_refused(client, stocked, mug):
     assert response.status_code == 409
     assert "not been delivered" in response.content.decode()
     assert not DeliveryFeedback.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ('{"tracking_number": "PCL-0001\\u0000", "status": "delivered"}', "tracking_number"),
+        ('{"tracking_number": "\\ud800", "status": "delivered"}', "tracking_number"),
+        ("[" * 5000 + "]" * 5000, "detail"),
+        ('{"tracking_number": "PCL-0001", "status": "delivered", "n": 1e400}', "n"),
+    ],
+    ids=["nul", "surrogate", "deep", "huge-number"],
+)
+def test_hostile_tracking_bodies_are_400_and_change_nothing(client, shipped, body, field):
+    _, shipment = shipped
+    response = client.post(
+        "/fulfillment/tracking/", body, content_type="application/json", **SECRET
+    )
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert Shipment.objects.get(pk=shipment.pk).status == ShipmentStatus.SHIPPED

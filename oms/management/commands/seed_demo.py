@@ -52,6 +52,12 @@ WAREHOUSES = [
     ("BER", "Berlin", "DE", "52.520000", "13.405000", 20),
     ("NWK", "Newark", "US", "40.735700", "-74.172400", 30),
 ]
+# The sender address printed on shipping labels.
+WAREHOUSE_ADDRESSES = {
+    "LDS": {"address_line1": "Unit 4, Stourton Link", "city": "Leeds", "postal_code": "LS10 1RN"},
+    "BER": {"address_line1": "Lahnstraße 21", "city": "Berlin", "postal_code": "12055"},
+    "NWK": {"address_line1": "700 Doremus Ave", "city": "Newark, NJ", "postal_code": "07105"},
+}
 
 CATALOGUE = [
     (
@@ -259,6 +265,7 @@ class Command(BaseCommand):
                     "latitude": Decimal(lat),
                     "longitude": Decimal(lon),
                     "priority": priority,
+                    **WAREHOUSE_ADDRESSES[code],
                 },
             )
             warehouses.append(warehouse)

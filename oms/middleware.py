@@ -97,7 +97,11 @@ class HostileInputMiddleware:
             return {}
         if request.content_type == "application/x-www-form-urlencoded":
             return parameter_problems(_encoded_pairs(request.body.decode("latin-1")))
-        if request.content_type == "multipart/form-data":
+        if request.content_type == "multipart/form-data" and not request.path.startswith(
+            API_PREFIX
+        ):
+            # The API takes JSON only: reading request.POST here would hand DRF the parsed form
+            # (and a 400) instead of letting it answer 415 Unsupported Media Type.
             # Django decoded these already (invalid UTF-8 became U+FFFD); NUL is what is left.
             return parameter_problems(
                 (key, value) for key, values in request.POST.lists() for value in values

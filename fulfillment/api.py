@@ -14,6 +14,11 @@
   recorded; without ``carrier`` the cheapest service that keeps the promised date is chosen.
 - ``ship``: optional ``{"carrier", "tracking_number"}``; without ``carrier`` the service chosen
   at packing is used, without ``tracking_number`` one is generated.
+
+Where no carrier service is set up (a fresh installation), nothing is chosen automatically:
+``pack`` needs no carrier, and ``carrier`` is the carrier's name as typed (e.g. "Royal Mail"),
+shown as the shipment's ``carrier``; ``ship`` then needs a carrier name (given now or at
+packing) and the carrier's own ``tracking_number``.
 - ``deliver``: optional ``{"delivered_at"}``; repeating it changes nothing.
 
 ``carrier`` is a carrier's code or name (its cheapest suitable service is used, or the one
@@ -53,7 +58,11 @@ ACTION_PERMISSIONS = {
 }
 ACTION_FROM = {"pick": SS.PENDING, "pack": SS.PICKING, "ship": SS.PACKED, "deliver": SS.SHIPPED}
 ACTIVE_ORDER = (OrderStatus.ALLOCATED, OrderStatus.PROCESSING, OrderStatus.PARTIALLY_SHIPPED)
-API_FIELD = {"carrier_service": "carrier", "occurred_at": "delivered_at"}
+API_FIELD = {
+    "carrier_service": "carrier",
+    "carrier_name": "carrier",
+    "occurred_at": "delivered_at",
+}
 
 
 # --- output ---------------------------------------------------------------------------------------
@@ -106,8 +115,10 @@ class ShipmentSerializer(serializers.ModelSerializer):
         return shipment.pick_list.number if shipment.pick_list_id else None
 
     def get_carrier(self, shipment) -> str | None:
-        """The carrier's code (as in the order's ``shipments``)."""
-        return shipment.carrier_service.carrier.code if shipment.carrier_service_id else None
+        """The carrier's code (as in the order's ``shipments``), or its name as typed where no
+        carrier service is set up."""
+        carrier = shipment.carrier
+        return carrier.code if carrier is not None else None
 
     def get_service(self, shipment) -> str | None:
         return shipment.carrier_service.code if shipment.carrier_service_id else None
@@ -295,7 +306,10 @@ def api_field_names():
     try:
         yield
     except ShipmentValidationError as exc:
-        exc.errors = {API_FIELD.get(field, field): errors for field, errors in exc.errors.items()}
+        named: dict[str, list[str]] = {}
+        for field, errors in exc.errors.items():
+            named.setdefault(API_FIELD.get(field, field), []).extend(errors)
+        exc.errors = named
         raise
 
 
@@ -391,8 +405,10 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             packed = [(line["sku"], line["quantity"]) for line in data["lines"]]
         else:
             packed = [(line.order_line.product.sku, line.quantity) for line in shipment.lines.all()]
-        service = None
-        if data.get("carrier", "").strip():  # a carrier's name needs the weight to pick a service
+        service, typed = None, ""
+        if data.get("carrier", "").strip() and not services.carrier_services_exist():
+            typed = data["carrier"]  # no carrier services set up: the carrier's name as typed
+        elif data.get("carrier", "").strip():  # a carrier's name needs the weight for a service
             service = carrier_service_from(
                 data["carrier"],
                 shipment=shipment,
@@ -409,6 +425,7 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 width_cm=data.get("width_cm"),
                 height_cm=data.get("height_cm"),
                 carrier_service=service,
+                carrier_name=typed,
                 user=request.user,
             )
         return self._render(shipment)
@@ -418,8 +435,10 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def ship(self, request, number=None):
         shipment = self.get_object()
         data = self._body(ShipSerializer)
-        service = None
-        if data.get("carrier", "").strip() and shipment.status == SS.PACKED:
+        service, typed = None, ""
+        if data.get("carrier", "").strip() and not services.carrier_services_exist():
+            typed = data["carrier"]  # no carrier services set up: the carrier's name as typed
+        elif data.get("carrier", "").strip() and shipment.status == SS.PACKED:
             service = carrier_service_from(
                 data["carrier"],
                 shipment=shipment,
@@ -430,6 +449,7 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             services.shipment_ship(
                 shipment=shipment,
                 carrier_service=service,
+                carrier_name=typed,
                 tracking_number=data.get("tracking_number", ""),
                 user=request.user,
             )

@@ -61,12 +61,17 @@ class PackForm(forms.Form):
         empty_label="Use the proposed service",
     )
 
+    carrier_name = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Carrier",
+        help_text="No carrier service is set up: type the carrier's name (or at shipping).",
+    )
+
     def __init__(self, *args, rows: int = 1, **kwargs):
         super().__init__(*args, **kwargs)
         self.rows = rows
-        self.fields["carrier_service"].queryset = CarrierService.objects.filter(
-            is_active=True, carrier__is_active=True
-        ).select_related("carrier")
+        _carrier_fields(self)
         for i in range(rows):
             self.fields[f"sku_{i}"] = forms.CharField(
                 required=False,
@@ -92,9 +97,29 @@ class PackForm(forms.Form):
         ]
 
 
+def _carrier_fields(form: forms.Form) -> None:
+    """The active carrier services to choose from; where none is set up, a carrier typed by
+    name instead (``form.typed_carrier``)."""
+    services = CarrierService.objects.filter(
+        is_active=True, carrier__is_active=True
+    ).select_related("carrier")
+    form.typed_carrier = not services.exists()
+    if form.typed_carrier:
+        del form.fields["carrier_service"]
+    else:
+        form.fields["carrier_service"].queryset = services
+        del form.fields["carrier_name"]
+
+
 class ShipForm(forms.Form):
     carrier_service = forms.ModelChoiceField(
         queryset=CarrierService.objects.none(), label="Carrier service"
+    )
+    carrier_name = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Carrier",
+        help_text="No carrier service is set up: the name of the carrier taking the parcel.",
     )
     tracking_number = forms.CharField(
         required=False, max_length=64, help_text="Leave empty to generate one."
@@ -102,9 +127,9 @@ class ShipForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["carrier_service"].queryset = CarrierService.objects.filter(
-            is_active=True, carrier__is_active=True
-        ).select_related("carrier")
+        _carrier_fields(self)
+        if self.typed_carrier:
+            self.fields["tracking_number"].help_text = "The carrier's own tracking number."
 
 
 class FeedbackForm(forms.Form):

@@ -127,6 +127,11 @@ class Shipment(ConcurrentTransitionMixin, models.Model):
     carrier_service = models.ForeignKey(
         CarrierService, null=True, blank=True, on_delete=models.PROTECT, related_name="shipments"
     )
+    carrier_name = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The carrier typed by name when no carrier service is set up (else blank).",
+    )
     shipping_cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     tracking_number = models.CharField(max_length=64, blank=True, db_index=True)
     weight_grams = models.PositiveIntegerField(null=True, blank=True)
@@ -169,7 +174,14 @@ class Shipment(ConcurrentTransitionMixin, models.Model):
 
     @property
     def carrier(self) -> Carrier | None:
-        return self.carrier_service.carrier if self.carrier_service_id else None
+        """The carrier service's carrier; for a carrier typed by name (a shop without carrier
+        services) an unsaved ``Carrier`` whose code and name are that name, with no tracking
+        URL, so the order's ``shipments``, labels and e-mails name it. Never saved."""
+        if self.carrier_service_id:
+            return self.carrier_service.carrier
+        if self.carrier_name:
+            return Carrier(code=self.carrier_name, name=self.carrier_name)
+        return None
 
     @property
     def tracking_url(self) -> str:

@@ -207,7 +207,8 @@ def picklist_pdf(sheet: PickSheet) -> bytes:
 
 
 def label_pdf(shipment: Shipment) -> bytes:
-    """The 4 × 6 inch thermal label of a shipment whose carrier service is chosen."""
+    """The 4 × 6 inch thermal label of a shipment whose carrier (service, or name typed where
+    no carrier service is set up) is chosen."""
     carrier = shipment.carrier
     if carrier is None:
         raise ValueError(f"Shipment {shipment.number} has no carrier yet: no label.")
@@ -216,7 +217,9 @@ def label_pdf(shipment: Shipment) -> bytes:
     pdf.set_auto_page_break(auto=False)
     pdf.add_page()
     pdf.block([carrier.name], bottom=15, size=14, min_size=9, style="B")
-    pdf.block([shipment.carrier_service.name], bottom=20, size=10, min_size=7)
+    # A carrier typed by name (no carrier services set up) has no service to print.
+    service = shipment.carrier_service.name if shipment.carrier_service_id else ""
+    pdf.block([service], bottom=20, size=10, min_size=7)
     pdf.set_y(21)
     pdf.block(["FROM"], bottom=25, size=8, style="B")
     pdf.block(_sender(shipment), bottom=48, size=9, min_size=6)

@@ -656,10 +656,13 @@ def shipment_pack(
     width_cm: int | None = None,
     height_cm: int | None = None,
     carrier_service: CarrierService | None = None,
+    carrier_name: str = "",
     user=None,
 ) -> Shipment:
     """Confirm what went into the parcel (SKU → quantity, must match the shipment exactly),
     record weight and dimensions and the carrier service (the proposed one unless given).
+    Where no carrier service is set up at all, the parcel is packed without one
+    (``carrier_name``, typed, is recorded if given; ``shipment_ship`` then needs the name).
 
     Without a weight the products' weights are added up; when a product has none recorded the
     weight is recorded as unknown (``None``, the label says so) and the carrier service is
@@ -721,7 +724,8 @@ def shipment_pack(
             service = carrier_service
         else:
             service = proposal.service if proposal else None
-            if service is None and "weight_grams" not in errors:
+            typed = _typed_carrier_name(carrier_name, errors)
+            if service is None and "weight_grams" not in errors and carrier_services_exist():
                 errors.setdefault("carrier_service", []).append(
                     f"No active carrier service delivers to {order.shipping_country}; "
                     "set one up or choose one."
@@ -731,7 +735,8 @@ def shipment_pack(
         shipment.weight_grams = weight
         shipment.length_cm, shipment.width_cm, shipment.height_cm = dims
         shipment.carrier_service = service
-        shipment.shipping_cost = carrier_service_cost(service, weight)
+        shipment.carrier_name = "" if service is not None else typed
+        shipment.shipping_cost = carrier_service_cost(service, weight) if service else None
         shipment.pack(at=timezone.now())
         shipment.save(
             update_fields=[
@@ -742,24 +747,41 @@ def shipment_pack(
                 "width_cm",
                 "height_cm",
                 "carrier_service",
+                "carrier_name",
                 "shipping_cost",
             ]
         )
+        carrier_text = str(service) if service else (shipment.carrier_name or "carrier not set")
         events.event_write(
             order=order,
             type=EventType.PACKED,
             user=user,
             message=f"Shipment {shipment.number} packed, "
-            f"weight {shipment.weight_display}, {service}.",
+            f"weight {shipment.weight_display}, {carrier_text}.",
             shipment=shipment.number,
             weight_grams=weight,
             dimensions_cm=dims,
-            carrier_service=str(service),
+            carrier_service=str(service) if service else None,
+            carrier=shipment.carrier_name or None,
             shipping_cost=None if shipment.shipping_cost is None else str(shipment.shipping_cost),
             proposed_service=str(proposal.service) if proposal else None,
-            overridden=bool(proposal and proposal.service.pk != service.pk),
+            overridden=bool(proposal and service and proposal.service.pk != service.pk),
         )
     return shipment
+
+
+def carrier_services_exist() -> bool:
+    """Whether any active carrier service is set up. Without one (a fresh installation, a shop
+    that ships with whatever carrier it hands parcels to) nothing is chosen automatically: the
+    carrier is typed by name with its tracking number."""
+    return CarrierService.objects.filter(is_active=True, carrier__is_active=True).exists()
+
+
+def _typed_carrier_name(value, errors: dict[str, list[str]]) -> str:
+    name = " ".join(value.split()) if isinstance(value, str) else ""
+    if len(name) > 100:
+        errors.setdefault("carrier_name", []).append("A carrier's name has at most 100 characters.")
+    return name[:100]
 
 
 # --- shipping --------------------------------------------------------------------------------
@@ -777,27 +799,56 @@ def shipment_ship(
     shipment: Shipment,
     tracking_number: str = "",
     carrier_service: CarrierService | None = None,
+    carrier_name: str = "",
     user=None,
 ) -> Shipment:
     """Hand the parcel to the carrier: stock on hand and reserved go down through the ledger,
     the order lines' shipped quantities go up, the order becomes partially shipped or shipped.
     The carrier service is the one given, else the packed one, else the cheapest that keeps
-    the promised date. A tracking number is generated when none is given."""
+    the promised date. A tracking number is generated when none is given.
+
+    Where no carrier service is set up, the carrier is typed by name (``carrier_name``, else
+    the one typed at packing) and its own ``tracking_number`` is required: a number made up
+    here would track nothing at that carrier."""
     tracking_number = (tracking_number or "").strip() if isinstance(tracking_number, str) else ""
+    errors: dict[str, list[str]] = {}
+    typed = _typed_carrier_name(carrier_name, errors)
     with transaction.atomic():
         order, shipment = _lock_shipment(shipment)
         if shipment.status != SS.PACKED:
             raise _refuse(shipment, "shipped")
         _order_must_be_active(order, shipment, "shipped")
-        errors: dict[str, list[str]] = {}
         service = carrier_service or shipment.carrier_service
-        if service is None:  # packed before carriers were set up: the cheapest that keeps the date
+        if service is None and not typed:
+            # Packed before carriers were set up: the cheapest that keeps the date.
             proposal = carrier_service_choose(order=order, weight_grams=shipment.weight_grams)
             service = proposal.service if proposal else None
-        if service is None:
-            errors["carrier_service"] = ["Choose the carrier service that takes the parcel."]
-        elif not service.serves(order.shipping_country):
-            errors["carrier_service"] = [f"{service} does not deliver to {order.shipping_country}."]
+        if service is not None:
+            typed = ""
+            if not service.serves(order.shipping_country):
+                errors["carrier_service"] = [
+                    f"{service} does not deliver to {order.shipping_country}."
+                ]
+        elif carrier_services_exist():
+            if typed:
+                errors["carrier_name"] = [
+                    f"Carrier services are set up: choose one that delivers to "
+                    f"{order.shipping_country} instead of typing '{typed}'."
+                ]
+            else:
+                errors["carrier_service"] = ["Choose the carrier service that takes the parcel."]
+        else:
+            typed = typed or shipment.carrier_name
+            if not typed:
+                errors["carrier_service"] = [
+                    "A parcel must have a carrier: no carrier service is set up, so give the "
+                    "carrier's name and its tracking number."
+                ]
+            elif not tracking_number:
+                errors["tracking_number"] = [
+                    f"Give {typed}'s tracking number: none can be generated for a carrier "
+                    "that is not set up."
+                ]
         if tracking_number:
             if not TRACKING_NUMBER_RE.match(tracking_number):
                 errors["tracking_number"] = [
@@ -814,7 +865,7 @@ def shipment_ship(
         if errors:
             raise ShipmentValidationError(errors)
         if not tracking_number:
-            tracking_number = _tracking_number_new(service)
+            tracking_number = _tracking_number_new(service)  # typed carriers gave one
 
         lines = list(shipment.lines.select_related("order_line__product").order_by("pk"))
         # Stock rows next, all at once and by id (inventory.locks).
@@ -848,8 +899,12 @@ def shipment_ship(
                 quantity_shipped=F("quantity_shipped") + line.quantity,
                 quantity_allocated=F("quantity_allocated") - line.quantity,
             )
-        if service.pk != shipment.carrier_service_id:
+        if service is None:
+            shipment.carrier_name = typed
+            shipment.shipping_cost = None
+        elif service.pk != shipment.carrier_service_id:
             shipment.carrier_service = service
+            shipment.carrier_name = ""
             shipment.shipping_cost = carrier_service_cost(service, shipment.weight_grams)
         shipment.ship(tracking_number=tracking_number, at=timezone.now())
         try:
@@ -860,6 +915,7 @@ def shipment_ship(
                         "tracking_number",
                         "shipped_at",
                         "carrier_service",
+                        "carrier_name",
                         "shipping_cost",
                     ]
                 )
@@ -867,7 +923,7 @@ def shipment_ship(
             raise ShipmentValidationError(
                 {"tracking_number": [f"Tracking number {tracking_number} is already in use."]}
             ) from None
-        carrier = service.carrier
+        carrier = shipment.carrier  # the service's, or the typed name's (no tracking URL)
         shipped = events.event_build(
             order=order,
             type=EventType.SHIPPED,

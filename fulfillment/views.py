@@ -154,7 +154,12 @@ def _detail_page(request, shipment, *, pack_form=None, ship_form=None, status_co
             order=shipment.order, weight_grams=services.shipment_estimated_weight(shipment)
         )
     if ship_form is None:
-        ship_form = ShipForm(initial={"carrier_service": shipment.carrier_service_id})
+        ship_form = ShipForm(
+            initial={
+                "carrier_service": shipment.carrier_service_id,
+                "carrier_name": shipment.carrier_name,
+            }
+        )
     return render(
         request,
         "fulfillment/shipment_detail.html",
@@ -190,7 +195,8 @@ def shipment_pack(request, number):
                 length_cm=data["length_cm"],
                 width_cm=data["width_cm"],
                 height_cm=data["height_cm"],
-                carrier_service=data["carrier_service"],
+                carrier_service=data.get("carrier_service"),
+                carrier_name=data.get("carrier_name", ""),
                 user=request.user,
             )
         except ShipmentValidationError as exc:
@@ -213,7 +219,8 @@ def shipment_ship(request, number):
         try:
             shipment = services.shipment_ship(
                 shipment=shipment,
-                carrier_service=form.cleaned_data["carrier_service"],
+                carrier_service=form.cleaned_data.get("carrier_service"),
+                carrier_name=form.cleaned_data.get("carrier_name", ""),
                 tracking_number=form.cleaned_data["tracking_number"],
                 user=request.user,
             )
@@ -246,12 +253,12 @@ def shipment_deliver(request, number):
 @staff("fulfillment.view_shipment")
 def shipment_label(request, number):
     shipment = _shipment_or_404(number)
-    if shipment.carrier_service_id is None:
+    if shipment.carrier is None:
         # No carrier, no label: the shipment's page (which offers no label link) says why.
         messages.error(
             request,
-            f"Shipment {shipment.number} has no shipping label yet: the carrier service is "
-            "chosen when the parcel is packed.",
+            f"Shipment {shipment.number} has no shipping label yet: the carrier is chosen (or "
+            "typed, where no carrier service is set up) when the parcel is packed or shipped.",
         )
         return _detail_page(request, shipment, status_code=409)
     return _pdf_response(pdf.label_pdf(shipment), f"label-{shipment.number}.pdf")

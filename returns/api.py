@@ -100,6 +100,8 @@ class ReturnSerializer(serializers.ModelSerializer):
             "rejection_reason",
             "refund",
             "replacement_order",
+            "exchange_price_difference",
+            "exchange_difference_reason",
             "created_at",
             "approved_at",
             "received_at",
@@ -245,7 +247,19 @@ class ExchangeSerializer(serializers.Serializer):
         many=True,
         min_length=1,
         required=False,
-        help_text="What to send instead (e.g. another size); omitted: the units received.",
+        help_text="What to send instead (e.g. another size); omitted: the units received. "
+        "At most the units accepted back, within their value unless price_difference is given.",
+    )
+    price_difference = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        help_text="The replacement's value minus the value returned, when they differ: positive "
+        "is charged to the customer, negative refunded (needs returns.exchange_over_value).",
+    )
+    difference_reason = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, help_text="Why the difference."
     )
 
 
@@ -417,7 +431,13 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return_request = self.get_object()
         data = self._body(ExchangeSerializer)
         lines = [dict(line) for line in data["lines"]] if "lines" in data else None
-        services.return_exchange(return_request=return_request, lines=lines, user=request.user)
+        services.return_exchange(
+            return_request=return_request,
+            lines=lines,
+            price_difference=data.get("price_difference"),
+            difference_reason=data.get("difference_reason", ""),
+            user=request.user,
+        )
         return self._render(return_request)
 
     @_action_schema("close", NoBodySerializer, "Close a refunded or exchanged return")

@@ -104,6 +104,45 @@ class RefundForm(forms.Form):
     )
 
 
+class ExchangeForm(forms.Form):
+    """Replacements: empty lines send the units received again; otherwise one "SKU quantity"
+    per line. The service refuses more units or value than came back unless a manager records
+    the price difference (``returns.exchange_over_value``)."""
+
+    lines = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "TEE-L 1"}),
+        label="Send instead",
+        help_text='One "SKU quantity" per line; empty: the units received again.',
+    )
+    price_difference = forms.DecimalField(
+        required=False,
+        max_digits=14,
+        decimal_places=2,
+        label="Price difference",
+        help_text="Replacement's value minus the value returned: positive is charged to the "
+        "customer, negative refunded (managers only).",
+    )
+    difference_reason = forms.CharField(required=False, max_length=255, label="Reason")
+
+    def clean_lines(self) -> list[dict] | None:
+        text = self.cleaned_data.get("lines", "").strip()
+        if not text:
+            return None
+        lines, errors = [], []
+        for number, row in enumerate(text.splitlines(), start=1):
+            parts = row.split()
+            if not parts:
+                continue
+            if len(parts) != 2 or not parts[1].isdigit() or int(parts[1]) < 1:
+                errors.append(f'Line {number}: write "SKU quantity", e.g. "TEE-L 1".')
+                continue
+            lines.append({"sku": parts[0], "quantity": int(parts[1])})
+        if errors:
+            raise forms.ValidationError(errors)
+        return lines
+
+
 class InspectForm(forms.Form):
     """Counts per line, pre-filled from the reason: units returned as damaged in transit or
     defective are expected damaged, the others sellable. The warehouse defaults to the one the

@@ -159,6 +159,17 @@ class ReturnRequest(ConcurrentTransitionMixin, models.Model):
         related_name="replacement_for",
         help_text="The free replacement order of an exchange.",
     )
+    exchange_price_difference = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Of an exchange worth more or less than the units returned: positive = "
+        "charged to the customer, negative = refunded to them (in the order's currency).",
+    )
+    exchange_difference_reason = models.CharField(
+        max_length=255, blank=True, help_text="Why the exchange's price difference was agreed."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -178,6 +189,11 @@ class ReturnRequest(ConcurrentTransitionMixin, models.Model):
             ("inspect_returnrequest", "Can inspect returned goods"),
             ("refund_returnrequest", "Can refund returns"),
             ("exchange_returnrequest", "Can exchange returns"),
+            (
+                "exchange_over_value",
+                "Can exchange for items worth more or less than returned, charging or "
+                "refunding the difference",
+            ),
             ("close_returnrequest", "Can close returns"),
             ("cancel_returnrequest", "Can cancel returns"),
             ("override_return_window", "Can accept a return after the return window"),

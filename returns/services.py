@@ -25,7 +25,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from inventory.locks import stock_levels_for_update
-from inventory.models import Warehouse
+from inventory.models import Product, Warehouse
 from inventory.services import stock_levels_ensure, stock_restock, stock_scrap
 from oms.fsm import allowed_transitions
 from oms.numbers import RETURN_NUMBER
@@ -691,27 +691,160 @@ def return_refund(
     return refund
 
 
+@dataclass(frozen=True)
+class ExchangeCheck:
+    """What an exchange replaces: units and value accepted back, units and value sent."""
+
+    units_accepted: int
+    units_sent: int
+    value_returned: Decimal
+    value_sent: Decimal
+    currency: str
+
+    @property
+    def gap(self) -> Decimal:
+        """Value sent minus value returned: what the customer would get for nothing (> 0)."""
+        return self.value_sent - self.value_returned
+
+
+def _exchange_check(
+    *, order: Order, return_lines: list[ReturnLine], lines: list[dict]
+) -> ExchangeCheck:
+    """Value both sides: the units accepted at the price paid; a replacement at the price paid
+    for the same product on this return (like for like), otherwise at its catalogue price."""
+    paid = {rl.order_line.product_id: rl.order_line.unit_price for rl in return_lines}
+    skus = [str(line.get("sku", "")) for line in lines]
+    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+    errors = []
+    value_sent = Decimal("0")
+    for line in lines:
+        product = products.get(str(line.get("sku", "")))
+        if product is None:
+            errors.append(f"Unknown SKU {line.get('sku')!r}.")
+            continue
+        if product.pk in paid:
+            price = paid[product.pk]
+        elif product.currency != order.currency:
+            errors.append(
+                f"{product.sku} is priced in {product.currency}, the order in {order.currency}: "
+                "its value cannot be compared with the units returned."
+            )
+            continue
+        else:
+            price = product.unit_price
+        value_sent += price * line["quantity"]
+    if errors:
+        raise OrderValidationError({"lines": errors})
+    return ExchangeCheck(
+        units_accepted=sum(rl.quantity_received for rl in return_lines),
+        units_sent=sum(line["quantity"] for line in lines),
+        value_returned=sum(
+            (rl.quantity_received * rl.order_line.unit_price for rl in return_lines),
+            Decimal("0"),
+        ).quantize(CENT),
+        value_sent=value_sent.quantize(CENT),
+        currency=order.currency,
+    )
+
+
+def _exchange_refusals(
+    *,
+    return_request: ReturnRequest,
+    check: ExchangeCheck,
+    price_difference: Decimal | None,
+    difference_reason: str,
+    user,
+) -> dict[str, list[str]]:
+    """Why this exchange may not be made (empty: it may). A replacement replaces at most the
+    units accepted back (sellable + damaged), within their value, unless the difference is
+    charged (> 0) or refunded (< 0) by a manager (``returns.exchange_over_value``) with a reason."""
+    errors: dict[str, list[str]] = {}
+    cur = check.currency
+    if check.units_sent > check.units_accepted:
+        errors["lines"] = [
+            f"Return {return_request.number} accepted {check.units_accepted} unit(s) back; a "
+            f"replacement may replace at most that many, not {check.units_sent}."
+        ]
+    if price_difference is None:
+        if check.gap > 0:
+            errors["price_difference"] = [
+                f"The replacement is worth {check.value_sent} {cur}, the units returned "
+                f"{check.value_returned} {cur}: charge the difference of {check.gap} {cur} "
+                "(price_difference, with a reason) or choose other items."
+            ]
+        return errors
+    if price_difference != check.gap:
+        errors["price_difference"] = [
+            f"The price difference must be the replacement's value minus the value returned: "
+            f"{check.value_sent} - {check.value_returned} = {check.gap} {cur} "
+            f"(positive: charged to the customer, negative: refunded), not {price_difference}."
+        ]
+    if not difference_reason.strip():
+        errors["difference_reason"] = ["Give the reason for charging or refunding a difference."]
+    if _user_or_none(user) is None or not user.has_perm("returns.exchange_over_value"):
+        errors.setdefault("price_difference", []).append(
+            "Only a manager (permission returns.exchange_over_value) can charge or refund a "
+            "price difference on an exchange."
+        )
+    return errors
+
+
 def return_exchange(
-    *, return_request: ReturnRequest, user=None, lines: list[dict] | None = None
+    *,
+    return_request: ReturnRequest,
+    user=None,
+    lines: list[dict] | None = None,
+    price_difference: Decimal | None = None,
+    difference_reason: str = "",
 ) -> Order:
-    """Send replacements free of charge: a new order on the original channel, to the original
-    customer and address, for the received units (or ``lines`` [{"sku", "quantity"}], e.g.
-    another size), priced 0, allocated (or backordered) like any order."""
+    """Send replacements: a new order priced 0 on the original channel, to the original customer
+    and address, for the units received (or ``lines`` [{"sku", "quantity"}], e.g. another size),
+    allocated (or backordered) like any order.
+
+    Explicit lines replace at most the units accepted back, within the value returned (units at
+    the price paid); otherwise ``price_difference`` (the replacement's value minus the value
+    returned: > 0 charged to the customer, < 0 refunded) and ``difference_reason`` record the
+    difference, which needs ``returns.exchange_over_value``. Refusals raise
+    ``OrderValidationError`` and change nothing."""
+    if price_difference is not None:
+        try:
+            price_difference = Decimal(str(price_difference)).quantize(CENT)
+        except ArithmeticError:
+            raise OrderValidationError(
+                {"price_difference": ["The price difference must be an amount, e.g. 12.50."]}
+            ) from None
+        if price_difference == 0:
+            price_difference = None
+    difference_reason = (difference_reason or "").strip()
+    if len(difference_reason) > 255:
+        raise OrderValidationError(
+            {"difference_reason": ["The reason must be at most 255 characters."]}
+        )
     with transaction.atomic():
         order, return_request = _lock(return_request)
         if not can_proceed(return_request.exchange):
             raise _refuse(return_request, "exchanged")
         return_lines = list(return_request.lines.select_related("order_line__product"))
+        if not any(rl.quantity_received for rl in return_lines):
+            raise OrderValidationError(
+                {"lines": ["Nothing of this return was received; there is nothing to replace."]}
+            )
         if lines is None:
             lines = [
                 {"sku": rl.order_line.product.sku, "quantity": rl.quantity_received}
                 for rl in return_lines
                 if rl.quantity_received > 0
             ]
-            if not lines:
-                raise OrderValidationError(
-                    {"lines": ["Nothing of this return was received; there is nothing to replace."]}
-                )
+        check = _exchange_check(order=order, return_lines=return_lines, lines=lines)
+        errors = _exchange_refusals(
+            return_request=return_request,
+            check=check,
+            price_difference=price_difference,
+            difference_reason=difference_reason,
+            user=user,
+        )
+        if errors:
+            raise OrderValidationError(errors)
         customer = order.customer
         replacement = order_place(
             channel=order.channel,
@@ -746,17 +879,45 @@ def return_exchange(
         _book_returned(return_lines)
         previous = return_request.status
         return_request.exchange(replacement_order=replacement)
-        return_request.save(update_fields=["status", "replacement_order", "updated_at"])
+        return_request.exchange_price_difference = price_difference
+        return_request.exchange_difference_reason = difference_reason if price_difference else ""
+        return_request.save(
+            update_fields=[
+                "status",
+                "replacement_order",
+                "exchange_price_difference",
+                "exchange_difference_reason",
+                "updated_at",
+            ]
+        )
+        message = (
+            f"We are sending you replacements for your return {return_request.number} "
+            f"free of charge as order {replacement.number}; you will get tracking details when "
+            "it ships."
+        )
+        if price_difference is not None and price_difference > 0:
+            message = (
+                f"We are sending you replacements for your return {return_request.number} as "
+                f"order {replacement.number}; the price difference of {price_difference} "
+                f"{order.currency} is charged to you. You will get tracking details when it ships."
+            )
+        elif price_difference is not None:
+            message += (
+                f" The price difference of {-price_difference} {order.currency} is refunded to you."
+            )
         _history(
             order=order,
             return_request=return_request,
             type=EventType.EXCHANGED,
             user=user,
             from_status=previous,
-            message=f"We are sending you replacements for your return {return_request.number} "
-            f"free of charge as order {replacement.number}; you will get tracking details when "
-            "it ships.",
+            message=message,
             replacement_order=replacement.number,
+            value_returned=str(check.value_returned),
+            value_sent=str(check.value_sent),
+            price_difference=str(price_difference) if price_difference is not None else None,
+            difference_reason=difference_reason if price_difference is not None else "",
+            currency=order.currency,
         )
     return replacement
 

@@ -18,6 +18,7 @@ from orders.models import Order
 
 from . import selectors, services
 from .forms import (
+    ExchangeForm,
     FindOrderForm,
     InspectForm,
     RefundForm,
@@ -115,7 +116,6 @@ def return_create(request):
 ACTION_LABELS = {
     "approve": "Approve",
     "receive": "Mark received (parcel arrived)",
-    "exchange": "Send a replacement (exchange)",
     "close": "Close (done)",
     "cancel": "Cancel the return",
 }
@@ -135,6 +135,7 @@ def _detail_context(request, return_request, **forms):
         ).select_related("user"),
         "reject_form": forms.get("reject_form") or RejectForm(),
         "refund_form": forms.get("refund_form") or RefundForm(),
+        "exchange_form": forms.get("exchange_form") or ExchangeForm(),
         "inspect_form": forms.get("inspect_form")
         or InspectForm(
             return_lines=return_lines,
@@ -163,7 +164,6 @@ def return_detail(request, number):
 ACTIONS = {
     "approve": lambda r, user, data: services.return_approve(return_request=r, user=user),
     "receive": lambda r, user, data: services.return_receive(return_request=r, user=user),
-    "exchange": lambda r, user, data: services.return_exchange(return_request=r, user=user),
     "close": lambda r, user, data: services.return_close(return_request=r, user=user),
     "cancel": lambda r, user, data: services.return_cancel(return_request=r, user=user),
 }
@@ -173,7 +173,7 @@ ACTIONS = {
 @login_required
 def return_action(request, number, action):
     return_request = _return_or_404(number)
-    names = {*ACTIONS, "reject", "refund", "inspect"}
+    names = {*ACTIONS, "reject", "refund", "inspect", "exchange"}
     if action not in names:
         raise Http404(f"Unknown action {action}.")
     if not has_transition_perm(getattr(return_request, action), request.user):
@@ -206,6 +206,17 @@ def return_action(request, number, action):
                     reference=form.cleaned_data["reference"],
                 )
                 messages.success(request, f"Refunded {refund.amount} {refund.currency}.")
+        elif action == "exchange":
+            form = ExchangeForm(request.POST)
+            if form.is_valid():
+                replacement = services.return_exchange(
+                    return_request=return_request,
+                    lines=form.cleaned_data["lines"],
+                    price_difference=form.cleaned_data["price_difference"],
+                    difference_reason=form.cleaned_data["difference_reason"],
+                    user=request.user,
+                )
+                messages.success(request, f"Replacement order {replacement.number} created.")
         elif action == "inspect":
             form = InspectForm(request.POST, return_lines=list(return_request.lines.all()))
             if form.is_valid():
@@ -216,9 +227,7 @@ def return_action(request, number, action):
                     user=request.user,
                 )
         else:
-            result = ACTIONS[action](return_request, request.user, request.POST)
-            if isinstance(result, Order):
-                messages.success(request, f"Replacement order {result.number} created.")
+            ACTIONS[action](return_request, request.user, request.POST)
     except OrderValidationError as exc:
         if form is None:
             messages.error(request, exc.message)

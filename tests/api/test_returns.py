@@ -1,6 +1,7 @@
 """Returns API: partners open and read returns of their own orders; staff move them on."""
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -361,3 +362,108 @@ def test_an_inspection_counting_nothing_names_the_problem(partner_client, staff_
     assert response.json()["lines"][0].startswith("Nothing was counted")
     cancelled = staff_client.post(url(number, "cancel"), {"reason": "Empty parcel"}, format="json")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+
+# --- exchanges with explicit lines: within what came back -----------------------------------------
+@pytest.fixture
+def one_mug_inspected(partner_client, staff_client, order, stocked, mug):
+    """A return of 1 MUG-BLUE (paid 9.90), received and accepted (damaged)."""
+    number = open_return(
+        partner_client, order, [{"sku": "MUG-BLUE", "quantity": 1, "reason": "defective"}]
+    ).json()["number"]
+    staff_client.post(url(number, "approve"))
+    staff_client.post(url(number, "receive"))
+    inspected = staff_client.post(
+        url(number, "inspect"),
+        {"lines": [{"sku": "MUG-BLUE", "damaged": 1}], "warehouse": "LDS"},
+        format="json",
+    )
+    assert inspected.json()["status"] == "inspected"
+    return number
+
+
+def exchange(client, number, **body):
+    return client.post(url(number, "exchange"), body, format="json")
+
+
+def test_one_mug_returned_cannot_become_fifty_televisions(staff_client, one_mug_inspected):
+    from tests.factories import ProductFactory
+
+    ProductFactory(sku="TV-55", name="Television 55", unit_price=Decimal("499.00"))
+    orders_before = Order.objects.count()
+
+    response = exchange(staff_client, one_mug_inspected, lines=[{"sku": "TV-55", "quantity": 50}])
+
+    assert response.status_code == 400
+    body = response.json()
+    assert "accepted 1 unit(s) back" in body["lines"][0] and "not 50" in body["lines"][0]
+    assert "24950.00" in body["price_difference"][0] and "9.90" in body["price_difference"][0]
+    assert Order.objects.count() == orders_before
+    seen = staff_client.get(url(one_mug_inspected)).json()
+    assert seen["status"] == "inspected" and seen["replacement_order"] is None
+
+
+def test_a_same_value_swap_is_allowed(staff_client, one_mug_inspected):
+    response = exchange(staff_client, one_mug_inspected, lines=[{"sku": "TEE-M", "quantity": 1}])
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["status"] == "exchanged" and body["exchange_price_difference"] is None
+    replacement = Order.objects.get(number=body["replacement_order"])
+    assert [(line.product.sku, line.quantity) for line in replacement.lines.all()] == [("TEE-M", 1)]
+    assert replacement.total == 0
+
+
+def test_a_higher_value_swap_needs_the_difference_and_the_permission(
+    staff_client, api_staff, one_mug_inspected, order
+):
+    from tests.factories import ProductFactory
+
+    ProductFactory(sku="MUG-XL", name="Big mug", unit_price=Decimal("14.90"))
+    lines = [{"sku": "MUG-XL", "quantity": 1}]
+
+    free = exchange(staff_client, one_mug_inspected, lines=lines)
+    assert free.status_code == 400
+    assert "charge the difference of 5.00 EUR" in free.json()["price_difference"][0]
+
+    wrong = exchange(
+        staff_client, one_mug_inspected, lines=lines, price_difference="1.00", difference_reason="x"
+    )
+    assert wrong.status_code == 400 and "= 5.00 EUR" in wrong.json()["price_difference"][0]
+
+    no_reason = exchange(staff_client, one_mug_inspected, lines=lines, price_difference="5.00")
+    assert no_reason.status_code == 400 and "difference_reason" in no_reason.json()
+
+    unpermitted = exchange(
+        staff_client,
+        one_mug_inspected,
+        lines=lines,
+        price_difference="5.00",
+        difference_reason="Customer wants the big one",
+    )
+    assert unpermitted.status_code == 400
+    assert "returns.exchange_over_value" in unpermitted.json()["price_difference"][0]
+    assert staff_client.get(url(one_mug_inspected)).json()["status"] == "inspected"
+
+    api_staff.user_permissions.add(
+        Permission.objects.get(content_type__app_label="returns", codename="exchange_over_value")
+    )
+    allowed = exchange(
+        staff_client,
+        one_mug_inspected,
+        lines=lines,
+        price_difference="5.00",
+        difference_reason="Customer wants the big one",
+    )
+    assert allowed.status_code == 200, allowed.json()
+    body = allowed.json()
+    assert body["status"] == "exchanged"
+    assert body["exchange_price_difference"] == "5.00"
+    assert body["exchange_difference_reason"] == "Customer wants the big one"
+    history = staff_client.get(f"/api/v1/events/?order={order.number}").json()["results"]
+    exchanged = [event for event in history if event["type"] == "exchanged"]
+    assert len(exchanged) == 1
+    details = exchanged[0]["details"]
+    assert details["price_difference"] == "5.00"
+    assert details["difference_reason"] == "Customer wants the big one"
+    assert "5.00 EUR is charged to you" in details["message"]

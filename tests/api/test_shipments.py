@@ -279,3 +279,102 @@ def test_delivery_in_the_future_is_refused_naming_delivered_at(staff_client, shi
     assert response.status_code == 400
     assert "future" in response.json()["delivered_at"][0]
     assert status_of(shipment) == "shipped"
+
+
+# --- a shop without carrier services (a fresh installation) ---------------------------------------
+@pytest.fixture
+def uncarried(partner, stocked, mug, tee):
+    """An allocated order's shipment, picked, where no CarrierService exists (migrations only)."""
+    from fulfillment.models import CarrierService
+
+    assert not CarrierService.objects.exists()
+    shipment = Shipment.objects.get(order=partner_order(partner, {mug: 2, tee: 1}))
+    picked = token_client(UserFactory(is_superuser=True, is_staff=True)).post(
+        url(shipment.number, "pick")
+    )
+    assert picked.status_code == 200, picked.json()
+    return shipment
+
+
+def test_without_carrier_services_pack_and_ship_with_a_typed_carrier(
+    staff_client, uncarried, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    packed = staff_client.post(url(uncarried.number, "pack"), {}, format="json")
+    assert packed.status_code == 200, packed.json()
+    assert packed.json()["status"] == "packed"
+    assert packed.json()["carrier"] is None and packed.json()["shipping_cost"] is None
+
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        shipped = staff_client.post(
+            url(uncarried.number, "ship"),
+            {"carrier": "Royal Mail", "tracking_number": "AB123456789GB"},
+            format="json",
+        )
+    assert shipped.status_code == 200, shipped.json()
+    body = shipped.json()
+    assert body["status"] == "shipped"
+    assert (body["carrier"], body["service"]) == ("Royal Mail", None)
+    assert body["tracking_number"] == "AB123456789GB" and body["tracking_url"] is None
+    assert StockLevel.objects.get(product__sku="MUG-BLUE").on_hand == 8
+
+    order = Order.objects.get(pk=uncarried.order_id)
+    seen = staff_client.get(f"/api/v1/orders/{order.number}/").json()
+    assert seen["status"] == "shipped"
+    [summary] = seen["shipments"]
+    assert summary["carrier"] == "Royal Mail"
+    assert summary["tracking_number"] == "AB123456789GB"
+
+    [message] = [m for m in mail.outbox if m.to == [order.customer.email]]
+    assert message.subject == f"Your order {order.number} is on its way"
+    assert "Carrier: Royal Mail" in message.body
+    assert "Tracking number: AB123456789GB" in message.body
+
+
+def test_without_carrier_services_a_carrier_typed_at_packing_is_kept(staff_client, uncarried):
+    packed = staff_client.post(url(uncarried.number, "pack"), {"carrier": "DHL"}, format="json")
+    assert packed.status_code == 200, packed.json()
+    assert packed.json()["carrier"] == "DHL"
+
+    shipped = staff_client.post(
+        url(uncarried.number, "ship"), {"tracking_number": "JD0001234"}, format="json"
+    )
+    assert shipped.status_code == 200, shipped.json()
+    assert (shipped.json()["carrier"], shipped.json()["tracking_number"]) == ("DHL", "JD0001234")
+
+
+def test_without_carrier_services_shipping_names_what_is_missing(staff_client, uncarried):
+    staff_client.post(url(uncarried.number, "pack"), {}, format="json")
+
+    nothing = staff_client.post(url(uncarried.number, "ship"), {}, format="json")
+    assert nothing.status_code == 400
+    assert "must have a carrier" in nothing.json()["carrier"][0]
+
+    untracked = staff_client.post(
+        url(uncarried.number, "ship"), {"carrier": "Royal Mail"}, format="json"
+    )
+    assert untracked.status_code == 400
+    assert "Royal Mail's tracking number" in untracked.json()["tracking_number"][0]
+
+    assert status_of(uncarried) == "packed"
+    assert StockLevel.objects.get(product__sku="MUG-BLUE").on_hand == 10
+    assert Order.objects.get(pk=uncarried.order_id).status != "shipped"
+
+
+def test_with_carrier_services_a_typed_unknown_carrier_is_still_refused(
+    staff_client, shipment, carrier_service
+):
+    staff_client.post(url(shipment.number, "pick"))
+    staff_client.post(url(shipment.number, "pack"), {}, format="json")
+
+    response = staff_client.post(
+        url(shipment.number, "ship"),
+        {"carrier": "Royal Mail", "tracking_number": "AB123456789GB"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "Unknown carrier 'Royal Mail'" in response.json()["carrier"][0]
+    assert status_of(shipment) == "packed"

@@ -208,10 +208,22 @@ def test_only_services_serving_the_destination_are_proposed(stocked, mug, carrie
     )
 
 
-def test_packing_without_any_carrier_is_refused(stocked, mug):
+def test_packing_where_no_carrier_service_is_set_up_records_none(stocked, mug):
+    # A fresh installation has no carrier services: the carrier is typed at packing or shipping.
     shipment = picking({mug: 1})
-    with pytest.raises(ShipmentValidationError, match="No active carrier service"):
+    packed = pack_with(shipment, {"MUG-BLUE": 1})
+    packed.refresh_from_db()
+    assert packed.status == ShipmentStatus.PACKED
+    assert (packed.carrier_service, packed.carrier_name, packed.shipping_cost) == (None, "", None)
+
+
+def test_packing_where_no_service_delivers_to_the_destination_is_refused(stocked, mug, carriers):
+    CarrierService.objects.update(countries="FR")  # services exist; none for GB
+    shipment = picking({mug: 1})
+    with pytest.raises(ShipmentValidationError, match="No active carrier service delivers to GB"):
         pack_with(shipment, {"MUG-BLUE": 1})
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.PICKING
 
 
 def test_ship_with_a_given_tracking_number_and_refuse_duplicates(stocked, mug, carriers):

@@ -145,3 +145,48 @@ def test_admin_pages_load(client, superuser, stocked, mug, carriers):
         "/admin/fulfillment/deliveryfeedback/",
     ):
         assert client.get(url).status_code == 200, url
+
+
+def test_without_carrier_services_the_pages_pack_and_ship_with_a_typed_carrier(
+    staff_client, stocked, mug, tee
+):
+    """A fresh installation (no CarrierService rows): the pages ask for the carrier's name."""
+    import io
+
+    from pdfminer.high_level import extract_text
+
+    order = order_of({mug: 2, tee: 1})
+    shipment = order.shipments.get()
+    pick(shipment)
+    url = f"/fulfillment/shipments/{shipment.number}/"
+
+    html = staff_client.get(url).content.decode()
+    assert 'name="carrier_name"' in html and 'name="carrier_service"' not in html
+    response = staff_client.post(url + "pack/", {**pack_data(), "carrier_name": ""})
+    assert response.status_code == 302
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.PACKED and shipment.carrier_service is None
+
+    html = staff_client.get(url).content.decode()
+    assert 'name="carrier_name"' in html and "The carrier&#x27;s own tracking number" in html
+    missing = staff_client.post(url + "ship/", {"carrier_name": "", "tracking_number": ""})
+    assert missing.status_code == 400
+    assert "A parcel must have a carrier" in missing.content.decode()
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.PACKED
+
+    response = staff_client.post(
+        url + "ship/", {"carrier_name": "Royal Mail", "tracking_number": "AB123456789GB"}
+    )
+    assert response.status_code == 302
+    shipment.refresh_from_db()
+    order.refresh_from_db()
+    assert shipment.status == ShipmentStatus.SHIPPED and order.status == OrderStatus.SHIPPED
+    assert (shipment.carrier_name, shipment.tracking_number) == ("Royal Mail", "AB123456789GB")
+    html = staff_client.get(url).content.decode()
+    assert "<dt>Carrier</dt><dd>Royal Mail</dd>" in html and "AB123456789GB" in html
+
+    label = staff_client.get(url + "label.pdf")
+    assert label.status_code == 200
+    text = extract_text(io.BytesIO(label.content))
+    assert "Royal Mail" in text and "AB123456789GB" in text

@@ -184,3 +184,46 @@ def test_refund_with_good_input_refunds_what_came_back_once(staff_client, inspec
     )
     assert fresh(inspected).status == ReturnStatus.REFUNDED
     assert OrderLine.objects.get(order=inspected.order, product=mug).quantity_returned == 2
+
+
+# --- exchange -------------------------------------------------------------------------------------
+def test_exchange_beyond_what_came_back_shows_the_errors_and_changes_nothing(
+    staff_client, inspected
+):
+    from tests.factories import ProductFactory
+
+    ProductFactory(sku="TV-55", name="Television 55", unit_price="499.00")
+    before = state(inspected)
+    orders_before = OrderLine.objects.values("order").distinct().count()
+
+    response = staff_client.post(action_url(inspected, "exchange"), {"lines": "TV-55 50"})
+
+    assert response.status_code == 400
+    errors = field_errors(form_html(response.content.decode(), inspected, "exchange"))
+    assert any("accepted 2 unit(s) back" in e and "not 50" in e for e in errors), errors
+    assert any("charge the difference of 24930.00 EUR" in e for e in errors), errors
+    assert state(inspected) == before
+    assert OrderLine.objects.values("order").distinct().count() == orders_before
+
+    bad = staff_client.post(action_url(inspected, "exchange"), {"lines": "TV-55 lots"})
+    assert bad.status_code == 400
+    assert field_errors(form_html(bad.content.decode(), inspected, "exchange")) == [
+        'Line 1: write "SKU quantity", e.g. "TEE-L 1".'
+    ]
+    assert state(inspected) == before
+
+
+def test_exchange_for_the_same_value_sends_the_replacement(staff_client, inspected):
+    response = staff_client.post(
+        action_url(inspected, "exchange"), {"lines": "PLATE-WHITE 2"}, follow=True
+    )
+
+    assert response.status_code == 200
+    rma = fresh(inspected)
+    assert rma.status == ReturnStatus.EXCHANGED
+    assert [(line.product.sku, line.quantity) for line in rma.replacement_order.lines.all()] == [
+        ("PLATE-WHITE", 2)
+    ]
+    assert f"Replacement order {rma.replacement_order.number} created." in (
+        response.content.decode()
+    )

@@ -147,6 +147,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
             "inspect_returnrequest",
             "refund_returnrequest",
             "exchange_returnrequest",
+            "exchange_over_value",
             "close_returnrequest",
             "cancel_returnrequest",
             "override_return_window",

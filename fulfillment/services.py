@@ -1021,8 +1021,11 @@ def feedback_token(order: Order) -> str:
 
 
 def feedback_url(order: Order) -> str:
-    """Absolute path of the order's signed, expiring feedback page."""
-    return reverse("fulfillment:feedback", kwargs={"token": feedback_token(order)})
+    """Absolute URL (``OMS_SITE_URL`` + path) of the order's signed, expiring feedback page:
+    it is sent in the delivery e-mail, so it must work outside the site."""
+    from orders.notifications import site_url
+
+    return site_url(reverse("fulfillment:feedback", kwargs={"token": feedback_token(order)}))
 
 
 def feedback_order_from_token(token: str) -> Order:

@@ -206,6 +206,8 @@ SPECTACULAR_SETTINGS = {
 # --- Business settings ----------------------------------------------------------------------
 OMS_COMPANY_NAME = os.environ.get("OMS_COMPANY_NAME", "Example Goods Ltd")
 OMS_SUPPORT_EMAIL = os.environ.get("OMS_SUPPORT_EMAIL", "support@example.com")
+# The site's public address: every link in an e-mail is built from it (no trailing slash).
+OMS_SITE_URL = os.environ.get("OMS_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 OMS_DEFAULT_CURRENCY = os.environ.get("OMS_DEFAULT_CURRENCY", "EUR")
 # Working days between confirmation and handing the parcel to the carrier.
 OMS_HANDLING_DAYS = int(os.environ.get("OMS_HANDLING_DAYS", "1"))

@@ -136,10 +136,27 @@ class CancelForm(TransitionReasonForm):
 
 
 class SubstituteForm(forms.Form):
+    """Price rule (orders.services.SUBSTITUTE_PRICE_RULE): the customer pays the lower of the
+    two prices unless staff tick "charge the substitute's price" and say why."""
+
     sku = forms.CharField(label="Substitute SKU", max_length=64)
     reason = forms.CharField(
         max_length=REASON_MAX_LENGTH, required=False, initial="Customer agreed"
     )
+    charge_substitute_price = forms.BooleanField(
+        label="Charge the substitute's price", required=False
+    )
+    price_reason = forms.CharField(
+        label="Reason for charging the substitute's price",
+        max_length=REASON_MAX_LENGTH,
+        required=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("charge_substitute_price") and not (data.get("price_reason") or "").strip():
+            self.add_error("price_reason", "Say why the customer pays the substitute's price.")
+        return data
 
     def clean_sku(self):
         sku = sku_key(self.cleaned_data["sku"])

@@ -85,6 +85,7 @@ SUBJECTS = {
     "order_delivered": "Your order {number} has been delivered",
     "order_cancelled": "Your order {number} has been cancelled",
     "order_late": "Your order {number} is running late",
+    "line_substituted": "Your order {number}: {substitute} instead of {original}",
     "return_update": "Your return for order {number}: {title}",
     "staff_alert": "[OMS] {title}",
 }
@@ -118,6 +119,23 @@ def _base_context() -> dict:
         "company_name": settings.OMS_COMPANY_NAME,
         "support_email": settings.OMS_SUPPORT_EMAIL,
     }
+
+
+def site_url(path: str) -> str:
+    """The absolute address of a path of this site, for links that leave it (e-mails): the
+    ``OMS_SITE_URL`` setting (scheme and host, e.g. ``https://oms.example.com``) + ``path``.
+    An address that is already absolute (a carrier's tracking page) is returned as it is."""
+    if not path or "://" in path:
+        return path
+    base = str(getattr(settings, "OMS_SITE_URL", "http://127.0.0.1:8000")).rstrip("/")
+    return f"{base}/{path.lstrip('/')}"
+
+
+def _return_url(order: Order) -> str:
+    """The customer's self-service return page (absolute), for the e-mails after shipping."""
+    from returns.services import customer_return_url  # returns builds on orders: no cycle
+
+    return customer_return_url(order)
 
 
 def message_id_for(dedupe_key: str) -> str:
@@ -222,9 +240,12 @@ def _sends_customer_email(event: OrderEvent) -> bool:
         return event.to_status in (OrderStatus.CONFIRMED, OrderStatus.CANCELLED)
     if event.type == EventType.DELIVERED:
         return bool(event.details.get("order_delivered"))
-    return event.type in (EventType.BACKORDERED, EventType.SHIPPED, EventType.LATE) or (
-        event.type in RETURN_EVENT_TYPES
-    )
+    return event.type in (
+        EventType.BACKORDERED,
+        EventType.SHIPPED,
+        EventType.LATE,
+        EventType.LINE_SUBSTITUTED,
+    ) or (event.type in RETURN_EVENT_TYPES)
 
 
 def _customer_emails(event: OrderEvent, data: _OrderData) -> list[OutboxMessage]:
@@ -281,6 +302,7 @@ def _customer_emails(event: OrderEvent, data: _OrderData) -> list[OutboxMessage]
                     carrier=d.get("carrier", ""),
                     tracking_number=d.get("tracking_number", ""),
                     tracking_url=d.get("tracking_url", ""),
+                    return_url=_return_url(order),
                 ),
             )
         ]
@@ -290,7 +312,10 @@ def _customer_emails(event: OrderEvent, data: _OrderData) -> list[OutboxMessage]
                 purpose="order_delivered",
                 key=f"email:{number}:delivered",
                 **common,
-                context=data.context(feedback_url=event.details.get("feedback_url", "")),
+                context=data.context(
+                    feedback_url=site_url(event.details.get("feedback_url", "")),
+                    return_url=_return_url(order),
+                ),
             )
         ]
     if event.type in RETURN_EVENT_TYPES:
@@ -302,7 +327,33 @@ def _customer_emails(event: OrderEvent, data: _OrderData) -> list[OutboxMessage]
                 key=f"email:{number}:{event.type}:{event.pk}",
                 **common,
                 title=title,
-                context=data.context(title=title, text=text, rma=event.details.get("return", "")),
+                context=data.context(
+                    title=title,
+                    text=text,
+                    rma=event.details.get("return", ""),
+                    return_url=_return_url(order),
+                ),
+            )
+        ]
+    if event.type == EventType.LINE_SUBSTITUTED:
+        d = event.details
+        return [
+            _email(
+                purpose="line_substituted",
+                key=f"email:{number}:substituted:{event.pk}",
+                **common,
+                original=d.get("original_sku", ""),
+                substitute=d.get("substitute_sku", ""),
+                context=data.context(
+                    quantity=d.get("quantity", 0),
+                    original_sku=d.get("original_sku", ""),
+                    original_name=d.get("original_name", ""),
+                    original_price=d.get("original_unit_price", ""),
+                    substitute_sku=d.get("substitute_sku", ""),
+                    substitute_name=d.get("substitute_name", ""),
+                    substitute_price=d.get("substitute_unit_price", ""),
+                    price_charged=d.get("unit_price_charged", ""),
+                ),
             )
         ]
     if event.type == EventType.LATE:
@@ -486,6 +537,7 @@ def notify_events(saved: list[OrderEvent]) -> list[OutboxMessage]:
         if e.type in WEBHOOK_EVENT_TYPES
         or e.type == EventType.ALLOCATED
         or e.type == EventType.LATE
+        or e.type == EventType.LINE_SUBSTITUTED
     ]
     if not relevant:
         return []

@@ -967,14 +967,54 @@ def _recompute_total(order: Order) -> None:
     order.total = sum((line.line_total for line in order.lines.all()), Decimal("0"))
 
 
+SUBSTITUTE_PRICE_RULE = (
+    "The customer pays the lower of the line's unit price and the substitute's price, unless "
+    "staff choose to charge the substitute's price and give a reason."
+)
+
+
+def _units_available(product: Product) -> int:
+    """Units of ``product`` free to reserve over the active warehouses."""
+    from inventory.selectors import product_list_with_availability
+
+    row = product_list_with_availability(only_active=False).filter(pk=product.pk).first()
+    return max(0, row.available) if row is not None else 0
+
+
+def _substitute_out_of_stock(product: Product, *, available: int, needed: int):
+    return OrderValidationError(
+        {
+            "product": [
+                f"SKU {product.sku} has {available} unit(s) available to ship, {needed} needed: "
+                "the substitute would be backordered too. Nothing was changed; choose another "
+                "item, or let the line wait."
+            ]
+        }
+    )
+
+
 def order_line_substitute(
-    *, line: OrderLine, product: Product, user=None, reason: str = ""
+    *,
+    line: OrderLine,
+    product: Product,
+    user=None,
+    reason: str = "",
+    charge_substitute_price: bool = False,
+    price_reason: str = "",
 ) -> OrderLine:
     """Replace the backordered part of ``line`` by ``product`` (the customer agreed).
 
     The original line keeps what was reserved or shipped; its backordered units are cancelled
-    and a new line for ``product`` takes them at the original unit price, then gets stock.
+    and a new line for ``product`` takes them, then gets stock. Price rule
+    (``SUBSTITUTE_PRICE_RULE``): the new line is charged the lower of the old line's unit price
+    and the substitute's price; with ``charge_substitute_price`` (and a ``price_reason``) the
+    substitute's own price. The order total is recomputed, the history records both items and
+    prices, what is charged and why, and the customer is e-mailed (the LINE_SUBSTITUTED event).
+
+    A substitute that cannot be reserved in full now is refused (nothing changes): it would
+    leave the line backordered under another name.
     """
+    price_reason = (price_reason or "").strip()
     with transaction.atomic():
         order, line = _lock_line(line)
         if order.status not in (OrderStatus.BACKORDERED, OrderStatus.CONFIRMED):
@@ -1003,26 +1043,54 @@ def order_line_substitute(
                     ]
                 }
             )
+        if charge_substitute_price and not price_reason:
+            raise OrderValidationError(
+                {"price_reason": ["Say why the customer pays the substitute's price."]}
+            )
+        available = _units_available(product)
+        if available < quantity:
+            raise _substitute_out_of_stock(product, available=available, needed=quantity)
+        old_price, new_price = line.unit_price, product.unit_price
+        charged = new_price if charge_substitute_price else min(old_price, new_price)
         line.quantity_cancelled += quantity
         line.save(update_fields=["quantity_cancelled"])
         new_line = OrderLine.objects.create(
             order=order,
             product=product,
             quantity=quantity,
-            unit_price=line.unit_price,
+            unit_price=charged,
             substituted_from=line,
         )
+        _recompute_total(order)
+        order.save(update_fields=["total", "updated_at"])
+        if order.status == OrderStatus.BACKORDERED:
+            _allocate(order, user=user)
+            new_line.refresh_from_db()
+            if new_line.quantity_backordered:  # the stock is in no warehouse that can ship it
+                raise _substitute_out_of_stock(  # rolls back the whole substitution
+                    product, available=new_line.quantity_allocated, needed=quantity
+                )
+        why = "the substitute's price" if charge_substitute_price else "the lower price"
         events.event_write(
             order=order,
             type=EventType.LINE_SUBSTITUTED,
             user=user,
-            message=f"{quantity} × {line.product.sku} replaced by {product.sku}. {reason}".strip(),
+            message=(
+                f"{quantity} × {line.product.sku} ({old_price}) replaced by {product.sku} "
+                f"({new_price}); charged {charged} each ({why}"
+                f"{': ' + price_reason if price_reason else ''}). {reason}"
+            ).strip(),
             original_sku=line.product.sku,
+            original_name=line.product.name,
+            original_unit_price=str(old_price),
             substitute_sku=product.sku,
+            substitute_name=product.name,
+            substitute_unit_price=str(new_price),
+            unit_price_charged=str(charged),
+            price_rule="substitute_price" if charge_substitute_price else "lower_price",
+            price_reason=price_reason,
             quantity=quantity,
         )
-        if order.status == OrderStatus.BACKORDERED:
-            _allocate(order, user=user)
     return new_line
 
 

@@ -134,18 +134,25 @@ def line_substitute(request, number: str, line_id: int):
     if not form.is_valid():
         messages.error(request, " ".join(m for ms in form.errors.values() for m in ms))
         return redirect("orders:detail", number=number)
+    old_sku = line.product.sku if line.product_id else ""
     try:
         new_line = services.order_line_substitute(
             line=line,
             product=form.product,
             user=request.user,
             reason=form.cleaned_data["reason"],
+            charge_substitute_price=form.cleaned_data["charge_substitute_price"],
+            price_reason=form.cleaned_data["price_reason"],
         )
     except OrderError as exc:
         messages.error(request, exc.message)
     else:
+        order = new_line.order
         messages.success(
-            request, f"{new_line.quantity} × {new_line.product.sku} now replace the backorder."
+            request,
+            f"{new_line.quantity} × {new_line.product.sku} replace the backordered {old_sku}, "
+            f"at {new_line.unit_price} {order.currency} each; the order is now "
+            f"{order.get_status_display().lower()} and the customer is e-mailed.",
         )
     return redirect("orders:detail", number=number)
 
@@ -195,9 +202,14 @@ def order_create(request):
 
 
 @login_required
-@permission_required("orders.add_order", raise_exception=True)
 def product_lookup(request):
-    """SKU lookup with live availability for the order entry form (JSON)."""
+    """SKU lookup with live availability and price for the order entry form and the
+    substitution form of the order page (JSON)."""
+    if not (
+        request.user.has_perm("orders.add_order")
+        or request.user.has_perm("orders.substitute_orderline")
+    ):
+        raise PermissionDenied("You may not look products up.")
     term = request.GET.get("q", "").strip()
     qs = product_list_with_availability()
     if term:

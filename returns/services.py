@@ -962,8 +962,11 @@ def customer_return_token(order: Order) -> str:
 
 
 def customer_return_url(order: Order) -> str:
-    """Path of the customer's return page (prefix it with the site's address in e-mails)."""
-    return reverse("returns:customer", args=[customer_return_token(order)])
+    """Absolute URL (``OMS_SITE_URL`` + path) of the customer's self-service return page, as
+    the delivery e-mail carries it."""
+    from orders.notifications import site_url
+
+    return site_url(reverse("returns:customer", args=[customer_return_token(order)]))
 
 
 def order_from_customer_token(token: str) -> Order | None:

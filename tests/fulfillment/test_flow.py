@@ -2,6 +2,7 @@
 deliver; split orders, partial shipping, cancellation, stock and ledger."""
 
 import pytest
+from django.conf import settings
 
 from fulfillment import services
 from fulfillment.exceptions import ShipmentTransitionNotAllowed
@@ -72,7 +73,9 @@ def test_single_warehouse_order_goes_all_the_way(stocked, mug, tee, carriers, wa
     delivered = OrderEvent.objects.get(order=order, type=EventType.DELIVERED)
     assert delivered.details["shipment"] == shipment.number
     assert delivered.details["order_delivered"] is True
-    assert delivered.details["feedback_url"].startswith("/fulfillment/feedback/")
+    assert delivered.details["feedback_url"].startswith(
+        f"{settings.OMS_SITE_URL}/fulfillment/feedback/"
+    )
 
     history = list(
         OrderEvent.objects.filter(order=order, type=EventType.STATUS_CHANGED).values_list(

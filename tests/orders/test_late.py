@@ -16,7 +16,7 @@ from orders.models import EventType, Order, OrderStatus
 from orders.services import order_cancel, order_hold, order_line_substitute
 from orders.tasks import late_orders_task
 from tests.factories import ProductFactory, WarehouseFactory, place, receive
-from tests.fulfillment.conftest import carriers, pack, pick  # noqa: F401 (fixture)
+from tests.fulfillment.conftest import carriers, pack, pick  # noqa: F401 (carriers: a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -140,12 +140,12 @@ def test_flagged_on_a_saturday_the_estimate_counts_from_monday(
 
 
 # --- the flag follows the order ----------------------------------------------------------------
+@pytest.mark.usefixtures("carriers")
 def test_shipping_a_late_order_clears_the_flag_and_the_badge(
     leeds,
     mug,
-    carriers,
     desk,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     receive(leeds, {mug: 5})
     with time_machine.travel(THURSDAY, tick=False):
@@ -229,14 +229,14 @@ def test_a_substitution_with_stock_gives_a_new_promise_and_clears_the_flag(
 
 
 # --- one definition: desk, dashboard and task agree --------------------------------------------
+@pytest.mark.usefixtures("carriers")
 def test_desk_dashboard_and_task_count_the_same_late_orders(
     leeds,
     bristol,
     mug,
     tee,
-    carriers,
     desk,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     receive(leeds, {mug: 20})
     receive(bristol, {tee: 20})
@@ -273,3 +273,21 @@ def test_desk_dashboard_and_task_count_the_same_late_orders(
     flagged = set(Order.objects.filter(late_notified=True).values_list("number", flat=True))
     assert flagged == expected
     assert on_time.number not in flagged and shipped.number not in flagged
+
+
+# --- the calendar both apps count in ---------------------------------------------------------
+@pytest.mark.parametrize(
+    "start, days, expected",
+    [
+        (datetime.date(2026, 11, 27), 1, datetime.date(2026, 11, 30)),  # Fri + 1 = Mon
+        (datetime.date(2026, 11, 28), 1, datetime.date(2026, 11, 30)),  # Sat + 1 = Mon
+        (datetime.date(2026, 11, 25), 3, datetime.date(2026, 11, 30)),  # Wed + 3 = Mon
+        (datetime.date(2026, 11, 29), 0, datetime.date(2026, 11, 29)),  # + 0: unchanged
+        (datetime.date(2026, 11, 27), 10, datetime.date(2026, 12, 11)),  # two weeks on
+    ],
+)
+def test_add_business_days(start, days, expected):
+    from core.calendar import add_business_days, business_days_between
+
+    assert add_business_days(start, days) == expected
+    assert business_days_between(start, expected) == days

@@ -24,12 +24,13 @@ from django.db.models.functions import Cast, Concat, LPad
 from django.urls import reverse
 from django.utils import timezone
 
+from core.calendar import add_business_days
 from inventory.locks import stock_levels_for_update
 from inventory.models import Allocation, Warehouse
 from inventory.services import stock_consume
 from oms.numbers import PICK_LIST_NUMBER, SHIPMENT_NUMBER
 from orders import events
-from orders.models import EventType, Order, OrderLine, OrderStatus
+from orders.models import LATE_FIELDS, OPEN_STATUSES, EventType, Order, OrderLine, OrderStatus
 
 from .exceptions import (
     FeedbackLinkError,
@@ -168,8 +169,9 @@ def _rollup(orders: Sequence[Order], *, user, extra_events: Sequence = ()) -> li
             order.updated_at = now
             changed.append(order)
             built.extend(steps)
+    # Shipped in full: ``mark_shipped`` cleared the late flag (a late order is no longer late).
     if len(changed) == 1:
-        changed[0].save(update_fields=["status", "updated_at"])
+        changed[0].save(update_fields=["status", *LATE_FIELDS, "updated_at"])
     elif changed:
         # One UPDATE per target status: bulk_update's CASE per row costs seconds for a pick list
         # of 1,000 orders (docs/benchmarks.md).
@@ -177,7 +179,10 @@ def _rollup(orders: Sequence[Order], *, user, extra_events: Sequence = ()) -> li
         for order in changed:
             by_status[order.status].append(order.pk)
         for status, pks in by_status.items():
-            Order.objects.filter(pk__in=pks).update(status=status, updated_at=now)
+            cleared = {}
+            if status not in OPEN_STATUSES:
+                cleared = {"late_since": None, "late_notified": False}
+            Order.objects.filter(pk__in=pks).update(status=status, updated_at=now, **cleared)
     if built:
         events.events_save(built)
     return changed
@@ -524,15 +529,6 @@ class CarrierProposal:
         return self.cost if self.cost is not None else self.service.price_per_parcel
 
 
-def _add_business_days(start: datetime.date, days: int) -> datetime.date:
-    day = start
-    while days > 0:
-        day += datetime.timedelta(days=1)
-        if day.weekday() < 5:
-            days -= 1
-    return day
-
-
 def carrier_service_cost(service: CarrierService, weight_grams: int | None) -> Decimal | None:
     """The price of one parcel; ``None`` when the weight is unknown and the service charges
     per kg (a flat-priced service costs its parcel fee whatever the weight)."""
@@ -557,7 +553,7 @@ def carrier_proposals(
     ).select_related("carrier"):
         if not service.serves(order.shipping_country):
             continue
-        delivery = _add_business_days(ship_date, service.transit_days)
+        delivery = add_business_days(ship_date, service.transit_days)
         proposals.append(
             CarrierProposal(
                 service=service,

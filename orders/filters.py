@@ -80,7 +80,7 @@ class OrderDeskFilter(django_filters.FilterSet):
         ) | qs.filter(pk__in=Order.objects.filter(shipments__warehouse=value).values("pk"))
 
     def filter_late(self, qs, name, value):
-        return qs.filter(late_since__isnull=False) if value else qs
+        return selectors.late_orders(qs) if value else qs
 
     def filter_backordered(self, qs, name, value):
         if not value:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
+from django.utils import timezone
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from inventory.models import Product
@@ -91,6 +92,25 @@ S = OrderStatus
 HOLDABLE = [S.PLACED, S.CONFIRMED, S.BACKORDERED, S.ALLOCATED, S.PROCESSING]
 CANCELLABLE = [*HOLDABLE, S.ON_HOLD]
 OPEN_STATUSES = [*HOLDABLE, S.PARTIALLY_SHIPPED, S.ON_HOLD]
+# An order in one of these states past its promised ship date is late (``OrderQuerySet.late``).
+LATE_STATUSES = OPEN_STATUSES
+# The late flag: written by the late-orders task, cleared when the order ships in full, is
+# cancelled or gets a new promise (``Order.late_clear``).
+LATE_FIELDS = ["late_since", "late_notified"]
+
+
+class OrderQuerySet(models.QuerySet):
+    def late(self, *, today=None):
+        """The one definition of a late order, used by the order desk ("Late only"), the
+        dashboard (``kpi_late_orders``) and the late-orders task: not shipped in full, not
+        cancelled (placed, confirmed, backordered, allocated, processing, **partially shipped**
+        or **on hold**) and its promised ship date is before ``today`` (the local date by
+        default). On hold counts: the customer is still waiting, whatever the reason for the
+        hold. An order without a promised ship date is never late.
+
+        Served by the partial index ``order_open_promised`` (same statuses)."""
+        today = today or timezone.localdate()
+        return self.filter(status__in=LATE_STATUSES, promised_ship_date__lt=today)
 
 
 def nothing_shipped(order: "Order") -> bool:
@@ -149,6 +169,8 @@ class Order(ConcurrentTransitionMixin, models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    objects = OrderQuerySet.as_manager()
+
     class Meta:
         ordering = ["-placed_at", "-id"]
         permissions = [
@@ -183,6 +205,21 @@ class Order(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return self.number
 
+    @property
+    def is_late(self) -> bool:
+        """This order is late now (``OrderQuerySet.late``, in Python: no query)."""
+        return (
+            self.status in LATE_STATUSES
+            and self.promised_ship_date is not None
+            and self.promised_ship_date < timezone.localdate()
+        )
+
+    def late_clear(self) -> None:
+        """Drop the late flag (save ``LATE_FIELDS``): the order shipped in full, was cancelled
+        or has a new promise, so a later delay is found and told again."""
+        self.late_since = None
+        self.late_notified = False
+
     # --- State machine: transitions change only this row; services do the rest. ----------
     @transition(
         field=status, source=S.PLACED, target=S.CONFIRMED, permission="orders.confirm_order"
@@ -212,7 +249,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=status, source=[S.PROCESSING, S.PARTIALLY_SHIPPED], target=S.SHIPPED)
     def mark_shipped(self):
-        pass
+        self.late_clear()
 
     @transition(field=status, source=S.SHIPPED, target=S.DELIVERED)
     def mark_delivered(self):
@@ -247,6 +284,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
 
         self.cancelled_at = timezone.now()
         self.held_from_status = ""
+        self.late_clear()
 
 
 class OrderLine(models.Model):

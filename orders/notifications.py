@@ -70,13 +70,6 @@ WEBHOOK_EVENT_TYPES = frozenset(
     }
 )
 RETURN_EVENT_TYPES = frozenset({EventType.RETURN_UPDATED, EventType.REFUNDED, EventType.EXCHANGED})
-# Not shipped yet: an order in one of these states past its promised ship date is late.
-LATE_STATUSES = [
-    OrderStatus.CONFIRMED,
-    OrderStatus.BACKORDERED,
-    OrderStatus.ALLOCATED,
-    OrderStatus.PROCESSING,
-]
 
 SUBJECTS = {
     "order_confirmed": "Your order {number} is confirmed{delayed}",
@@ -360,7 +353,8 @@ def _customer_emails(event: OrderEvent, data: _OrderData) -> list[OutboxMessage]
         return [
             _email(
                 purpose="order_late",
-                key=f"email:{number}:late",
+                # Once per promise: a new promise clears the flag, and missing it is told again.
+                key=f"email:{number}:late:{event.details.get('promised_ship_date', '')}",
                 **common,
                 context=data.context(promised=event.details.get("promised_ship_date", "")),
             )
@@ -787,83 +781,7 @@ def outbox_retry(*, messages: Iterable[OutboxMessage]) -> int:
     return len(pending)
 
 
-# --- late orders and low stock (periodic) ---------------------------------------------------------
-def _add_business_days(start: datetime.date, days: int) -> datetime.date:
-    day = start
-    while days > 0:
-        day += datetime.timedelta(days=1)
-        if day.weekday() < 5:
-            days -= 1
-    return day
-
-
-def late_orders_flag(*, limit: int = 500) -> list[Order]:
-    """Orders past their promised ship date that have not shipped: flag them for staff
-    (``late_since``), give a new estimate, write a LATE event (the hook e-mails the customer
-    once) and alert staff. An order is found once (``late_notified``)."""
-    from . import events
-
-    today = timezone.localdate()
-    ids = list(
-        Order.objects.filter(
-            status__in=LATE_STATUSES, promised_ship_date__lt=today, late_notified=False
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    flagged = []
-    for pk in ids:
-        with transaction.atomic():
-            order = (
-                Order.objects.select_for_update(of=("self",))
-                .select_related("customer", "channel")
-                .filter(pk=pk, status__in=LATE_STATUSES, late_notified=False)
-                .first()
-            )
-            if order is None:
-                continue
-            promised = order.promised_ship_date
-            transit = 0
-            if order.estimated_delivery_date and promised:
-                transit = max(0, (order.estimated_delivery_date - promised).days)
-            new_ship = _add_business_days(today, settings.OMS_HANDLING_DAYS)
-            order.late_since = timezone.now()
-            order.late_notified = True
-            order.estimated_delivery_date = new_ship + datetime.timedelta(days=transit)
-            order.save(
-                update_fields=[
-                    "late_since",
-                    "late_notified",
-                    "estimated_delivery_date",
-                    "updated_at",
-                ]
-            )
-            events.event_write(
-                order=order,
-                type=EventType.LATE,
-                message=(
-                    f"Not shipped by the promised date {promised:%d %b %Y}; "
-                    f"new estimate {order.estimated_delivery_date:%d %b %Y}."
-                ),
-                promised_ship_date=promised.isoformat(),
-                new_estimate=order.estimated_delivery_date.isoformat(),
-            )
-            flagged.append(order)
-    if flagged:
-        with transaction.atomic():
-            alert = staff_alert_build(
-                key=f"late-orders:{flagged[0].number}:{timezone.now():%Y%m%d%H%M%S}",
-                title=f"{len(flagged)} order(s) late",
-                lines=[
-                    f"{o.number}: promised ship date {o.promised_ship_date}, status {o.status}"
-                    for o in flagged
-                ],
-            )
-            if alert is not None:
-                outbox_save([alert])
-    return flagged
-
-
+# --- low stock (periodic; late orders: orders.services.orders_late_flag) --------------------------
 def low_stock_sweep() -> int:
     """Staff alerts for every stock level at or below its reorder point (once a day each)."""
     from inventory.models import StockLevel

@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_fsm import can_proceed
 
+from core.calendar import add_business_days, business_days_between
 from inventory.locks import stock_levels_for_update
 from inventory.models import Allocation, Product, StockLevel, Warehouse
 from inventory.services import (
@@ -39,7 +40,16 @@ from . import events
 from .allocation import Need, plan_allocation
 from .exceptions import DuplicateOrder, OrderValidationError, TransitionNotAllowedNow
 from .geo import is_known_country
-from .models import Channel, Customer, EventType, Order, OrderLine, OrderStatus, Partner
+from .models import (
+    LATE_FIELDS,
+    Channel,
+    Customer,
+    EventType,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Partner,
+)
 from .signals import order_allocated, order_cancelled, orders_allocated
 
 NOTES_MAX_LENGTH = 5000  # an order's notes (a TextField: the limit is ours)
@@ -115,28 +125,23 @@ def _refuse(order: Order, action: str, why: str = "") -> TransitionNotAllowedNow
     return TransitionNotAllowedNow(message, status=order.status)
 
 
-def _add_business_days(start: datetime.date, days: int) -> datetime.date:
-    day = start
-    while days > 0:
-        day += datetime.timedelta(days=1)
-        if day.weekday() < 5:
-            days -= 1
-    return day
-
-
 def _estimate_dates(order: Order, *, ships_from_countries: Iterable[str], backordered: bool):
-    """Promised ship date and estimated delivery date from the handling and transit settings."""
+    """Promised ship date and estimated delivery date from the handling and transit settings
+    (business days). A new promise lies in the future, so the late flag is cleared (the
+    caller saves ``LATE_FIELDS``): if this promise is missed too, the customer is told again."""
     today = timezone.localdate()
-    ship = _add_business_days(today, settings.OMS_HANDLING_DAYS)
+    ship = add_business_days(today, settings.OMS_HANDLING_DAYS)
     if backordered:
-        ship = _add_business_days(ship, settings.OMS_BACKORDER_DAYS)
+        ship = add_business_days(ship, settings.OMS_BACKORDER_DAYS)
     countries = set(ships_from_countries)
     domestic = bool(countries) and countries == {order.shipping_country}
     transit = (
         settings.OMS_TRANSIT_DAYS_DOMESTIC if domestic else settings.OMS_TRANSIT_DAYS_INTERNATIONAL
     )
     order.promised_ship_date = ship
-    order.estimated_delivery_date = _add_business_days(ship, transit)
+    order.estimated_delivery_date = add_business_days(ship, transit)
+    if ship >= today:
+        order.late_clear()
 
 
 def _fingerprint(payload: dict) -> str:
@@ -659,7 +664,13 @@ def _lines_update_allocated(reservations: list[Reservation]) -> None:
         )
 
 
-ALLOCATION_FIELDS = ["status", "promised_ship_date", "estimated_delivery_date", "updated_at"]
+ALLOCATION_FIELDS = [
+    "status",
+    "promised_ship_date",
+    "estimated_delivery_date",
+    *LATE_FIELDS,  # a new promise clears the late flag (_estimate_dates)
+    "updated_at",
+]
 
 
 def _allocate(
@@ -787,8 +798,14 @@ def _fill(order_ids: list[int], product_ids: set[int], *, user) -> list[Order]:
             allocated.append(order)
     _lines_update_allocated(every)
     for (status, ship, delivery), pks in by_outcome.items():
+        # Each has a new promise (_settle): its late flag is cleared.
         Order.objects.filter(pk__in=pks).update(
-            status=status, promised_ship_date=ship, estimated_delivery_date=delivery, updated_at=now
+            status=status,
+            promised_ship_date=ship,
+            estimated_delivery_date=delivery,
+            late_since=None,
+            late_notified=False,
+            updated_at=now,
         )
     for order, _ in planned:
         order._update_initial_state()
@@ -826,6 +843,73 @@ def backorders_sweep(*, product_ids: Iterable[int] | None = None, user=None) -> 
     if not products:
         return []
     return backorders_fill(products=products, user=user)
+
+
+# --- late orders -------------------------------------------------------------------------------
+def late_estimate(order: Order, *, today: datetime.date) -> datetime.date:
+    """The new estimated delivery date of a late order: it can ship ``OMS_HANDLING_DAYS``
+    business days after ``today``, and keeps the transit its promise had, counted in business
+    days (a Friday promise delivered the next Tuesday keeps 2 business days). Never a weekend
+    day unless the handling and transit days are both 0."""
+    ship = add_business_days(today, settings.OMS_HANDLING_DAYS)
+    transit = 0
+    if order.promised_ship_date and order.estimated_delivery_date:
+        transit = business_days_between(order.promised_ship_date, order.estimated_delivery_date)
+    return add_business_days(ship, transit)
+
+
+def orders_late_flag(*, limit: int = 500) -> list[Order]:
+    """Late orders (``Order.objects.late()``) whose customer has not been told about this
+    promise: flag them (``late_since``, ``late_notified``), give a new estimated delivery
+    date, write a LATE event (its hook e-mails the customer, once per promised date) and alert
+    staff. The promised ship date stays: the order remains late until it ships in full, is
+    cancelled or gets a new promise, each of which clears the flag, so a later miss of a new
+    promise is told again. One transaction per order (locked), then one for the alert."""
+    from . import notifications
+
+    today = timezone.localdate()
+    candidates = Order.objects.late(today=today).filter(late_notified=False)
+    ids = list(candidates.order_by("pk").values_list("pk", flat=True)[:limit])
+    flagged = []
+    for pk in ids:
+        with transaction.atomic():
+            order = (
+                candidates.select_for_update(of=("self",))
+                .select_related("customer", "channel")
+                .filter(pk=pk)
+                .first()
+            )
+            if order is None:  # shipped, cancelled or re-promised meanwhile
+                continue
+            promised = order.promised_ship_date
+            order.estimated_delivery_date = late_estimate(order, today=today)
+            order.late_since = timezone.now()
+            order.late_notified = True
+            order.save(update_fields=[*LATE_FIELDS, "estimated_delivery_date", "updated_at"])
+            events.event_write(
+                order=order,
+                type=EventType.LATE,
+                message=(
+                    f"Not shipped by the promised date {promised:%d %b %Y}; "
+                    f"new estimate {order.estimated_delivery_date:%d %b %Y}."
+                ),
+                promised_ship_date=promised.isoformat(),
+                new_estimate=order.estimated_delivery_date.isoformat(),
+            )
+            flagged.append(order)
+    if flagged:
+        with transaction.atomic():
+            alert = notifications.staff_alert_build(
+                key=f"late-orders:{flagged[0].number}:{timezone.now():%Y%m%d%H%M%S}",
+                title=f"{len(flagged)} order(s) late",
+                lines=[
+                    f"{o.number}: promised ship date {o.promised_ship_date}, status {o.status}"
+                    for o in flagged
+                ],
+            )
+            if alert is not None:
+                notifications.outbox_save([alert])
+    return flagged
 
 
 def stock_receipt_record(
@@ -943,7 +1027,9 @@ def order_cancel(*, order: Order, user=None, reason: str = "") -> Order:
         OrderLine.objects.bulk_update(lines, ["quantity_cancelled", "quantity_allocated"])
         previous = order.status
         order.cancel()
-        order.save(update_fields=["status", "cancelled_at", "held_from_status", "updated_at"])
+        order.save(
+            update_fields=["status", "cancelled_at", "held_from_status", *LATE_FIELDS, "updated_at"]
+        )
         events.status_changed(
             order=order,
             from_status=previous,
@@ -1121,7 +1207,15 @@ def order_line_cancel_backorder(*, line: OrderLine, user=None, reason: str = "")
         if all(line.quantity_cancelled == line.quantity for line in lines):
             previous = order.status
             order.cancel()
-            order.save(update_fields=["status", "cancelled_at", "held_from_status", "updated_at"])
+            order.save(
+                update_fields=[
+                    "status",
+                    "cancelled_at",
+                    "held_from_status",
+                    *LATE_FIELDS,
+                    "updated_at",
+                ]
+            )
             events.status_changed(
                 order=order, from_status=previous, user=user, message="Every line cancelled."
             )

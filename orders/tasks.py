@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import notifications
+from . import notifications, services
 
 
 @shared_task(name="orders.outbox_send", acks_late=True, reject_on_worker_lost=True)
@@ -19,8 +19,9 @@ def outbox_sweep_task() -> dict:
 
 @shared_task(name="orders.late_orders", acks_late=True)
 def late_orders_task() -> int:
-    """Hourly: flag orders past their promised ship date and tell their customers once."""
-    return len(notifications.late_orders_flag())
+    """Hourly: flag late orders (``Order.objects.late()``) and tell their customers, once per
+    promised ship date."""
+    return len(services.orders_late_flag())
 
 
 @shared_task(name="orders.low_stock", acks_late=True)

@@ -184,7 +184,11 @@ def test_cancelled_return_frees_its_units(delivered_order):
     rma = return_request_create(order=delivered_order, lines=[line(quantity=2)])
     return_cancel(return_request=rma, reason="Customer keeps them.")
     assert fresh(rma).status == ReturnStatus.CANCELLED
-    return_request_create(order=delivered_order, lines=[line(quantity=2)])
+    again = return_request_create(order=delivered_order, lines=[line(quantity=2)])
+    assert fresh(again).status == ReturnStatus.APPROVED  # defective: approved at once
+    assert [(li.order_line.product.sku, li.quantity) for li in again.lines.all()] == [
+        ("MUG-BLUE", 2)
+    ]
 
 
 def test_policy_decides_which_reasons_are_auto_approved(delivered_order):
@@ -225,8 +229,17 @@ def test_units_missing_at_inspection_can_be_returned_later(delivered_order, ware
     return_inspect(
         return_request=rma, lines={"MUG-BLUE": {"sellable": 1, "damaged": 0}}, warehouse=warehouse
     )
-    assert fresh(rma).lines.get().quantity - 1 == 1
-    return_request_create(order=delivered_order, lines=[line(quantity=1)])
+    inspected = fresh(rma).lines.get()
+    assert (inspected.quantity, inspected.quantity_sellable, inspected.quantity_damaged) == (
+        2,
+        1,
+        0,
+    )
+    # The unit that never arrived is still the customer's to return, and only that one.
+    with pytest.raises(OrderValidationError, match="only 1 can be returned"):
+        return_request_create(order=delivered_order, lines=[line(quantity=2)])
+    later = return_request_create(order=delivered_order, lines=[line(quantity=1)])
+    assert later.lines.get().quantity == 1
 
 
 def test_sku_not_on_order_and_bad_lines_are_named(delivered_order, db):
@@ -293,14 +306,17 @@ def test_window_closed_is_refused(late_order):
 def test_inside_window_is_accepted(warehouse, mug):
     receive(warehouse, {mug: 1})
     order = deliver(ship(place({mug: 1})), at=days_ago(29))
-    return_request_create(order=order, lines=[line()])
+    rma = return_request_create(order=order, lines=[line()])
+    assert fresh(rma).status == ReturnStatus.APPROVED
+    assert rma.order_id == order.pk and rma.lines.get().quantity == 1
 
 
 def test_window_follows_the_policy(late_order):
     policy = ReturnPolicy.load()
     policy.window_days = 45
     policy.save()
-    return_request_create(order=late_order, lines=[line()])
+    rma = return_request_create(order=late_order, lines=[line()])  # 31 days: refused at 30
+    assert rma.order_id == late_order.pk and rma.lines.get().quantity == 1
 
 
 def test_window_override_needs_the_manager_permission(late_order, staff_user, manager):
@@ -498,7 +514,11 @@ def test_an_inspection_that_counts_nothing_is_refused(delivered_order, warehouse
     # An empty parcel is cancelled, freeing the units for a later return.
     return_cancel(return_request=rma, reason="The parcel was empty.")
     assert fresh(rma).status == ReturnStatus.CANCELLED
-    return_request_create(order=delivered_order, lines=[line(quantity=2)])
+    again = return_request_create(order=delivered_order, lines=[line(quantity=2)])
+    assert fresh(again).status == ReturnStatus.APPROVED  # defective: approved at once
+    assert [(li.order_line.product.sku, li.quantity) for li in again.lines.all()] == [
+        ("MUG-BLUE", 2)
+    ]
 
 
 def test_a_short_line_is_accepted_when_something_came_back(delivered_order, warehouse):

@@ -13,6 +13,7 @@ from inventory.models import StockLevel
 from orders import stock_counts
 from orders.models import Channel, OrderStatus
 from orders.stock_counts import stock_count_record
+from tests.concurrency import run_together
 from tests.factories import ProductFactory, WarehouseFactory, place, receive
 from tests.orders.helpers import assert_invariants, fresh
 
@@ -26,28 +27,6 @@ def channels():
     """transaction=True flushes the tables after each test, the data migration's rows too."""
     for code, auto in (("web", True), ("phone", False), ("counter", True), ("partner", True)):
         Channel.objects.get_or_create(code=code, defaults={"name": code, "auto_confirm": auto})
-
-
-def run_together(jobs, *, timeout: float = 30) -> list:
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-
-    def run(i, job):
-        try:
-            barrier.wait(timeout=timeout)
-            results[i] = job()
-        except BaseException as exc:  # asserted on by the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout)
-    assert not any(t.is_alive() for t in threads), "a thread hung (deadlock?)"
-    return results
 
 
 def test_a_count_and_placements_on_the_same_sku_never_lose_units():

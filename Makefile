@@ -33,8 +33,11 @@ run: migrate
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Prints the branch coverage of the services, notifications and KPI modules (pyproject.toml).
+# The suite runs in TEST_WORKERS processes (pytest-xdist; a file's tests stay in one process);
+# TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
 test: install-dev
-	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --cov --cov-report=term -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

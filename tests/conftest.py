@@ -32,6 +32,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=REDIS_SKIP_REASON))
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Users are created in most tests; the production hasher's 1,000,000 rounds would make
+    each one cost a third of a second."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def staff_user(django_user_model):
     return django_user_model.objects.create_user("staff", "staff@example.com", "pw", is_staff=True)

@@ -20,13 +20,6 @@ from tests.factories import (
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Every test makes token users through UserFactory; PBKDF2's million rounds per user cost
-    # more than the rest of a test (and half the schemathesis run).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _fresh_throttle_counts():
     # Throttle counters live in the cache; user ids repeat between SQLite tests.
     cache.clear()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
+from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -68,7 +69,12 @@ COUNTED = [
 
 
 def row_counts() -> dict[str, int]:
-    return {name: apps.get_model(name).objects.count() for name in COUNTED}
+    """The rows of every counted table, in one query (it runs twice per hostile request)."""
+    tables = [apps.get_model(name)._meta.db_table for name in COUNTED]
+    sql = "SELECT " + ", ".join(f'(SELECT COUNT(*) FROM "{table}")' for table in tables)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return dict(zip(COUNTED, cursor.fetchone(), strict=True))
 
 
 def dumps(body) -> str:

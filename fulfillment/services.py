@@ -815,6 +815,9 @@ def shipment_ship(
             raise _refuse(shipment, "shipped")
         _order_must_be_active(order, shipment, "shipped")
         service = carrier_service or shipment.carrier_service
+        # A carrier typed at packing is on the label already: never swap it for another
+        # one silently, even once carrier services have been set up meanwhile.
+        typed = typed or (shipment.carrier_name if service is None else "")
         if service is None and not typed:
             # Packed before carriers were set up: the cheapest that keeps the date.
             proposal = carrier_service_choose(order=order, weight_grams=shipment.weight_grams)

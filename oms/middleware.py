@@ -70,8 +70,15 @@ class HostileInputMiddleware:
         too_large = self._too_large(request)
         if too_large is not None:
             return too_large
+        self._drop_bad_cookies(request)
         try:
             errors = parameter_problems(_encoded_pairs(request.META.get("QUERY_STRING", "")))
+            if not errors:
+                # Django decodes the query with the charset a Content-Type header names
+                # (utf-7 turns "+AAA-" into a NUL): check what the views will read, too.
+                errors = parameter_problems(
+                    (key, value) for key, values in request.GET.lists() for value in values
+                )
             if not errors:
                 errors = self._body_problems(request)
         except RequestDataTooBig:
@@ -81,6 +88,15 @@ class HostileInputMiddleware:
         if errors:
             return self._refuse(request, 400, errors)
         return self.get_response(request)
+
+    @staticmethod
+    def _drop_bad_cookies(request) -> None:
+        """A cookie is not a field anybody can name in an error: one with a NUL or a lone
+        surrogate (Django decodes "\\000" escapes) is dropped, as if never sent, so a session
+        key never reaches the database with a NUL in it."""
+        for name, value in list(request.COOKIES.items()):
+            if text_problem(name) or text_problem(value):
+                del request.COOKIES[name]
 
     def _too_large(self, request):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE

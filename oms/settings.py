@@ -264,8 +264,12 @@ OMS_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("OMS_WEBHOOK_TIMEOUT_SECONDS"
 # to loopback, private, link-local or other non-public addresses are refused, except the host
 # names listed here (comma-separated, e.g. an ERP on the premises).
 OMS_WEBHOOK_ALLOWED_HOSTS = env_list("OMS_WEBHOOK_ALLOWED_HOSTS")
-# https:// only; None follows DEBUG (plain http is accepted only when DEBUG is on).
-OMS_WEBHOOK_REQUIRE_HTTPS = None
+# https:// only; unset follows DEBUG (plain http is accepted only when DEBUG is on).
+OMS_WEBHOOK_REQUIRE_HTTPS = (
+    env_bool("OMS_WEBHOOK_REQUIRE_HTTPS", True)
+    if os.environ.get("OMS_WEBHOOK_REQUIRE_HTTPS")
+    else None
+)
 # Celery queue of the send tasks (empty = the default queue).
 OMS_OUTBOX_QUEUE = os.environ.get("OMS_OUTBOX_QUEUE", "")
 if os.environ.get("EMAIL_FILE_PATH"):  # for EMAIL_BACKEND=django.core.mail.backends.filebased...

@@ -13,6 +13,7 @@
   is logged at most once a minute per process: an outage of Redis must not stop the API.
 """
 
+import ipaddress
 import logging
 import math
 import threading
@@ -23,12 +24,13 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 try:  # celery[redis] brings redis-py; without it only other cache backends are possible.
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from redis.exceptions import RedisError
 
+    # Any error of Redis's: down, timing out, out of memory (OOM), unable to save (MISCONF),
+    # a read-only replica after a failover (READONLY), an aborted MULTI/EXEC. None of them may
+    # stop the API from taking orders.
     CACHE_DOWN_ERRORS: tuple[type[BaseException], ...] = (
-        RedisConnectionError,
-        RedisTimeoutError,
+        RedisError,
         ConnectionError,
         TimeoutError,
     )
@@ -52,12 +54,43 @@ def client_ip(request) -> str | None:
     remote_addr = request.META.get("REMOTE_ADDR")
     num_proxies = api_settings.NUM_PROXIES or 0
     xff = request.META.get("HTTP_X_FORWARDED_FOR")
+    if num_proxies <= 0 and xff:
+        _warn_proxies_once()
     if num_proxies <= 0 or not xff:
         return remote_addr
     addrs = [a.strip() for a in xff.split(",") if a.strip()]
     if not addrs:
         return remote_addr
-    return addrs[-min(num_proxies, len(addrs))]
+    return _address(addrs[-min(num_proxies, len(addrs))]) or remote_addr
+
+
+_proxy_warning = threading.Event()
+
+
+def _warn_proxies_once() -> None:
+    """Behind a reverse proxy with OMS_TRUSTED_PROXIES=0 every client has the proxy's address:
+    one rate limit for all, and the login lockout per user name alone. Say so once a process."""
+    if not _proxy_warning.is_set():
+        _proxy_warning.set()
+        logger.warning(
+            "Requests carry X-Forwarded-For but OMS_TRUSTED_PROXIES is 0: the header is "
+            "ignored and every client behind a proxy shares its address (rate limits, login "
+            "lockout). Set OMS_TRUSTED_PROXIES to the number of proxies in front of the app."
+        )
+
+
+def _address(text: str) -> str | None:
+    """An IP address as a proxy may write it ("1.2.3.4", "1.2.3.4:5678", "[2001:db8::1]:443"),
+    or None for anything else ("unknown", garbage): the caller falls back to the peer."""
+    candidate = text
+    if candidate.startswith("["):  # [IPv6]:port
+        candidate = candidate[1:].split("]", 1)[0]
+    elif candidate.count(":") == 1:  # IPv4:port
+        candidate = candidate.split(":", 1)[0]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
 
 
 class _CacheHealth:

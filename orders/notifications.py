@@ -680,6 +680,9 @@ def outbox_send(*, message_id: int) -> str:
 
 
 def _record(message: OutboxMessage, token: str, *, error: str, status_code, duration: int) -> str:
+    # The error text may quote a partner's response (its status line, a Location header):
+    # PostgreSQL refuses NUL in text, and the attempt must be recorded whatever it said.
+    error = error.replace("\x00", "\\x00")
     now = timezone.now()
     with transaction.atomic():
         OutboxAttempt.objects.create(

@@ -256,6 +256,10 @@ def _backorder(orders: dict, taken, *, level: StockLevel, counted: int, user):
         changes = {
             "promised_ship_date": order.promised_ship_date,
             "estimated_delivery_date": order.estimated_delivery_date,
+            # A new promise clears the late flag (_estimate_dates): missing it tells the
+            # customer again.
+            "late_since": order.late_since,
+            "late_notified": order.late_notified,
             "updated_at": timezone.now(),
         }
         if order.status == OrderStatus.ON_HOLD:

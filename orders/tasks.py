@@ -4,8 +4,19 @@ from celery import shared_task
 
 from . import notifications, services
 
+# A partner's endpoint that trickles its answer a byte at a time stays within the per-read
+# timeout forever: past the soft limit the send raises inside the task and is recorded as a
+# failed attempt, retried later (prefork workers; the hard limit ends a stuck process).
+SEND_SOFT_LIMIT_SECONDS = 120
 
-@shared_task(name="orders.outbox_send", acks_late=True, reject_on_worker_lost=True)
+
+@shared_task(
+    name="orders.outbox_send",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=SEND_SOFT_LIMIT_SECONDS,
+    time_limit=SEND_SOFT_LIMIT_SECONDS + 30,
+)
 def outbox_send_task(message_id: int) -> str:
     """Send one outbox message (a no-op when it is already sent or another worker holds it)."""
     return notifications.outbox_send(message_id=message_id)

@@ -77,8 +77,9 @@ def address_problem(address: str) -> str | None:
         ("is_multicast", "multicast"),
         ("is_private", "private"),
         ("is_reserved", "reserved"),
+        ("is_site_local", "site-local"),  # fec0::/10: deprecated, yet "global" to Python 3.11
     ):
-        if getattr(ip, flag):
+        if getattr(ip, flag, False):  # is_site_local exists for IPv6 only
             return name
     if not ip.is_global:
         return "non-public"

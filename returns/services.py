@@ -25,8 +25,9 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from inventory.locks import stock_levels_for_update
-from inventory.models import Product, Warehouse
+from inventory.models import Warehouse
 from inventory.services import stock_levels_ensure, stock_restock, stock_scrap
+from inventory.skus import products_by_sku, sku_key
 from oms.fsm import allowed_transitions
 from oms.numbers import RETURN_NUMBER
 from orders import events
@@ -713,12 +714,11 @@ def _exchange_check(
     """Value both sides: the units accepted at the price paid; a replacement at the price paid
     for the same product on this return (like for like), otherwise at its catalogue price."""
     paid = {rl.order_line.product_id: rl.order_line.unit_price for rl in return_lines}
-    skus = [str(line.get("sku", "")) for line in lines]
-    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+    products = products_by_sku(str(line.get("sku", "")) for line in lines)  # any case
     errors = []
     value_sent = Decimal("0")
     for line in lines:
-        product = products.get(str(line.get("sku", "")))
+        product = products.get(sku_key(str(line.get("sku", ""))))
         if product is None:
             errors.append(f"Unknown SKU {line.get('sku')!r}.")
             continue
@@ -873,7 +873,16 @@ def return_exchange(
             order=replacement,
             type=EventType.NOTE,
             user=user,
-            message=f"Free replacement for return {return_request.number} of order {order.number}.",
+            message=(
+                f"Replacement for return {return_request.number} of order {order.number}"
+                + (
+                    f"; price difference {price_difference} {order.currency} "
+                    f"({'to charge' if price_difference > 0 else 'to refund'}), recorded on "
+                    "the return."
+                    if price_difference
+                    else ", free of charge."
+                )
+            ),
             **{"return": return_request.number, "original_order": order.number},
         )
         _book_returned(return_lines)
@@ -899,11 +908,13 @@ def return_exchange(
             message = (
                 f"We are sending you replacements for your return {return_request.number} as "
                 f"order {replacement.number}; the price difference of {price_difference} "
-                f"{order.currency} is charged to you. You will get tracking details when it ships."
+                f"{order.currency} will be charged to you. You will get tracking details when it "
+                "ships."
             )
         elif price_difference is not None:
             message += (
-                f" The price difference of {-price_difference} {order.currency} is refunded to you."
+                f" The price difference of {-price_difference} {order.currency} will be refunded "
+                "to you."
             )
         _history(
             order=order,

@@ -33,6 +33,38 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _default_channels(request):
+    """The default channels come from a data migration; a transactional test (PostgreSQL)
+    flushes every table when it ends, so the tests after it in that process would find none."""
+    if not request.node.get_closest_marker("django_db"):  # else pytest-django opened the DB
+        for name in ("transactional_db", "db"):
+            if name in request.fixturenames:
+                request.getfixturevalue(name)
+                break
+        else:
+            return
+    from orders.models import Channel
+
+    for code, name, auto in (
+        ("web", "Web shop", True),
+        ("phone", "Phone", False),
+        ("counter", "Counter", True),
+        ("partner", "Partner API", True),
+    ):
+        Channel.objects.get_or_create(code=code, defaults={"name": name, "auto_confirm": auto})
+
+
+@pytest.fixture(autouse=True)
+def _celery_join_flag():
+    """Celery keeps "a task is running here, joining would block" in one process-wide flag that
+    eager calls in several threads can leave raised; no test may inherit it."""
+    yield
+    from celery.result import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Users are created in most tests; the production hasher's 1,000,000 rounds would make
     each one cost a third of a second."""

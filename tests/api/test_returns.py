@@ -414,6 +414,14 @@ def test_a_same_value_swap_is_allowed(staff_client, one_mug_inspected):
     assert replacement.total == 0
 
 
+def test_exchange_lines_find_skus_in_any_case(staff_client, one_mug_inspected):
+    response = exchange(staff_client, one_mug_inspected, lines=[{"sku": "tee-m", "quantity": 1}])
+
+    assert response.status_code == 200, response.json()
+    replacement = Order.objects.get(number=response.json()["replacement_order"])
+    assert [(line.product.sku, line.quantity) for line in replacement.lines.all()] == [("TEE-M", 1)]
+
+
 def test_a_higher_value_swap_needs_the_difference_and_the_permission(
     staff_client, api_staff, one_mug_inspected, order
 ):
@@ -466,4 +474,4 @@ def test_a_higher_value_swap_needs_the_difference_and_the_permission(
     details = exchanged[0]["details"]
     assert details["price_difference"] == "5.00"
     assert details["difference_reason"] == "Customer wants the big one"
-    assert "5.00 EUR is charged to you" in details["message"]
+    assert "5.00 EUR will be charged to you" in details["message"]

@@ -333,6 +333,24 @@ def test_without_carrier_services_pack_and_ship_with_a_typed_carrier(
     assert "Tracking number: AB123456789GB" in message.body
 
 
+def test_a_carrier_typed_at_packing_is_not_swapped_once_services_exist(staff_client, uncarried):
+    """The label says DHL: shipping must not pick a newly set-up service behind its back."""
+    from fulfillment.models import Carrier, CarrierService
+
+    packed = staff_client.post(url(uncarried.number, "pack"), {"carrier": "DHL"}, format="json")
+    assert packed.status_code == 200, packed.json()
+    carrier = Carrier.objects.create(code="parcelo", name="Parcelo")
+    CarrierService.objects.create(
+        carrier=carrier, code="std", name="Standard", price_per_parcel="4.00", transit_days=2
+    )
+
+    shipped = staff_client.post(url(uncarried.number, "ship"), {}, format="json")
+
+    assert shipped.status_code == 400, shipped.json()
+    assert "DHL" in str(shipped.json())
+    assert Shipment.objects.get(pk=uncarried.pk).status == "packed"
+
+
 def test_without_carrier_services_a_carrier_typed_at_packing_is_kept(staff_client, uncarried):
     packed = staff_client.post(url(uncarried.number, "pack"), {"carrier": "DHL"}, format="json")
     assert packed.status_code == 200, packed.json()

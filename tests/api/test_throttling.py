@@ -122,6 +122,45 @@ def test_throttle_fails_open_with_one_warning_a_minute_when_its_cache_is_down(
     assert len([r for r in caplog.records if r.name == "oms.throttling"]) == 2
 
 
+def test_a_cache_that_answers_with_an_error_fails_open_too(partner_client, settings, monkeypatch):
+    """Redis out of memory, unable to save, or read-only after a failover answers every command
+    with an error: the API goes on taking requests."""
+    from redis.exceptions import ReadOnlyError, ResponseError
+
+    import oms.throttling as throttling
+
+    rates(settings, partner="1/min")
+    now = [1000.0]
+    monkeypatch.setattr(cache_health, "clock", lambda: now[0])
+    for error in (ResponseError("OOM command not allowed"), ReadOnlyError("READONLY")):
+
+        def refuse(*args, error=error, **kwargs):
+            raise error
+
+        monkeypatch.setattr(throttling, "_hit", refuse)
+        codes = []
+        for _ in range(2):
+            codes.append(partner_client.get("/api/v1/products/").status_code)
+            now[0] += 6
+        assert codes == [200, 200]
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "expected"),
+    [
+        ("203.0.113.7:5678", "203.0.113.7"),
+        ("[2001:db8::1]:443", "2001:db8::1"),
+        ("2001:db8::2", "2001:db8::2"),
+        ("unknown", "10.0.0.9"),
+        ("not an address", "10.0.0.9"),
+    ],
+)
+def test_forwarded_addresses_with_ports_or_garbage(rf, settings, forwarded, expected):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    request = rf.get("/", HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR="10.0.0.9")
+    assert client_ip(request) == expected
+
+
 def test_a_working_cache_still_throttles_after_an_outage(partner_client, settings, monkeypatch):
     rates(settings, partner="1/min")
     now = [1000.0]

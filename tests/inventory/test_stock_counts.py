@@ -252,3 +252,25 @@ def test_the_adjust_error_points_to_a_count(client, storekeeper, three_orders, l
         reverse("inventory:adjust", args=[stock.pk]), {"quantity": "-5", "reason": "count"}
     )
     assert "record the count instead" in response.content.decode()
+
+
+def test_a_count_that_takes_a_late_orders_stock_clears_its_late_flag(three_orders, leeds, mug):
+    """The new promise is saved with a cleared flag, so missing it tells the customer again."""
+    import datetime
+
+    from django.utils import timezone
+
+    from orders.models import Order
+
+    third = three_orders[2]
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    Order.objects.filter(pk=third.pk).update(
+        promised_ship_date=yesterday, late_since=timezone.now(), late_notified=True
+    )
+
+    stock_count_record(warehouse=leeds, sku="MUG-BLUE", counted=7, reason="Cycle count")
+
+    third = fresh(third)
+    assert third.status == S.BACKORDERED
+    assert third.promised_ship_date > timezone.localdate()
+    assert (third.late_since, third.late_notified) == (None, False)

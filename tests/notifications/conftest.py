@@ -68,19 +68,3 @@ def make_due(*messages):
     OutboxMessage.objects.filter(pk__in=[m.pk for m in messages]).update(
         next_attempt_at=timezone.now() - datetime.timedelta(seconds=1)
     )
-
-
-@pytest.fixture(autouse=True)
-def _default_channels(request):
-    """The default channels come from a data migration; with --nomigrations create them."""
-    if not request.node.get_closest_marker("django_db"):
-        return
-    from orders.models import Channel
-
-    for code, name, auto in (
-        ("web", "Web shop", True),
-        ("phone", "Phone", False),
-        ("counter", "Counter", True),
-        ("partner", "Partner API", True),
-    ):
-        Channel.objects.get_or_create(code=code, defaults={"name": name, "auto_confirm": auto})

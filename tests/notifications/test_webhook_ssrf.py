@@ -124,6 +124,7 @@ def test_redirect_is_not_followed(
         ("http://[::ffff:169.254.169.254]/hooks", "link-local"),
         ("http://224.0.0.1/hooks", "multicast"),
         ("http://100.64.0.1/hooks", "non-public"),
+        ("http://[fec0::1]/hooks", "site-local"),
     ],
 )
 def test_local_and_private_addresses_are_refused_without_connecting(

@@ -72,3 +72,18 @@ def test_revoking_in_the_admin_makes_the_partners_calls_answer_401(client, super
     assert (
         api(create_partner("--rotate", "Globex Trading")).get("/api/v1/orders/").status_code == 200
     )
+
+
+def test_rotate_never_guesses_between_partners_whose_names_differ_in_case():
+    from tests.factories import PartnerFactory
+
+    acme, shouty = PartnerFactory(name="Acme"), PartnerFactory(name="ACME")
+    keys = {p.pk: Token.objects.get_or_create(user=p.user)[0].key for p in (acme, shouty)}
+
+    with pytest.raises(CommandError, match="matches several partners"):
+        call_command("create_partner", "--rotate", "acme", stdout=StringIO())
+    assert {p.pk: p.user.auth_token.key for p in Partner.objects.all()} == keys
+
+    new = create_partner("--rotate", "ACME")  # the exact name
+    assert Token.objects.get(user=shouty.user).key == new != keys[shouty.pk]
+    assert Token.objects.get(user=acme.user).key == keys[acme.pk]

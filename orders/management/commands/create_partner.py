@@ -64,7 +64,18 @@ class Command(BaseCommand):
         self.stdout.write(token.key)
 
     def rotate(self, name: str) -> None:
-        partner = Partner.objects.select_related("user").filter(name__iexact=name).first()
+        partners = Partner.objects.select_related("user")
+        # The exact name first; a case-insensitive match only when it names one partner, so
+        # "acme" never rotates ACME's token while Acme's (perhaps leaked) one keeps working.
+        partner = partners.filter(name=name).first()
+        if partner is None:
+            matches = list(partners.filter(name__iexact=name)[:2])
+            if len(matches) > 1:
+                raise CommandError(
+                    f"'{name}' matches several partners ({', '.join(p.name for p in matches)}); "
+                    "give the name exactly as written."
+                )
+            partner = matches[0] if matches else None
         if partner is None:
             raise CommandError(f"No partner named '{name}'.")
         token = token_rotate(user=partner.user)

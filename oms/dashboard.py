@@ -26,6 +26,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from oms import kpis
+from oms.imports.exports import safe
 from oms.management.commands.setup_groups import MANAGERS
 
 DEFAULT_DAYS = 30
@@ -401,8 +402,20 @@ def _csv(name: str, start: datetime.date, end: datetime.date) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     writer.writerow(header)
-    writer.writerows(rows)
+    # Product names and references are text people typed: neutralised like every export.
+    writer.writerows([_csv_cell(value) for value in row] for row in rows)
     return response
+
+
+def _csv_cell(value):
+    """A figure stays a figure ("-2.5" is a number, not a formula); any other text is made
+    safe for spreadsheet programs."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return safe(value)
+    return value
 
 
 def _bad_request(text: str) -> HttpResponse:

@@ -560,3 +560,14 @@ def test_query_count_does_not_grow_with_data(shop, manager, client, products, ra
     ProductFactory(sku="CAP")
     assert kpis.kpi_cycle_time(**range_).orders == 7
     assert _page_queries(client, params) == small
+
+
+def test_csv_exports_neutralise_text_that_a_spreadsheet_would_run(shop, manager, client, range_):
+    from inventory.models import Product
+
+    Product.objects.filter(sku="MUG").update(name='=HYPERLINK("http://evil.example","x")')
+    params = {"start": range_["start"].isoformat(), "end": range_["end"].isoformat()}
+    rows = rows_of(client.get(URL, {**params, "export": "inventory_turnover"}))
+    mug = next(row for row in rows if row[0] == "MUG")
+    assert mug[1] == '\'=HYPERLINK("http://evil.example","x")'
+    assert mug[9:] == ["0.86", "12.83"]  # figures stay figures

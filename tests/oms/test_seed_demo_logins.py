@@ -50,3 +50,30 @@ def test_with_debug_on_demo_logins_use_their_names_as_passwords(settings, login_
     assert "admin / admin (superuser)" in out
     for username in LOGINS:
         assert authenticate(login_request, username=username, password=username) is not None
+
+
+def test_logins_are_printed_before_the_orders_are_made(settings):
+    """A run that fails while seeding orders has shown the passwords of the logins it made."""
+    from unittest import mock
+
+    settings.DEBUG = False
+    out = StringIO()
+    with (
+        mock.patch(
+            "oms.management.commands.seed_demo.Command.seed_orders",
+            side_effect=RuntimeError("disk full"),
+        ),
+        pytest.raises(RuntimeError),
+    ):
+        call_command("seed_demo", "--orders", "5", stdout=out, stderr=StringIO())
+    printed = re.findall(r"^  (\w+) / (\S+) \(", out.getvalue(), re.MULTILINE)
+    assert {username for username, _ in printed} == set(LOGINS)
+
+
+def test_a_development_run_never_claims_an_existing_login_has_its_name_as_password(settings):
+    settings.DEBUG = False
+    run()  # random passwords
+    settings.DEBUG = True
+    again = run()
+    assert "admin / admin" not in again
+    assert "already exist; their passwords are unchanged" in again

@@ -247,6 +247,7 @@ class Command(BaseCommand):
         products = self.seed_products(rng, warehouses)
         customers = self.seed_customers(rng)
         _users, partner = self.seed_users()
+        self.report_logins()  # at once: a run that fails later must not lose the passwords
         plans = self.seed_orders(orders, products, customers, partner)
         if plans and fulfillment_services is not None:
             self.seed_carriers()
@@ -615,19 +616,22 @@ class Command(BaseCommand):
             f"{OrderStatus(s).label.lower()} {n}" for s, n in sorted(by_status.items())
         )
         self.stdout.write(f"Orders by state: {summary or 'none'}.")
+
+    def report_logins(self) -> None:
+        """The logins created by this run with their passwords (the names themselves on a
+        development machine, random ones shown only this once with DEBUG=0)."""
         roles = {"admin": "superuser", **STAFF_USERS}
-        if settings.DEBUG:
-            self.stdout.write("Logins (username / password):")
-            for username, role in roles.items():
-                self.stdout.write(f"  {username} / {username} ({role})")
-        elif self.new_logins:
+        existing = [name for name in roles if name not in self.new_logins]
+        if self.new_logins:
             self.stdout.write(
-                "Logins created now, with random passwords shown only this once "
+                "Logins (username / password):"
+                if settings.DEBUG
+                else "Logins created now, with random passwords shown only this once "
                 "(username / password):"
             )
             for username, password in self.new_logins.items():
                 self.stdout.write(f"  {username} / {password} ({roles[username]})")
-        else:
+        if existing:
             self.stdout.write(
-                f"Logins {', '.join(roles)} already exist; their passwords are unchanged."
+                f"Logins {', '.join(existing)} already exist; their passwords are unchanged."
             )

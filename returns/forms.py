@@ -111,6 +111,7 @@ class ExchangeForm(forms.Form):
 
     lines = forms.CharField(
         required=False,
+        max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "TEE-L 1"}),
         label="Send instead",
         help_text='One "SKU quantity" per line; empty: the units received again.',
@@ -134,7 +135,8 @@ class ExchangeForm(forms.Form):
             parts = row.split()
             if not parts:
                 continue
-            if len(parts) != 2 or not parts[1].isdigit() or int(parts[1]) < 1:
+            # isdecimal, not isdigit: "²" is a digit that int() refuses.
+            if len(parts) != 2 or not parts[1].isdecimal() or int(parts[1]) < 1:
                 errors.append(f'Line {number}: write "SKU quantity", e.g. "TEE-L 1".')
                 continue
             lines.append({"sku": parts[0], "quantity": int(parts[1])})

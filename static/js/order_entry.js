@@ -2,49 +2,19 @@
 (function () {
   "use strict";
   var script = document.getElementById("order-entry-js");
-  var lookupUrl = script.getAttribute("data-lookup");
-  var datalist = document.getElementById("sku-options");
-  var cache = {};
-
-  function fetchProducts(term) {
-    return fetch(lookupUrl + "?q=" + encodeURIComponent(term), { credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.json() : { results: [] }; })
-      .then(function (data) {
-        data.results.forEach(function (p) { cache[p.sku] = p; });
-        return data.results;
-      });
-  }
+  var lookup = window.omsSkuLookup(script.getAttribute("data-lookup"));  // sku_lookup.js
 
   function showAvailability(row) {
     var input = row.querySelector("input[name$='-sku']");
     var cell = row.querySelector(".avail");
-    var sku = (input.value || "").trim();
-    if (!sku) { cell.textContent = ""; return; }
-    var render = function () {
-      var p = cache[sku];
-      cell.textContent = p ? p.name + " · " + p.unit_price + " " + p.currency + " · " + p.available + " available"
-                           : "Unknown SKU";
-    };
-    if (cache[sku]) { render(); } else { fetchProducts(sku).then(render); }
+    if (!(input.value || "").trim()) { cell.textContent = ""; return; }
+    lookup.describe(input.value, function (text) { cell.textContent = text; });
   }
 
   function wire(row) {
     var input = row.querySelector("input[name$='-sku']");
     if (!input) return;
-    input.addEventListener("input", function () {
-      var term = input.value.trim();
-      if (term.length >= 2) {
-        fetchProducts(term).then(function (results) {
-          datalist.innerHTML = "";
-          results.forEach(function (p) {
-            var o = document.createElement("option");
-            o.value = p.sku;
-            o.label = p.name + " (" + p.available + " available)";
-            datalist.appendChild(o);
-          });
-        });
-      }
-    });
+    input.addEventListener("input", function () { lookup.suggest(input.value); });
     input.addEventListener("change", function () { showAvailability(row); });
     if (input.value) showAvailability(row);
   }

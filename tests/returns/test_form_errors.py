@@ -205,11 +205,12 @@ def test_exchange_beyond_what_came_back_shows_the_errors_and_changes_nothing(
     assert state(inspected) == before
     assert OrderLine.objects.values("order").distinct().count() == orders_before
 
-    bad = staff_client.post(action_url(inspected, "exchange"), {"lines": "TV-55 lots"})
-    assert bad.status_code == 400
-    assert field_errors(form_html(bad.content.decode(), inspected, "exchange")) == [
-        'Line 1: write "SKU quantity", e.g. "TEE-L 1".'
-    ]
+    for quantity in ("lots", "²"):  # "²" is a Unicode digit that int() refuses
+        bad = staff_client.post(action_url(inspected, "exchange"), {"lines": f"TV-55 {quantity}"})
+        assert bad.status_code == 400
+        assert field_errors(form_html(bad.content.decode(), inspected, "exchange")) == [
+            'Line 1: write "SKU quantity", e.g. "TEE-L 1".'
+        ]
     assert state(inspected) == before
 
 

@@ -43,7 +43,7 @@ def products_file(count: int, run: int) -> bytes:
 
 def timed_import(data: bytes) -> dict:
     """Read, check and import ``data``; seconds of each phase (from the progress callback)."""
-    from oms.imports import importer_for, read_table
+    from dataio.imports import importer_for, read_table
 
     marks: dict[str, float] = {}
     started = time.perf_counter()

@@ -549,7 +549,7 @@ def kpi_checks(repeat: int) -> tuple[str, list[tuple[str, list[float], float]]]:
             )
         ]
         return "oms/kpis.py did not exist: timed the equivalent aggregate queries", rows
-    import oms.kpis as kpis
+    import reports.kpis as kpis
 
     rows, skipped = [], []
     for name, fn in inspect.getmembers(kpis, inspect.isfunction):
@@ -593,8 +593,7 @@ def dashboard_check(repeat: int) -> tuple[str, list[float], float]:
     from django.test import Client
     from django.utils import timezone
 
-    from oms.dashboard import is_manager
-    from oms.management.commands.setup_groups import MANAGERS
+    from accounts.roles import MANAGERS, is_manager
 
     call_command("setup_groups", stdout=StringIO())
     manager, _ = get_user_model().objects.get_or_create(

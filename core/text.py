@@ -17,7 +17,7 @@ edge**, with an error naming the field, before any view, form, service or query 
   form, formset, filter and view that reads ``request.GET`` / ``request.POST`` directly, with no
   change to the forms (a form mixin would have to be added to each of ~20 form classes and would
   still miss the views that read parameters directly).
-- Uploaded CSV / Excel files: ``oms.imports.reading`` checks every cell and refuses the file
+- Uploaded CSV / Excel files: ``dataio.imports.reading`` checks every cell and refuses the file
   naming the row and column.
 
 Stripping instead of refusing was rejected: silently changing what a partner sent would make the

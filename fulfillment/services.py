@@ -25,10 +25,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.calendar import add_business_days
+from core.numbers import PICK_LIST_NUMBER, SHIPMENT_NUMBER
 from inventory.locks import stock_levels_for_update
 from inventory.models import Allocation, Warehouse
 from inventory.services import stock_consume
-from oms.numbers import PICK_LIST_NUMBER, SHIPMENT_NUMBER
 from orders import events
 from orders.models import LATE_FIELDS, OPEN_STATUSES, EventType, Order, OrderLine, OrderStatus
 

@@ -2,27 +2,28 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from accounts import views as account_views
+from orders import stock_views
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("favicon.ico", views.favicon, name="favicon"),
+    path("", account_views.home, name="home"),
+    path("favicon.ico", account_views.favicon, name="favicon"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("orders/", include("orders.urls")),
     path("customers/", include("orders.customer_urls")),
     path("stock/", include("inventory.urls")),
-    path("stock/receive/", views.receive, name="receive"),
-    path("stock/levels/<int:pk>/count/", views.stock_count, name="stock_count"),
+    path("stock/receive/", stock_views.receive, name="receive"),
+    path("stock/levels/<int:pk>/count/", stock_views.stock_count, name="stock_count"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("oms.api_urls")),
     path("fulfillment/", include("fulfillment.urls")),
     path("returns/", include("returns.urls")),
-    path("dashboard/", include("oms.dashboard_urls")),
-    path("data/", include("oms.import_urls")),
+    path("dashboard/", include("reports.urls")),
+    path("data/", include("dataio.urls")),
 ]
 
 # JSON errors under /api/, Django's pages elsewhere (403: the site's own page, with navigation).
-handler403 = "oms.views.handler403"
+handler403 = "accounts.views.handler403"
 handler404 = "oms.api.handler404"
 handler500 = "oms.api.handler500"

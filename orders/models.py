@@ -537,7 +537,7 @@ class ImportJobStatus(models.TextChoices):
 class ImportJob(models.Model):
     """One confirmed import of a products, stock or orders file, run by a Celery task. The file
     is kept (compressed) until the job ends; the row count while it runs is in the cache (see
-    ``oms.imports.jobs``), the outcome here."""
+    ``dataio.imports.jobs``), the outcome here."""
 
     kind = models.CharField(max_length=20, help_text="products, stock or orders")
     filename = models.CharField(max_length=200)

@@ -23,6 +23,8 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from core.calendar import add_business_days, business_days_between
+from core.fsm import allowed_transitions
+from core.numbers import ORDER_NUMBER
 from inventory.locks import stock_levels_for_update
 from inventory.models import Allocation, Product, StockLevel, Warehouse
 from inventory.services import (
@@ -33,8 +35,6 @@ from inventory.services import (
     stock_reserve,
 )
 from inventory.skus import products_by_sku, sku_key
-from oms.fsm import allowed_transitions
-from oms.numbers import ORDER_NUMBER
 
 from . import events
 from .allocation import Need, plan_allocation

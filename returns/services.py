@@ -24,12 +24,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django_fsm import can_proceed
 
+from core.fsm import allowed_transitions
+from core.numbers import RETURN_NUMBER
 from inventory.locks import stock_levels_for_update
 from inventory.models import Warehouse
 from inventory.services import stock_levels_ensure, stock_restock, stock_scrap
 from inventory.skus import products_by_sku, sku_key
-from oms.fsm import allowed_transitions
-from oms.numbers import RETURN_NUMBER
 from orders import events
 from orders.exceptions import OrderValidationError, TransitionNotAllowedNow
 from orders.models import EventType, Order, OrderLine, OrderStatus

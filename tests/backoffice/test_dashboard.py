@@ -36,9 +36,9 @@ from django.utils import timezone
 
 from fulfillment.models import Carrier, CarrierService, Shipment, ShipmentStatus
 from fulfillment.services import picklist_create, shipment_deliver, shipment_pack, shipment_ship
-from oms import kpis
 from orders.models import Order, OrderStatus
 from orders.services import order_line_cancel_backorder
+from reports import kpis
 from returns.services import return_cancel, return_request_create
 from tests.factories import ProductFactory, UserFactory, WarehouseFactory, place, receive
 

@@ -14,9 +14,9 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from dataio.imports.products import ProductImporter
+from dataio.imports.reading import FileRejected
 from inventory.models import Product, StockLevel
-from oms.imports.products import ProductImporter
-from oms.imports.reading import FileRejected
 from orders.models import ImportJob, ImportJobStatus
 from tests.factories import ProductFactory, WarehouseFactory, place, receive
 
@@ -71,7 +71,7 @@ def test_a_confirmed_import_is_a_job_whose_page_shows_the_outcome_and_the_user_i
     again = client.post(url, follow=True).content.decode()  # a double click imports once
     assert "already being imported" in again or "no longer waiting to be imported" in again
     assert ImportJob.objects.count() == 1
-    from oms.imports.jobs import import_job_run
+    from dataio.imports.jobs import import_job_run
 
     assert import_job_run(job_id=job.pk) == ImportJobStatus.DONE
     page = client.get(reverse("imports:job", args=[job.pk])).content.decode()
@@ -142,7 +142,7 @@ def test_progress_is_shown_while_the_import_runs(manager, client, monkeypatch):
 def test_a_redelivered_task_does_not_import_twice(client):
     """acks_late: a task may be delivered again after it ran; the job has ended, so nothing
     happens (the stock is received once)."""
-    from oms.tasks import import_job_run_task
+    from dataio.tasks import import_job_run_task
 
     leeds = WarehouseFactory(code="LDS")
     mug = ProductFactory(sku="MUG-BLUE")
@@ -156,7 +156,7 @@ def test_a_redelivered_task_does_not_import_twice(client):
 
 
 def test_an_unreadable_file_at_run_time_fails_the_job(manager, client):
-    from oms.imports.jobs import import_job_create, import_job_run
+    from dataio.imports.jobs import import_job_create, import_job_run
 
     job = import_job_create(user=manager, kind="products", filename="x.csv", data=b"", rows=1)
     assert import_job_run(job_id=job.pk) == ImportJobStatus.FAILED
@@ -184,7 +184,7 @@ def test_progress_is_visible_to_another_connection_while_the_import_transaction_
 ):
     """On PostgreSQL the import runs in its own connection and transaction (a worker thread
     here); the page's status request, on another connection, sees it running with its rows."""
-    from oms.imports.jobs import import_job_create, import_job_run
+    from dataio.imports.jobs import import_job_create, import_job_run
 
     user = user_with(*PRODUCT_PERMS)
     viewer = Client()
@@ -301,9 +301,9 @@ def test_the_row_limit_is_a_setting_and_an_export_within_it_round_trips(manager,
 
 
 def test_the_default_row_limit_is_well_above_any_export(settings):
-    from oms.imports import read_table, row_limit
+    from dataio.imports import read_table, row_limit
 
-    del settings.OMS_IMPORT_MAX_ROWS
+    # The default of oms/settings.py (the code no longer repeats it as a fallback).
     assert row_limit() == 200_000
     data = csv_bytes([["sku"], *[[f"S{i}"] for i in range(20_001)]])
     assert len(read_table(data, "x.csv").rows) == 20_001

@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
+from dataio.imports import read_table
+from dataio.imports.reading import FileRejected
 from inventory.models import MovementKind, Product, StockLevel
-from oms.imports import read_table
-from oms.imports.reading import FileRejected
 from orders.exceptions import OrderValidationError
 from orders.models import Order, OrderStatus
 from tests.factories import ProductFactory, WarehouseFactory, place, receive
@@ -346,7 +346,7 @@ def test_order_import_xlsx_and_row_errors(order_clerk, client):
 
 def test_an_order_refused_while_importing_rolls_back_every_order(order_clerk, client, monkeypatch):
     """If placing one order fails at import time, the orders placed before it are undone."""
-    import oms.imports.orders as order_import
+    import dataio.imports.orders as order_import
 
     real_place = order_import.order_place
 
@@ -377,7 +377,7 @@ def test_errors_the_order_service_finds_are_shown_on_the_rows_they_come_from(
     """What only placement can refuse (here: the customer's e-mail, a line, and the order as a
     whole) is reported on the file's rows: the customer and the order on the order's first row,
     a line on its own row."""
-    import oms.imports.orders as order_import
+    import dataio.imports.orders as order_import
 
     def refuse(**kwargs):
         raise OrderValidationError(

@@ -14,9 +14,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
+from accounts.roles import MANAGERS, PURCHASING, WAREHOUSE
 from fulfillment.models import Carrier, CarrierService
 from inventory.models import StockLevel
-from oms.management.commands.setup_groups import MANAGERS, PURCHASING, WAREHOUSE
 from orders.models import Order
 from returns.models import ReturnRequest
 from tests.factories import DEFAULT_CHANNELS, ProductFactory, UserFactory, WarehouseFactory, channel

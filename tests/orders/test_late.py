@@ -11,10 +11,10 @@ from django.contrib.auth.models import Permission
 from django.core import mail
 from django.urls import reverse
 
-from oms.kpis import kpi_late_orders
 from orders.models import EventType, Order, OrderStatus
 from orders.services import order_cancel, order_hold, order_line_substitute
 from orders.tasks import late_orders_task
+from reports.kpis import kpi_late_orders
 from tests.factories import ProductFactory, WarehouseFactory, place, receive
 from tests.fulfillment.conftest import carriers, pack, pick  # noqa: F401 (carriers: a fixture)
 

@@ -1,0 +1,171 @@
+"""The staff roles of ``docs/roles.md``: the groups, their permissions (``ROLES``, applied by
+``manage.py setup_groups``) and the manager test the dashboard and the start page share.
+
+Every permission is named here, per group and app, never "every permission of an app", so a model
+added later grants nothing until it is written down here (and in the table).
+"""
+
+PURCHASING = "Purchasing staff"
+WAREHOUSE = "Warehouse staff"
+MANAGERS = "Managers"
+
+
+def _crud(model: str, *actions: str) -> list[str]:
+    return [f"{action}_{model}" for action in actions]
+
+
+ORDER_DESK = [
+    "view_order",
+    "add_order",
+    "change_order",
+    "confirm_order",
+    "hold_order",
+    "release_order",
+    "cancel_order",
+    "substitute_orderline",
+    "view_orderline",
+    "view_orderevent",
+]
+
+# group -> app label -> permission codenames. docs/roles.md is the same table in words.
+ROLES: dict[str, dict[str, list[str]]] = {
+    # The order desk: phone and counter orders, the queue, holds, backorders, substitutions,
+    # customers; receives and counts stock and reads the ledger; opens returns for customers.
+    PURCHASING: {
+        "orders": [
+            *ORDER_DESK,
+            *_crud("customer", "view", "add", "change"),
+            "view_channel",
+            "view_partner",
+        ],
+        "inventory": [
+            "view_product",
+            "view_warehouse",
+            "view_stocklevel",
+            "change_stocklevel",  # stock counts (adjust) and the stock import
+            "view_allocation",
+            "view_stockmovement",  # the ledger
+            "add_stockmovement",  # receive stock
+        ],
+        # They answer customers: they see shipments, parcels and ratings, but move nothing.
+        "fulfillment": [
+            "view_shipment",
+            "view_shipmentline",
+            "view_picklist",
+            "view_carrier",
+            "view_carrierservice",
+            "view_deliveryfeedback",
+        ],
+        # They open returns for customers on the phone; approving is a manager's call.
+        "returns": [
+            "view_returnrequest",
+            "view_returnline",
+            "view_refund",
+            "view_returnpolicy",
+            "add_returnrequest",
+            "cancel_returnrequest",
+        ],
+    },
+    # The warehouse: pick, pack, ship, deliver; receive stock and returned parcels, inspect them.
+    # They read carriers (the pack form proposes one) but never change prices or tracking URLs.
+    WAREHOUSE: {
+        "orders": ["view_order", "view_orderline", "view_orderevent"],
+        "inventory": [
+            "view_product",
+            "view_warehouse",
+            "view_stocklevel",
+            "view_allocation",
+            "add_stockmovement",  # receive stock
+        ],
+        "fulfillment": [
+            "view_shipment",
+            "view_shipmentline",
+            "view_picklist",
+            "view_carrier",
+            "view_carrierservice",
+            "pick_shipment",
+            "pack_shipment",
+            "ship_shipment",
+            "deliver_shipment",
+        ],
+        "returns": [
+            "view_returnrequest",
+            "view_returnline",
+            "receive_returnrequest",
+            "inspect_returnrequest",
+        ],
+    },
+    # Everything of the back-office, the dashboard, and the admin's setup data. History (orders,
+    # events, ledger, shipments, returns, refunds, outbox) is never deleted, by anyone.
+    MANAGERS: {
+        "orders": [
+            *ORDER_DESK,
+            *_crud("channel", "view", "add", "change", "delete"),
+            *_crud("partner", "view", "add", "change", "delete"),
+            *_crud("customer", "view", "add", "change"),
+            *_crud("webhookendpoint", "view", "add", "change", "delete"),
+            *_crud("idempotencykey", "view", "delete"),  # expired keys are purged by hand
+            "view_outboxmessage",  # also "retry now"
+            "view_outboxattempt",
+        ],
+        "inventory": [
+            *_crud("product", "view", "add", "change", "delete"),
+            *_crud("warehouse", "view", "add", "change", "delete"),
+            *_crud("stocklevel", "view", "add", "change"),
+            "view_allocation",
+            "view_stockmovement",
+            "add_stockmovement",
+        ],
+        "fulfillment": [
+            *_crud("carrier", "view", "add", "change", "delete"),
+            *_crud("carrierservice", "view", "add", "change", "delete"),
+            "view_shipment",
+            "change_shipment",
+            "view_shipmentline",
+            "view_picklist",
+            "view_deliveryfeedback",
+            "pick_shipment",
+            "pack_shipment",
+            "ship_shipment",
+            "deliver_shipment",
+        ],
+        "returns": [
+            *_crud("returnpolicy", "view", "change"),
+            "view_returnrequest",
+            "add_returnrequest",
+            "approve_returnrequest",
+            "reject_returnrequest",
+            "receive_returnrequest",
+            "inspect_returnrequest",
+            "refund_returnrequest",
+            "exchange_returnrequest",
+            "exchange_over_value",
+            "close_returnrequest",
+            "cancel_returnrequest",
+            "override_return_window",
+            "view_returnline",
+            "view_refund",
+        ],
+        # Unlock logins locked out after failed attempts (deleting the attempts unlocks).
+        "axes": ["view_accessattempt", "delete_accessattempt"],
+    },
+}
+
+
+def role_permissions(name: str) -> dict[str, list[str]]:
+    """The group's permissions by app label."""
+    return ROLES[name]
+
+
+# --- access -----
+MANAGER_PERMISSIONS = ("orders.view_order", "inventory.view_stockmovement")
+
+
+def is_manager(user) -> bool:
+    """Superuser, or member of "Managers" holding ``orders.view_order`` and
+    ``inventory.view_stockmovement``."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if user.is_superuser:
+        return True
+    return user.has_perms(MANAGER_PERMISSIONS) and user.groups.filter(name=MANAGERS).exists()

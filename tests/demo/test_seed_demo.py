@@ -1,0 +1,145 @@
+"""``setup_groups`` and ``seed_demo``: default staff groups and demo data through the services."""
+
+import time
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db.models import Sum
+
+from demo.management.commands import seed_demo
+from inventory.models import Product, StockLevel, Warehouse
+from orders.models import Order, OrderLine, OrderStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def perms(name: str) -> set[str]:
+    return {
+        f"{app}.{codename}"
+        for app, codename in Group.objects.get(name=name).permissions.values_list(
+            "content_type__app_label", "codename"
+        )
+    }
+
+
+# --- seed_demo ---------------------------------------------------------------------------------
+def assert_stock_invariants():
+    for level in StockLevel.objects.annotate(ledger=Sum("movements__quantity", default=0)).order_by(
+        "pk"
+    ):
+        assert level.ledger == level.on_hand, level
+    for level in StockLevel.objects.annotate(
+        allocated=Sum("allocations__quantity", default=0)
+    ).order_by("pk"):
+        assert level.allocated == level.reserved, level
+        assert 0 <= level.reserved <= level.on_hand, level
+    for line in OrderLine.objects.annotate(allocated=Sum("allocations__quantity", default=0)):
+        assert line.allocated == line.quantity_allocated, line
+        assert line.quantity >= (
+            line.quantity_allocated + line.quantity_shipped + line.quantity_cancelled
+        )
+
+
+def test_seed_demo_creates_a_realistic_shop_and_a_second_run_adds_nothing(settings):
+    settings.DEBUG = True  # known demo passwords only on a development machine
+    # CPU time of this process, not wall-clock: a busy machine must not fail the test.
+    started = time.process_time()
+    out = run("seed_demo")
+    assert time.process_time() - started < 60
+
+    assert set(Warehouse.objects.values_list("country", flat=True)) == {"GB", "DE", "US"}
+    assert not Warehouse.objects.filter(latitude__isnull=True).exists()
+    assert 180 <= Product.objects.count() <= 220
+    assert StockLevel.objects.exclude(bin_location="").exists()
+    assert StockLevel.objects.filter(reorder_point__gt=0).exists()
+    assert Order.objects.filter(reference__startswith="DEMO-").count() == 300
+    states = set(Order.objects.values_list("status", flat=True))
+    assert {
+        OrderStatus.PLACED,
+        OrderStatus.ALLOCATED,
+        OrderStatus.BACKORDERED,
+        OrderStatus.ON_HOLD,
+        OrderStatus.CANCELLED,
+    } <= states
+    if seed_demo.fulfillment_services is not None:
+        assert {
+            OrderStatus.PROCESSING,
+            OrderStatus.PARTIALLY_SHIPPED,
+            OrderStatus.SHIPPED,
+            OrderStatus.DELIVERED,
+        } <= states
+    assert set(Order.objects.values_list("channel__code", flat=True)) == {
+        "web",
+        "phone",
+        "counter",
+        "partner",
+    }
+    # Every order has its history from the services.
+    assert not Order.objects.filter(events__isnull=True).exists()
+    assert_stock_invariants()
+    assert "admin / admin" in out
+    assert "purchasing / purchasing" in out
+
+    counts = (Product.objects.count(), Order.objects.count(), StockLevel.objects.count())
+    ledger = StockLevel.objects.aggregate(s=Sum("on_hand"))["s"]
+    run("seed_demo")
+    assert (Product.objects.count(), Order.objects.count(), StockLevel.objects.count()) == counts
+    assert StockLevel.objects.aggregate(s=Sum("on_hand"))["s"] == ledger
+    assert_stock_invariants()
+
+
+def test_seed_demo_creates_logins_for_each_group(settings, rf):
+    settings.DEBUG = True  # known demo passwords only on a development machine
+    run("seed_demo", "--orders", "5")
+    request = rf.post("/accounts/login/")  # the login lockout (axes) needs the request
+    admin = authenticate(request, username="admin", password="admin")
+    assert admin is not None and admin.is_superuser
+    for username, group in [
+        ("purchasing", "Purchasing staff"),
+        ("warehouse", "Warehouse staff"),
+        ("manager", "Managers"),
+    ]:
+        user = authenticate(request, username=username, password=username)
+        assert user is not None and user.is_staff
+        assert user.groups.filter(name=group).exists()
+
+
+def test_seed_demo_tops_up_to_the_requested_number_of_orders():
+    run("seed_demo", "--orders", "10")
+    assert Order.objects.filter(reference__startswith="DEMO-").count() == 10
+    run("seed_demo", "--orders", "25")
+    assert Order.objects.filter(reference__startswith="DEMO-").count() == 25
+    run("seed_demo", "--orders", "5")  # never removes orders
+    assert Order.objects.filter(reference__startswith="DEMO-").count() == 25
+    assert_stock_invariants()
+
+
+def test_first_run_only_does_nothing_when_orders_exist():
+    run("seed_demo", "--orders", "3")
+    products = Product.objects.count()
+    out = run("seed_demo", "--orders", "50", "--first-run-only")
+    assert "Demo data is present" in out
+    assert Order.objects.count() == 3
+    assert Product.objects.count() == products
+
+
+def test_first_run_only_seeds_an_empty_database():
+    run("seed_demo", "--orders", "4", "--first-run-only")
+    assert Order.objects.count() == 4
+
+
+@pytest.mark.parametrize("value", ["-1", "1000001"])
+def test_seed_demo_refuses_bad_order_count(value):
+    with pytest.raises(CommandError, match="--orders"):
+        run("seed_demo", "--orders", value)
+    assert not Product.objects.exists()

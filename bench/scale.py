@@ -500,7 +500,7 @@ def http_checks(repeat: int) -> list[tuple[str, list[float], float]]:
 
 
 def kpi_equivalents(start, end) -> dict:
-    """The dashboard's figures as plain aggregate queries (used when oms/kpis.py is absent)."""
+    """The dashboard's figures as plain aggregate queries (used when reports/kpis.py is absent)."""
     from django.db.models import Avg, Count, F, Q, Sum
     from django.db.models.functions import TruncDate
 
@@ -540,7 +540,7 @@ def kpi_equivalents(start, end) -> dict:
 def kpi_checks(repeat: int) -> tuple[str, list[tuple[str, list[float], float]]]:
     end = datetime.datetime.now(datetime.UTC)
     start = end - datetime.timedelta(days=90)
-    if importlib.util.find_spec("oms.kpis") is None:
+    if importlib.util.find_spec("reports.kpis") is None:
         rows = [
             (
                 "KPI aggregates, 90 days (equivalent queries)",
@@ -548,7 +548,7 @@ def kpi_checks(repeat: int) -> tuple[str, list[tuple[str, list[float], float]]]:
                 1000,
             )
         ]
-        return "oms/kpis.py did not exist: timed the equivalent aggregate queries", rows
+        return "reports/kpis.py did not exist: timed the equivalent aggregate queries", rows
     import reports.kpis as kpis
 
     rows, skipped = [], []
@@ -572,18 +572,18 @@ def kpi_checks(repeat: int) -> tuple[str, list[tuple[str, list[float], float]]]:
             continue
         try:
             rows.append(
-                (f"oms.kpis.{name}(90 days)", timed(lambda f=fn, k=kwargs: f(**k), 3), 1000)
+                (f"reports.kpis.{name}(90 days)", timed(lambda f=fn, k=kwargs: f(**k), 3), 1000)
             )
         except Exception as exc:  # report, do not hide
             skipped.append(f"{name} ({type(exc).__name__}: {exc})"[:120])
-    note = "timed the functions of oms/kpis.py"
+    note = "timed the functions of reports/kpis.py"
     if skipped:
         note += "; not timed (unknown arguments or errors): " + ", ".join(skipped)
     return note, rows
 
 
 def dashboard_check(repeat: int) -> tuple[str, list[float], float]:
-    """The managers' dashboard page for the last 90 days (every KPI of oms/kpis.py, charts,
+    """The managers' dashboard page for the last 90 days (every KPI of reports/kpis.py, charts,
     tables), read by a member of "Managers" (``setup_groups``) through the test client."""
     from io import StringIO
 

@@ -526,7 +526,7 @@ class OutboxAttempt(models.Model):
         return f"{self.message} #{self.number}"
 
 
-# --- background imports (oms/imports/jobs.py) -----------------------------------------------
+# --- background imports (dataio/imports/jobs.py) --------------------------------------------
 class ImportJobStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"

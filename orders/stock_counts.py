@@ -4,7 +4,7 @@ the newest orders' reservations first (backorders are filled oldest order first,
 that waited longest keeps its stock), with the orders' history and one staff alert.
 
 It lives in orders (not inventory) because it changes orders; inventory never imports orders.
-Pages call it through oms (``oms.views.stock_count``), like a receipt; purchasing's cycle counts
+Pages call it from ``orders.stock_views.stock_count``, like a receipt; purchasing's cycle counts
 reuse it.
 
 Only reservations of orders that have not started picking lose units: an order that is being

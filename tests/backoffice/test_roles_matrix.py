@@ -308,7 +308,7 @@ def test_every_url_name_is_in_the_table(world):
     names = {
         name
         for name in _url_names(get_resolver().url_patterns)
-        # The admin's own pages follow model permissions (tests/oms/test_setup_groups.py);
+        # The admin's own pages follow model permissions (tests/accounts/test_setup_groups.py);
         # the API's routes are listed by path in api().
         if not name.startswith(("admin:", "api:"))
     }

@@ -78,7 +78,7 @@ def test_unknown_api_path_is_json_404(partner_client):
         response = partner_client.get(path)
         assert response.status_code == 404, path
         assert response["Content-Type"] == "application/json"
-        assert response.json() == {"detail": "Not found."}
+        assert response.json() == {"code": "not_found", "detail": "Not found."}
 
 
 def test_wrong_method_is_json_405(partner_client):
@@ -111,7 +111,7 @@ def test_partner_is_throttled_with_retry_after(partner_client, other_client, set
 
 
 def test_root_error_handlers_answer_json_under_api(rf):
-    from oms.api import handler404, handler500
+    from core.api.errors import handler404, handler500
 
     assert handler404(rf.get("/api/v2/orders/"), None)["Content-Type"] == "application/json"
     assert handler500(rf.get("/api/v1/orders/")).status_code == 500

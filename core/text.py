@@ -5,13 +5,14 @@ PostgreSQL refuses a NUL (``\\x00``) in any text value, and text with an unpaire
 to it (SQLite fails the same way). Such input is never meaningful, so it is refused **once, at the
 edge**, with an error naming the field, before any view, form, service or query sees it:
 
-- JSON bodies of the API: ``core.parsers.JSONParser`` (``REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"]``)
+- JSON bodies of the API: ``core.api.parsers.JSONParser``
+  (``REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"]``)
   walks the parsed document with :func:`find_problems` and answers ``400
   {"customer": {"name": ["Contains a NUL character; remove it."]}}``. One parser covers every
   write endpoint, also those that hand ``request.data`` to a service without a serializer field
   per value (order placement), which a ``CharField`` subclass or a serializer mixin would miss.
 - Query strings and form bodies (back-office forms, filters, searches, every page):
-  ``oms.middleware.HostileInputMiddleware`` checks every parameter with :func:`text_problem`
+  ``core.middleware.HostileInputMiddleware`` checks every parameter with :func:`text_problem`
   (the raw bytes decoded with ``surrogateescape``, so invalid UTF-8 is caught too instead of being
   silently turned into "�") and answers 400 naming the parameter. One middleware covers every
   form, formset, filter and view that reads ``request.GET`` / ``request.POST`` directly, with no

@@ -35,7 +35,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from oms.api import (
+from core.api import (
     ACTION_ERRORS,
     LIST_ERRORS,
     READ_ERRORS,

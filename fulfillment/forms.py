@@ -6,15 +6,6 @@ from .models import CarrierService
 from .services import MAX_PICK_LIST_SIZE
 
 
-def add_service_errors(form: forms.Form, errors: dict) -> None:
-    """Put a service's ``{field: [messages]}`` on the form (unknown fields as form errors)."""
-    for field, messages in errors.items():
-        if isinstance(messages, dict):
-            messages = [f"{k}: {' '.join(v)}" for k, v in messages.items()]
-        for message in messages:
-            form.add_error(field if field in form.fields else None, message)
-
-
 class PickListForm(forms.Form):
     shipments = forms.MultipleChoiceField(
         required=False, widget=forms.CheckboxSelectMultiple, label="Selected shipments"

@@ -14,14 +14,15 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from core.parsers import MAX_JSON_DEPTH as JSON_MAX_DEPTH
+from core.api.parsers import MAX_JSON_DEPTH as JSON_MAX_DEPTH
+from core.forms import add_service_errors
 from core.text import find_problems
 from inventory.models import Warehouse
 from orders.exceptions import TransitionNotAllowedNow
 
 from . import pdf, selectors, services
 from .exceptions import FeedbackLinkError, ShipmentNotFound, ShipmentValidationError
-from .forms import FeedbackForm, PackForm, PickListForm, ShipForm, add_service_errors
+from .forms import FeedbackForm, PackForm, PickListForm, ShipForm
 from .models import DeliveryFeedback, PickList, Shipment, ShipmentStatus
 
 
@@ -111,7 +112,7 @@ def picklist_create(request):
                     warehouse=warehouse, shipments=list(chosen), user=request.user
                 )
         except ShipmentValidationError as exc:
-            add_service_errors(form, exc.errors)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Pick list {pick_list.number} created.")
             return redirect("fulfillment:picklist", number=pick_list.number)
@@ -200,7 +201,7 @@ def shipment_pack(request, number):
                 user=request.user,
             )
         except ShipmentValidationError as exc:
-            add_service_errors(form, exc.errors)
+            add_service_errors(form, exc)
         except TransitionNotAllowedNow as exc:
             messages.error(request, exc.message)
             return redirect("fulfillment:shipment", number=number)
@@ -225,7 +226,7 @@ def shipment_ship(request, number):
                 user=request.user,
             )
         except ShipmentValidationError as exc:
-            add_service_errors(form, exc.errors)
+            add_service_errors(form, exc)
         except TransitionNotAllowedNow as exc:
             messages.error(request, exc.message)
             return redirect("fulfillment:shipment", number=number)
@@ -366,7 +367,7 @@ def feedback(request, token):
                     comment=form.cleaned_data["comment"],
                 )
             except ShipmentValidationError as exc:
-                add_service_errors(form, exc.errors)
+                add_service_errors(form, exc)
             except TransitionNotAllowedNow as exc:
                 return _feedback_problem(request, exc.message, status=409)
             else:

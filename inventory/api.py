@@ -13,8 +13,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, extend_sch
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from core.countries import UNKNOWN_COUNTRY_MESSAGE, is_known_country
-from oms.api import (
+from core.api import (
     LIST_ERRORS,
     READ_ERRORS,
     WRITE_ERRORS,
@@ -22,6 +21,7 @@ from oms.api import (
     IsStaff,
     staff_with,
 )
+from core.countries import UNKNOWN_COUNTRY_MESSAGE, is_known_country
 
 from .models import Product, StockLevel, Warehouse
 from .selectors import product_list_with_availability

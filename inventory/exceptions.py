@@ -1,11 +1,19 @@
-class InventoryError(Exception):
-    """A stock operation that cannot be done; the message says why."""
+"""The stock domain's errors: kinds of ``core.errors.DomainError`` (see there)."""
+
+from core.errors import INSUFFICIENT_STOCK, InvalidInput
+
+
+class InventoryError(InvalidInput):
+    """A stock operation that cannot be done; the message says why (API 400, naming ``field``
+    when there is one)."""
 
     def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, fields={field: [message]} if field else None)
         self.field = field
 
 
 class InsufficientStock(InventoryError):
-    pass
+    """Not enough stock for the operation (API 409)."""
+
+    code = INSUFFICIENT_STOCK
+    http_status = 409

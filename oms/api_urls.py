@@ -4,9 +4,9 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from core.api.errors import not_found
 from fulfillment.api import ShipmentViewSet
 from inventory.api import ProductViewSet, StockLevelViewSet, WarehouseViewSet
-from oms.api import not_found
 from orders.api import OrderEventViewSet, OrderViewSet, ReceiptViewSet
 from returns.api import ReturnViewSet
 

@@ -177,19 +177,19 @@ CELERY_TIMEZONE = TIME_ZONE
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "oms.authentication.TokenAuthentication",
+        "orders.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # JSON in and out, errors too (oms/api.py).
+    # JSON in and out, errors too, each with a "code" (core/api/errors.py).
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "oms.api.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "oms.api.Pagination",
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.Pagination",
     "PAGE_SIZE": 50,
-    # Fails open when its cache (Redis) is down; counters are atomic (oms/throttling.py).
-    "DEFAULT_THROTTLE_CLASSES": ["oms.throttling.ApiRateThrottle"],
+    # Fails open when its cache (Redis) is down; counters are atomic (core/api/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.ApiRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "partner": os.environ.get("OMS_API_THROTTLE_RATE", "600/min"),
         "staff": os.environ.get("OMS_API_STAFF_THROTTLE_RATE", "3000/min"),
@@ -202,7 +202,17 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "OMS API",
-    "DESCRIPTION": "Partner and staff REST API of the order management system.",
+    "DESCRIPTION": (
+        "Partner and staff REST API of the order management system.\n\n"
+        "Every 4xx body carries a stable lower-case `code` next to its messages: `invalid` "
+        "(400, the body names each field), `parse_error` (400), `not_authenticated` and "
+        "`authentication_failed` (401), `permission_denied` (403), `not_found` (404), "
+        "`method_not_allowed` (405), `not_acceptable` (406), `not_allowed_now` (409, with "
+        "`status`), `duplicate` (409, with `order` when known), `insufficient_stock` (409), "
+        "`gone` (410), `too_large` (413), `unsupported_media_type` (415), `throttled` (429). "
+        "A body whose field named `code` is invalid (a warehouse's) keeps that field's "
+        "messages under `code`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
 }
@@ -295,7 +305,7 @@ CELERY_BEAT_SCHEDULE = {
     "idempotency-cleanup": {"task": "orders.idempotency_cleanup", "schedule": 86400.0},
 }
 
-# --- REST API (oms/api.py, oms/api_urls.py) -------------------------------------------------
+# --- REST API (core/api/, oms/api_urls.py) ----------------------------------------------------
 # Swagger UI assets are served from the drf-spectacular-sidecar package (no CDN needed).
 INSTALLED_APPS += ["drf_spectacular_sidecar"]
 SPECTACULAR_SETTINGS.update(
@@ -315,7 +325,7 @@ if REDIS_URL and "CACHES" not in globals():
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             # Give up quickly when Redis is down: the throttle then lets requests through
-            # (oms/throttling.py) instead of holding each one for seconds.
+            # (core/api/throttling.py) instead of holding each one for seconds.
             "OPTIONS": {
                 "socket_connect_timeout": 0.5,
                 "socket_timeout": 1.0,
@@ -334,7 +344,7 @@ OMS_FEEDBACK_LINK_DAYS = int(os.environ.get("OMS_FEEDBACK_LINK_DAYS", "30"))
 # Back-office and admin logins: after OMS_LOGIN_FAILURE_LIMIT wrong passwords for one user name
 # from one address, that pair is locked for OMS_LOGIN_COOLOFF_MINUTES (each further try restarts
 # the wait); managers unlock earlier in the admin (Axes > Access attempts: delete the row). The
-# address is the one the API throttle uses (oms.throttling.client_ip, OMS_TRUSTED_PROXIES).
+# address is the one the API throttle uses (core.api.throttling.client_ip, OMS_TRUSTED_PROXIES).
 INSTALLED_APPS += ["axes"]
 MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes asks
 AUTHENTICATION_BACKENDS = [
@@ -345,8 +355,8 @@ AXES_FAILURE_LIMIT = int(os.environ.get("OMS_LOGIN_FAILURE_LIMIT", "5"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_COOLOFF_TIME = int(os.environ.get("OMS_LOGIN_COOLOFF_MINUTES", "30")) / 60  # hours (float)
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "oms.throttling.client_ip"
-AXES_LOCKOUT_CALLABLE = "oms.lockout.lockout_response"  # the site's login page with a message
+AXES_CLIENT_IP_CALLABLE = "core.api.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"  # the site's login page with a message
 # No "AXES: BEGIN version ..." banner on every command and process start.
 AXES_VERBOSE = False
 
@@ -356,12 +366,12 @@ AXES_VERBOSE = False
 OMS_IMPORT_MAX_ROWS = int(os.environ.get("OMS_IMPORT_MAX_ROWS", "200000"))
 OMS_IMPORT_MAX_BYTES = int(os.environ.get("OMS_IMPORT_MAX_BYTES", str(25 * 1024 * 1024)))
 
-# --- Hostile input (core/text.py, core/parsers.py, oms/middleware.py) -------------------------
+# --- Hostile input (core/text.py, core/api/parsers.py, core/middleware.py) -----------------------
 # NUL / invalid text in paths, query strings and form bodies, and bodies over
 # DATA_UPLOAD_MAX_MEMORY_SIZE (Django's default, 2.5 MB), are refused before any view runs;
 # JSON bodies are checked by the API's parser (depth, NUL, surrogates, numbers beyond 64 bits).
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-    "oms.middleware.HostileInputMiddleware",
+    "core.middleware.HostileInputMiddleware",
 )
-REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["core.parsers.JSONParser"]
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["core.api.parsers.JSONParser"]

@@ -25,5 +25,5 @@ urlpatterns = [
 
 # JSON errors under /api/, Django's pages elsewhere (403: the site's own page, with navigation).
 handler403 = "accounts.views.handler403"
-handler404 = "oms.api.handler404"
-handler500 = "oms.api.handler500"
+handler404 = "core.api.errors.handler404"
+handler500 = "core.api.errors.handler500"

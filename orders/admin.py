@@ -66,7 +66,7 @@ class PartnerAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke API token (calls answer 401)", permissions=["change"])
     def revoke_api_token(self, request, queryset):
-        from oms.authentication import token_revoke
+        from orders.authentication import token_revoke
 
         partners = list(queryset.select_related("user"))
         revoked = token_revoke(users=[p.user for p in partners])

@@ -26,9 +26,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from inventory.models import Product, Warehouse
-from inventory.skus import products_by_sku, sku_key
-from oms.api import (
+from core.api import (
     ACTION_ERRORS,
     ERR_400,
     ERR_401,
@@ -43,6 +41,8 @@ from oms.api import (
     partner_or_staff_with,
     staff_with,
 )
+from inventory.models import Product, Warehouse
+from inventory.skus import products_by_sku, sku_key
 
 from .models import Order, OrderEvent, OrderLine, OrderStatus
 from .services import (

@@ -1,40 +1,55 @@
-class OrderError(Exception):
+"""The order domain's errors: kinds of ``core.errors.DomainError``, so the API handler and the
+back-office forms know them by their base class (status, ``code``, body)."""
+
+from core.errors import (
+    DUPLICATE,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotAllowedNow,
+    error_messages,
+)
+
+
+class OrderError(DomainError):
     """Base of the order domain's errors; ``message`` is safe to show to the user."""
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, **kwargs):
+        super().__init__(message, **kwargs)
 
 
-class OrderValidationError(OrderError):
+class OrderValidationError(OrderError, InvalidInput):
     """Bad input: ``errors`` maps a field name to its messages (API 400, form errors)."""
 
     def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__(" ".join(_messages(errors)))
+        super().__init__(" ".join(error_messages(errors)), fields=errors)
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        """The field errors (``fields``, under the name the callers know)."""
+        return self.fields or {}
+
+    @errors.setter
+    def errors(self, value: dict[str, list[str]]) -> None:
+        self.fields = value
 
 
-def _messages(errors) -> list[str]:
-    """Every message of a (possibly nested) error dict, in order, for a one-line display."""
-    if isinstance(errors, dict):
-        return [m for value in errors.values() for m in _messages(value)]
-    if isinstance(errors, list | tuple):
-        return [m for value in errors for m in _messages(value)]
-    return [str(errors)]
-
-
-class TransitionNotAllowedNow(OrderError):
-    """A state change that the order's current state forbids (API 409)."""
+class TransitionNotAllowedNow(OrderError, NotAllowedNow):
+    """A state change that the order's current state forbids (API 409, with ``status``)."""
 
     def __init__(self, message: str, *, status: str):
-        super().__init__(message)
+        super().__init__(message, status=status)
         self.status = status
 
 
-class DuplicateOrder(OrderError):
-    """The partner reused a reference (or an idempotency key) with a different body (API 409)."""
+class DuplicateOrder(OrderError, Conflict):
+    """The partner reused a reference (or an idempotency key) with a different body (API 409,
+    with the existing ``order``'s number when there is one)."""
+
+    code = DUPLICATE
 
     def __init__(self, message: str, *, order=None, same_request: bool = False):
-        super().__init__(message)
+        extra = {"order": order.number} if order is not None else {}
+        super().__init__(message, **extra)
         self.order = order
         self.same_request = same_request

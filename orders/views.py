@@ -11,8 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.api.pagination import COUNT_CAP, CappedPaginator, requested_page
 from inventory.selectors import product_list_with_availability
-from oms.pagination import COUNT_CAP, CappedPaginator, requested_page
 
 from . import selectors, services
 from .exceptions import OrderError, OrderValidationError

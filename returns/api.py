@@ -23,8 +23,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from inventory.models import Warehouse
-from oms.api import (
+from core.api import (
     ACTION_ERRORS,
     ERR_400,
     ERR_401,
@@ -37,6 +36,7 @@ from oms.api import (
     partner_or_staff_with,
     staff_with,
 )
+from inventory.models import Warehouse
 from orders.models import Order
 
 from . import services

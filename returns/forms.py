@@ -1,5 +1,5 @@
 """Forms of the returns pages. They only shape input; the services validate the business rules
-and their errors are put back on the form (``add_service_errors``)."""
+and their errors are put back on the form (``core.forms.add_service_errors``)."""
 
 from django import forms
 
@@ -8,15 +8,6 @@ from inventory.models import Warehouse
 from .models import DAMAGED_REASONS, RefundMethod, ReturnReason
 
 REASON_CHOICES = [("", "—"), *ReturnReason.choices]
-
-
-def add_service_errors(form: forms.Form, errors: dict) -> None:
-    """Put an OrderValidationError's field-keyed errors on the form (unknown fields: form-wide)."""
-    for field, messages in errors.items():
-        if isinstance(messages, dict):
-            messages = [f"{k}: {' '.join(v)}" for k, v in messages.items()]
-        for message in messages:
-            form.add_error(field if field in form.fields else None, message)
 
 
 class FindOrderForm(forms.Form):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_fsm import has_transition_perm
 
+from core.forms import add_service_errors
 from orders.exceptions import OrderValidationError, TransitionNotAllowedNow
 from orders.models import Order
 
@@ -24,7 +25,6 @@ from .forms import (
     RefundForm,
     RejectForm,
     ReturnCreateForm,
-    add_service_errors,
 )
 from .models import ReturnPolicy, ReturnRequest, ReturnSource, ReturnStatus
 
@@ -89,7 +89,7 @@ def return_create(request):
                     override_reason=form.cleaned_data.get("override_reason", ""),
                 )
             except OrderValidationError as exc:
-                add_service_errors(form, exc.errors)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, f"Return {return_request.number} opened.")
                 return redirect("returns:detail", number=return_request.number)
@@ -232,7 +232,7 @@ def return_action(request, number, action):
         if form is None:
             messages.error(request, exc.message)
         else:
-            add_service_errors(form, exc.errors)
+            add_service_errors(form, exc)
     except TransitionNotAllowedNow as exc:
         messages.error(request, exc.message)
         return redirect("returns:detail", number=number)
@@ -257,7 +257,7 @@ def customer_return(request, token):
                     order=order, lines=form.cleaned_data["lines"], source=ReturnSource.CUSTOMER
                 )
             except OrderValidationError as exc:
-                add_service_errors(form, exc.errors)
+                add_service_errors(form, exc)
         if opened is not None:
             return redirect(f"{reverse('returns:customer', args=[token])}?opened={opened.number}")
         status = 400

@@ -357,6 +357,7 @@ def test_nul_in_a_nested_field_names_that_field(world):
     response = post(world["partner"], "/api/v1/orders/", dumps(body))
     assert response.status_code == 400
     assert response.json() == {
+        "code": "invalid",
         "customer": {"name": ["Contains a NUL character; remove it."]},
         "lines": {
             "1": {
@@ -425,7 +426,7 @@ def test_a_page_past_any_range_is_invalid_page(world):
     ):
         response = world[who].get(f"{path}?page=9223372036854775807")
         assert response.status_code == 404, (who, path)
-        assert response.json() == {"detail": "Invalid page."}
+        assert response.json() == {"code": "not_found", "detail": "Invalid page."}
 
 
 NUL_PATHS = [
@@ -445,7 +446,7 @@ def test_nul_in_a_path_is_a_json_404(world):
     for method, path in NUL_PATHS:
         response = getattr(world["staff"], method)(path)
         assert response.status_code == 404, path
-        assert response.json() == {"detail": "Not found."}
+        assert response.json() == {"code": "not_found", "detail": "Not found."}
 
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
@@ -455,7 +456,7 @@ def test_writes_to_unknown_paths_are_a_json_404_not_a_csrf_403(partner, method):
     client.credentials(**token_client(partner.user)._credentials)
     response = getattr(client, method)("/api/v1/no-such-thing/", {"a": 1}, format="json")
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found."}
+    assert response.json() == {"code": "not_found", "detail": "Not found."}
 
 
 @pytest.mark.django_db
@@ -493,7 +494,10 @@ def test_unknown_warehouse_country_is_refused(world):
         "/api/v1/warehouses/", {"code": "ZZZ", "name": "Nowhere", "country": "ZZ"}, format="json"
     )
     assert response.status_code == 400
-    assert response.json() == {"country": ["'ZZ' is not an ISO 3166-1 alpha-2 country code."]}
+    assert response.json() == {
+        "code": "invalid",
+        "country": ["'ZZ' is not an ISO 3166-1 alpha-2 country code."],
+    }
     response = world["staff"].post(
         "/api/v1/warehouses/", {"code": "FRA", "name": "Paris", "country": "fr"}, format="json"
     )

@@ -10,6 +10,10 @@ from orders.models import Partner
 
 pytestmark = pytest.mark.django_db
 
+ORDERS = "/api/v1/orders/"
+PRODUCTS = "/api/v1/products/"
+RECEIPTS = "/api/v1/inventory/receipts/"
+
 
 # --- create_partner ------------------------------------------------------------------------------
 def test_create_partner_prints_a_working_token_last(stocked):
@@ -78,13 +82,91 @@ def test_unknown_api_path_is_json_404(partner_client):
         response = partner_client.get(path)
         assert response.status_code == 404, path
         assert response["Content-Type"] == "application/json"
-        assert response.json() == {"detail": "Not found."}
+        assert response.json() == {"code": "not_found", "detail": "Not found."}
 
 
 def test_wrong_method_is_json_405(partner_client):
     response = partner_client.delete("/api/v1/orders/")
     assert response.status_code == 405
     assert response.json()["detail"]
+
+
+# Every 4xx body carries a lower-case "code" (shared docs/api.md, "Error codes"): one bad request
+# of each kind, with the code each answers.
+def _bad_requests(partner_client, staff_client, mug, settings):
+    from tests.api.conftest import order_body
+    from tests.factories import place
+
+    anonymous = APIClient()
+    wrong_token = APIClient()
+    wrong_token.credentials(HTTP_AUTHORIZATION="Token nope")
+    partner = Partner.objects.get()
+    allocated = place({mug: 1}, channel_code="partner", partner=partner, reference="T-1")
+    partner_client.post(ORDERS, order_body(), format="json", HTTP_IDEMPOTENCY_KEY="same")
+    yield "validation", 400, "invalid", partner_client.post(ORDERS, {}, format="json")
+    yield (
+        "malformed JSON",
+        400,
+        "parse_error",
+        partner_client.post(ORDERS, "{", content_type="application/json"),
+    )
+    yield "no token", 401, "not_authenticated", anonymous.get(ORDERS)
+    yield "wrong token", 401, "authentication_failed", wrong_token.get(ORDERS)
+    yield "partner on a staff endpoint", 403, "permission_denied", partner_client.get(RECEIPTS)
+    yield "unknown order", 404, "not_found", partner_client.get(f"{ORDERS}SO-999999/")
+    yield "unknown path", 404, "not_found", partner_client.get("/api/v1/nope/")
+    yield "wrong method", 405, "method_not_allowed", partner_client.delete(ORDERS)
+    yield (
+        "transition not allowed now",
+        409,
+        "not_allowed_now",
+        staff_client.post(f"{ORDERS}{allocated.number}/confirm/"),
+    )
+    yield (
+        "idempotency key with another body",
+        409,
+        "duplicate",
+        partner_client.post(
+            ORDERS, order_body(reference="other"), format="json", HTTP_IDEMPOTENCY_KEY="same"
+        ),
+    )
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    yield (
+        "body too large",
+        413,
+        "too_large",
+        partner_client.post(ORDERS, {"notes": "x" * 2_000}, format="json"),
+    )
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = limit
+    yield (
+        "form body",
+        415,
+        "unsupported_media_type",
+        partner_client.post(ORDERS, {"a": "b"}, format="multipart"),
+    )
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"partner": "1/min", "staff": "100/min", "anon": "100/min"},
+    }
+    partner_client.get(PRODUCTS)
+    yield "throttled", 429, "throttled", partner_client.get(PRODUCTS)
+
+
+def test_every_4xx_body_carries_a_lower_case_code(
+    partner_client, staff_client, stocked, mug, settings
+):
+    seen = []
+    bad = _bad_requests(partner_client, staff_client, mug, settings)
+    for name, status, code, response in bad:
+        assert response.status_code == status, (name, response.content)
+        assert response["Content-Type"] == "application/json", name
+        body = response.json()
+        assert body["code"] == code, (name, body)
+        assert body["code"].islower() and body["code"].replace("_", "").isalpha(), name
+        assert len(body) > 1, (name, body)  # the messages are still there, next to the code
+        seen.append(status)
+    assert set(seen) == {400, 401, 403, 404, 405, 409, 413, 415, 429}
 
 
 def test_api_root_lists_endpoints(partner_client):
@@ -111,7 +193,7 @@ def test_partner_is_throttled_with_retry_after(partner_client, other_client, set
 
 
 def test_root_error_handlers_answer_json_under_api(rf):
-    from oms.api import handler404, handler500
+    from core.api.errors import handler404, handler500
 
     assert handler404(rf.get("/api/v2/orders/"), None)["Content-Type"] == "application/json"
     assert handler500(rf.get("/api/v1/orders/")).status_code == 500

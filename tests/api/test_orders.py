@@ -501,7 +501,11 @@ def test_staff_hold_release_and_409_with_current_status(staff_client, partner_or
 
     confirm = staff_client.post(url + "confirm/")
     assert confirm.status_code == 409
-    assert confirm.json() == {"detail": confirm.json()["detail"], "status": "allocated"}
+    assert confirm.json() == {
+        "code": "not_allowed_now",
+        "detail": confirm.json()["detail"],
+        "status": "allocated",
+    }
 
 
 def test_staff_confirms_a_placed_order(staff_client, stocked, mug):

@@ -4,7 +4,7 @@ lower bound; filtered lists and ``?page=last`` count exactly; ``next`` always le
 
 import pytest
 
-from oms.api import Pagination
+from core.api.pagination import Pagination
 from tests.factories import place
 
 pytestmark = pytest.mark.django_db

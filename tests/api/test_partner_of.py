@@ -1,9 +1,9 @@
-"""``oms.api.partner_of``: who the calling partner is, with its channel, in at most one query."""
+"""``core.api.permissions.partner_of``: the calling partner, with its channel, in one query."""
 
 import pytest
 from django.contrib.auth import get_user_model
 
-from oms.api import partner_of
+from core.api.permissions import partner_of
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -127,10 +127,10 @@ def test_nothing_shipped_is_400(partner, partner_client, stocked, mug):
 def test_another_partners_order_is_not_found(other_client, order):
     response = open_return(other_client, order)
     assert response.status_code == 400
-    assert response.json() == {"order": [f"No order {order.number}."]}
+    assert response.json() == {"code": "invalid", "order": [f"No order {order.number}."]}
     unknown = other_client.post(RETURNS, {"order": "SO-999999", "lines": []}, format="json")
     assert unknown.status_code == 400
-    assert set(unknown.json()) == {"order", "lines"}  # every problem named at once
+    assert set(unknown.json()) == {"code", "order", "lines"}  # every problem named at once
 
 
 def test_staff_may_open_a_return_for_any_order(staff_client, order):

@@ -179,14 +179,17 @@ def test_an_unknown_ambiguous_or_unusable_carrier_is_400_naming_it(
 ):
     response = ship(staff_client, packed, typed)
     assert response.status_code == 400
-    assert response.json() == {"carrier": [message]}
+    assert response.json() == {"code": "invalid", "carrier": [message]}
     assert_still_packed(packed, carriers)
 
 
 def test_a_service_that_does_not_deliver_to_the_country_is_400(staff_client, packed, carriers):
     response = ship(staff_client, packed, "euro/intl")
     assert response.status_code == 400
-    assert response.json() == {"carrier": ["Eurocourier International does not deliver to GB."]}
+    assert response.json() == {
+        "code": "invalid",
+        "carrier": ["Eurocourier International does not deliver to GB."],
+    }
     assert_still_packed(packed, carriers)
 
 

@@ -89,7 +89,10 @@ def test_shipments_are_staff_only(partner_client, bare_staff_client, client, shi
 def test_unknown_shipment_is_404_json(staff_client, db):
     response = staff_client.get(url("SH-999999"))
     assert response.status_code == 404
-    assert response.json() == {"detail": "No Shipment matches the given query."}
+    assert response.json() == {
+        "code": "not_found",
+        "detail": "No Shipment matches the given query.",
+    }
     assert staff_client.post(url("SH-999999", "pick")).status_code == 404
 
 

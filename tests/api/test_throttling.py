@@ -1,5 +1,5 @@
 """API throttling: who the client is (proxies), failing open when the cache is down, and exact
-limits across threads and processes with Redis (oms/throttling.py, docs/security.md)."""
+limits across threads and processes with Redis (core/api/throttling.py, docs/security.md)."""
 
 import logging
 import multiprocessing
@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from rest_framework.test import APIClient
 
-from oms.throttling import ApiRateThrottle, cache_health, client_ip
+from core.api.throttling import ApiRateThrottle, cache_health, client_ip
 
 from .conftest import token_client
 
@@ -127,7 +127,7 @@ def test_a_cache_that_answers_with_an_error_fails_open_too(partner_client, setti
     with an error: the API goes on taking requests."""
     from redis.exceptions import ReadOnlyError, ResponseError
 
-    import oms.throttling as throttling
+    import core.api.throttling as throttling
 
     rates(settings, partner="1/min")
     now = [1000.0]

@@ -37,7 +37,7 @@ def test_rotate_prints_a_new_token_last_and_the_old_one_stops_working():
     assert Partner.objects.get(name="Globex Trading").user.auth_token.key == new
     response = old_client.get("/api/v1/orders/")  # the same client, straight after
     assert response.status_code == 401
-    assert response.json() == {"detail": "Invalid token."}
+    assert response.json() == {"code": "authentication_failed", "detail": "Invalid token."}
     assert api(new).get("/api/v1/orders/").status_code == 200
     assert Partner.objects.count() == 1
 

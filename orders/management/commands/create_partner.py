@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.text import slugify
 from rest_framework.authtoken.models import Token
 
-from oms.authentication import token_rotate
+from orders.authentication import token_rotate
 from orders.models import Channel, Partner
 
 

@@ -7,11 +7,11 @@
 - a body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (file uploads excepted): 413, JSON
   ``{"code": "too_large", "detail": ...}`` under ``/api/``, a short page elsewhere;
 - a query-string or form parameter with a NUL, an unpaired surrogate or bytes that are not
-  UTF-8: 400 naming the parameter (``{"q": ["Contains a NUL character; remove it."]}`` under
+  UTF-8: 400 naming the parameter (``{"code": "invalid", "q": ["Contains a NUL ..."]}`` under
   ``/api/``, a page listing them elsewhere). This one check covers every back-office form,
   formset, filter and search (see ``core.text`` for why here rather than in each form).
 
-JSON bodies are checked by the API's parser (``core.parsers.JSONParser``).
+JSON bodies are checked by the API's parser (``core.api.parsers.JSONParser``).
 """
 
 from urllib.parse import parse_qsl
@@ -22,6 +22,8 @@ from django.http import Http404, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 
+from core.api.errors import with_code
+from core.errors import INVALID
 from core.text import KEY_MESSAGE, NON_FIELD_KEY, text_problem
 
 API_PREFIX = "/api/"
@@ -134,7 +136,7 @@ class HostileInputMiddleware:
         if request.path.startswith(API_PREFIX):
             if errors is None:
                 return JsonResponse({"code": "too_large", "detail": detail}, status=status)
-            return JsonResponse(errors, status=status)
+            return JsonResponse(with_code(errors, INVALID), status=status)
         return render(
             request,
             "input_refused.html",

@@ -1,9 +1,10 @@
-"""The API's JSON parser: every body is checked once, here, before any view sees it."""
+"""Request bodies: the API's JSON parser checks every body once, here, before any view sees it;
+``json_object`` gives a view the body as an object."""
 
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError, ValidationError
 
-from .text import find_problems
+from core.text import find_problems
 
 # Deeper than any document of the API (an order is 3 levels deep), far below Python's recursion
 # limit, so nothing after the parser (serializers, fingerprints, renderers) can overflow it.
@@ -34,3 +35,14 @@ class JSONParser(parsers.JSONParser):
 
     def _too_deep(self) -> str:
         return f"JSON parse error - nested more than {self.max_depth} levels deep."
+
+
+def json_object(request) -> dict:
+    """The request body as an object: an empty body is ``{}``, anything else but an object
+    (a list, a string) is a 400 naming the problem."""
+    data = request.data
+    if data is None or data == "" or (hasattr(data, "keys") and not data):
+        return {}
+    if not isinstance(data, dict):
+        raise ValidationError({"detail": "Send a JSON object."})
+    return data

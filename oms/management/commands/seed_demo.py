@@ -14,6 +14,7 @@ import random
 import secrets
 from decimal import Decimal
 
+import phonenumbers
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -156,6 +157,23 @@ ADDRESSES = {
 }
 STREETS = ["High Street", "Station Road", "Hauptstraße", "Main Street", "Rue de la Paix", "Dam"]
 COUNTRY_WEIGHTS = {"GB": 35, "DE": 25, "US": 20, "FR": 8, "NL": 7, "IE": 5}
+
+
+def demo_phone(country: str, rng: random.Random) -> str:
+    """A valid number of ``country``: libphonenumber's example with other last digits (the same
+    three draws as before, so the rest of the demo data stays as it was)."""
+    draws = rng.randint(1, 49), rng.randint(100, 999), rng.randint(100000, 999999)
+    example = phonenumbers.example_number(country)
+    national = str(example.national_number)
+    number = phonenumbers.PhoneNumber(
+        country_code=example.country_code,
+        national_number=int(national[:-4] + f"{draws[2] % 10000:04d}"),
+    )
+    if not phonenumbers.is_valid_number(number):
+        number = example
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 CHANNEL_WEIGHTS = {
     Channel.WEB: 45,
     Channel.PHONE: 20,
@@ -349,8 +367,7 @@ class Command(BaseCommand):
                 email=f"{first.lower()}.{ascii_last}{n}@example.com",
                 defaults={
                     "name": f"{first} {last}",
-                    "phone": f"+{rng.randint(1, 49)} {rng.randint(100, 999)} "
-                    f"{rng.randint(100000, 999999)}",
+                    "phone": demo_phone(country, rng),
                     "line1": street,
                     "city": city,
                     "postal_code": postal_code,
@@ -446,7 +463,7 @@ class Command(BaseCommand):
                         "line2": customer.line2,
                         "city": customer.city,
                         "postal_code": customer.postal_code,
-                        "country": customer.country,
+                        "country": str(customer.country),  # the code, not the Country
                     },
                     lines=lines,
                     user=staff if code in (Channel.PHONE, Channel.COUNTER) else None,

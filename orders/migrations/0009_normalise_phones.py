@@ -10,12 +10,12 @@ from django.db import migrations
 BATCH = 1000
 
 
-def _e164(raw: str, region: str) -> str | None:
-    raw = (raw or "").strip()
+def _e164(raw, region) -> str | None:
+    raw = str(raw or "").strip()
     if not raw:
         return None
     try:
-        number = phonenumbers.parse(raw, (region or "").upper() or None)
+        number = phonenumbers.parse(raw, str(region or "").upper() or None)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(number):

@@ -250,6 +250,14 @@ def test_customer_page_shows_orders_and_figures(client, clerk, mug):
     customer = order.customer
     page = client.get(reverse("customers:list"), {"q": "ada@"}).content.decode()
     assert customer.name in page
+    assert "+44 20 7946 0000" in page  # the phone as stored (E.164), shown international
+    assert "United Kingdom" in page  # the country's name (django-countries)
+    # Found by the phone as people type it, whatever the spacing and the trunk 0.
+    for typed in ("020 7946 0000", "7946 0000", "+44 20 7946 0000"):
+        page = client.get(reverse("customers:list"), {"q": typed}).content.decode()
+        assert customer.name in page, typed
+    page = client.get(reverse("customers:list"), {"q": "020 7946 0001"}).content.decode()
+    assert customer.name not in page
     page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
     assert order.number in page
     assert "1 orders · 2 units" in page

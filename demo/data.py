@@ -1,6 +1,10 @@
 """The demo shop's data: warehouses, catalogue, names and addresses, channels, the partner, the
 staff logins and carriers that ``manage.py seed_demo`` creates."""
 
+import random
+
+import phonenumbers
+
 from accounts.roles import MANAGERS, PURCHASING, WAREHOUSE
 from orders.models import Channel
 
@@ -149,3 +153,18 @@ CARRIERS = [
 ]
 # What happens to an allocated demo order after placement (when fulfillment is installed).
 FATE_PICK, FATE_SHIP, FATE_DELIVER = "pick", "ship", "deliver"
+
+
+def demo_phone(country: str, rng: random.Random) -> str:
+    """A valid number of ``country``: libphonenumber's example with other last digits (the same
+    three draws as before, so the rest of the demo data stays as it was)."""
+    draws = rng.randint(1, 49), rng.randint(100, 999), rng.randint(100000, 999999)
+    example = phonenumbers.example_number(country)
+    national = str(example.national_number)
+    number = phonenumbers.PhoneNumber(
+        country_code=example.country_code,
+        national_number=int(national[:-4] + f"{draws[2] % 10000:04d}"),
+    )
+    if not phonenumbers.is_valid_number(number):
+        number = example
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -75,9 +75,10 @@ class CarrierService(models.Model):
     def country_codes(self) -> set[str]:
         return {c.strip().upper() for c in self.countries.split(",") if c.strip()}
 
-    def serves(self, country: str) -> bool:
+    def serves(self, country) -> bool:
+        """``country``: a code, or the Country of an order's ``shipping_country``."""
         codes = self.country_codes
-        return not codes or (country or "").upper() in codes
+        return not codes or str(country or "").upper() in codes
 
 
 class ShipmentStatus(models.TextChoices):

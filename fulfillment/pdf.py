@@ -156,7 +156,7 @@ def _address(shipment: Shipment) -> list[str]:
         order.shipping_line1,
         order.shipping_line2,
         f"{order.shipping_postal_code} {order.shipping_city}".strip(),
-        order.shipping_country,
+        order.shipping_country.name,  # django-countries' name: "United Kingdom"
     ]
 
 
@@ -169,7 +169,7 @@ def _sender(shipment: Shipment) -> list[str]:
         warehouse.address_line1,
         warehouse.address_line2,
         f"{warehouse.postal_code} {warehouse.city}".strip(),
-        warehouse.country,
+        warehouse.country.name,
     ]
 
 

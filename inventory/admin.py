@@ -11,6 +11,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import F
 
+from core.contact import UNKNOWN_COUNTRY_ERRORS
+
 from .exceptions import InventoryError
 from .models import Allocation, Product, StockLevel, StockMovement, Warehouse
 from .services import stock_adjust
@@ -62,6 +64,11 @@ class WarehouseAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "country", "latitude", "longitude", "priority", "is_active"]
     list_filter = ["is_active", "country"]
     search_fields = ["code", "name"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "country":  # an unknown code: the API's message, not "Select a ..."
+            kwargs["error_messages"] = UNKNOWN_COUNTRY_ERRORS
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 class StockActionForm(ActionForm):

@@ -21,7 +21,7 @@ from core.api import (
     IsStaff,
     staff_with,
 )
-from core.countries import UNKNOWN_COUNTRY_MESSAGE, is_known_country
+from core.contact import UNKNOWN_COUNTRY_MESSAGE, is_country_code
 
 from .models import Product, StockLevel, Warehouse
 from .selectors import product_list_with_availability
@@ -86,6 +86,10 @@ class ProductDetailSerializer(ProductSerializer):
 
 
 class WarehouseSerializer(serializers.ModelSerializer):
+    # The 2-letter code in and out (the contract), not the model field's choice list: "fr" is
+    # read as FR, and the output is the code, never the name.
+    country = serializers.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code")
+
     class Meta:
         model = Warehouse
         fields = ["code", "name", "country", "latitude", "longitude", "priority", "is_active"]
@@ -107,7 +111,7 @@ class WarehouseSerializer(serializers.ModelSerializer):
         value = value.strip().upper()
         if not COUNTRY_RE.match(value):
             raise serializers.ValidationError("Give an ISO 3166-1 alpha-2 code, e.g. GB.")
-        if not is_known_country(value):  # the same table as order addresses (core.countries)
+        if not is_country_code(value):  # the same rule as order addresses (core.contact)
             raise serializers.ValidationError(UNKNOWN_COUNTRY_MESSAGE.format(code=value))
         return value
 

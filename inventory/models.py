@@ -5,8 +5,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django_countries.fields import CountryField
 
-from core.countries import UNKNOWN_COUNTRY_MESSAGE, is_known_country
+from core.contact import UNKNOWN_COUNTRY_ERRORS
 
 
 class Product(models.Model):
@@ -43,7 +44,9 @@ class Product(models.Model):
 class Warehouse(models.Model):
     code = models.CharField(max_length=16, unique=True)
     name = models.CharField(max_length=120)
-    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code")
+    country = CountryField(
+        help_text="ISO 3166-1 alpha-2 code", error_messages=UNKNOWN_COUNTRY_ERRORS
+    )
     # The sender's address on shipping labels.
     address_line1 = models.CharField("street", max_length=200, blank=True)
     address_line2 = models.CharField("address line 2", max_length=200, blank=True)
@@ -73,12 +76,6 @@ class Warehouse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} – {self.name}"
-
-    def clean(self):
-        # The admin's form calls this; the API's serializer checks the same table.
-        super().clean()
-        if self.country and not is_known_country(self.country):
-            raise ValidationError({"country": UNKNOWN_COUNTRY_MESSAGE.format(code=self.country)})
 
 
 class StockLevel(models.Model):

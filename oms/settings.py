@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "django_countries",
+    "phonenumber_field",
     "inventory",
     "orders",
     "fulfillment",
@@ -137,6 +139,13 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/London")
 USE_I18N = True
 USE_TZ = True
+# Phone numbers (django-phonenumber-field) are stored as E.164 and shown in the international
+# format, "+44 20 7946 0000", in the API, the pages and the e-mails. A number typed without a
+# country prefix is read with the address's country (core/contact.py).
+PHONENUMBER_DEFAULT_FORMAT = "INTERNATIONAL"
+# Countries (codes and names) come from django-countries; Kosovo's user-assigned code is added,
+# as the centroid table (core/data/country_centroids.csv) and so the API always accepted it.
+COUNTRIES_OVERRIDE = {"XK": "Kosovo"}
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -104,7 +104,13 @@ class ShipmentSummarySerializer(serializers.Serializer):
 class CustomerSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField(max_length=254)
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    phone = serializers.CharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        help_text="Given with its country prefix, or as dialled in the shipping country; "
+        "shown in the international format, e.g. +44 20 7946 0000.",
+    )
 
 
 class AddressSerializer(serializers.Serializer):
@@ -154,7 +160,8 @@ class OrderSerializer(serializers.Serializer):
         return {
             "name": order.shipping_name,
             "email": order.contact_email,
-            "phone": order.contact_phone,
+            # International format ("+44 20 7946 0000"); an old unreadable entry as typed.
+            "phone": str(order.contact_phone),
         }
 
     @extend_schema_field(AddressSerializer)
@@ -164,7 +171,7 @@ class OrderSerializer(serializers.Serializer):
             "line2": order.shipping_line2,
             "city": order.shipping_city,
             "postal_code": order.shipping_postal_code,
-            "country": order.shipping_country,
+            "country": str(order.shipping_country),  # the code (django-countries' Country)
         }
 
     @extend_schema_field(

@@ -1,18 +1,16 @@
 from django import forms
+from django_countries import countries
 
 from inventory.skus import products_by_sku, sku_key
 
 from .exceptions import OrderValidationError
-from .geo import country_names
 from .models import Channel
 from .services import NOTES_MAX_LENGTH, REASON_MAX_LENGTH, reason_clean
 
 
 def country_choices():
-    return [("", "—")] + sorted(
-        ((code, f"{name} ({code})") for code, name in country_names().items()),
-        key=lambda c: c[1],
-    )
+    """django-countries' list, by name in the active language: "United Kingdom (GB)"."""
+    return [("", "—")] + [(code, f"{name} ({code})") for code, name in countries]
 
 
 class OrderEntryForm(forms.Form):
@@ -23,7 +21,11 @@ class OrderEntryForm(forms.Form):
     )
     name = forms.CharField(label="Customer name", max_length=200)
     email = forms.EmailField(label="E-mail", max_length=254)
-    phone = forms.CharField(max_length=40, required=False)
+    phone = forms.CharField(
+        max_length=40,
+        required=False,
+        help_text="With its country prefix, or as dialled in the delivery country.",
+    )
     line1 = forms.CharField(label="Address line 1", max_length=200)
     line2 = forms.CharField(label="Address line 2", max_length=200, required=False)
     city = forms.CharField(max_length=100)

@@ -1,32 +1,11 @@
 """Country centroids (a table shipped with the code) and great-circle distances, used to pick
 the warehouse nearest to an order's destination."""
 
-import csv
 import math
-from functools import cache
 
-from core.countries import COUNTRIES_FILE as CENTROIDS_FILE
+from core.countries import country_centroids
 
 EARTH_RADIUS_KM = 6371.0
-
-
-@cache
-def country_centroids() -> dict[str, tuple[float, float]]:
-    with CENTROIDS_FILE.open(encoding="utf-8", newline="") as fh:
-        return {
-            row["code"]: (float(row["latitude"]), float(row["longitude"]))
-            for row in csv.DictReader(fh)
-        }
-
-
-@cache
-def country_names() -> dict[str, str]:
-    with CENTROIDS_FILE.open(encoding="utf-8", newline="") as fh:
-        return {row["code"]: row["name"] for row in csv.DictReader(fh)}
-
-
-def is_known_country(code: str) -> bool:
-    return code in country_centroids()
 
 
 def great_circle_km(a: tuple[float, float], b: tuple[float, float]) -> float:

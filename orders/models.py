@@ -5,8 +5,11 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django_countries.fields import CountryField
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+from phonenumber_field.modelfields import PhoneNumberField
 
+from core.contact import UNKNOWN_COUNTRY_ERRORS
 from inventory.models import Product
 
 
@@ -55,12 +58,13 @@ class Partner(models.Model):
 class Customer(models.Model):
     name = models.CharField(max_length=200)
     email = models.EmailField(db_index=True)
-    phone = models.CharField(max_length=40, blank=True)
+    # E.164 when valid (shown "+44 20 7946 0000"); an old unreadable entry is kept as typed.
+    phone = PhoneNumberField(max_length=40, blank=True)
     line1 = models.CharField("address line 1", max_length=200, blank=True)
     line2 = models.CharField("address line 2", max_length=200, blank=True)
     city = models.CharField(max_length=100, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
-    country = models.CharField(max_length=2, blank=True)
+    country = CountryField(blank=True, error_messages=UNKNOWN_COUNTRY_ERRORS)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -132,12 +136,12 @@ class Order(ConcurrentTransitionMixin, models.Model):
     # The contact details given with this order (the customer record may hold older ones, and
     # is shared by every channel that knows the e-mail address).
     contact_email = models.EmailField(blank=True)
-    contact_phone = models.CharField(max_length=40, blank=True)
+    contact_phone = PhoneNumberField(max_length=40, blank=True)
     shipping_line1 = models.CharField(max_length=200)
     shipping_line2 = models.CharField(max_length=200, blank=True)
     shipping_city = models.CharField(max_length=100)
     shipping_postal_code = models.CharField(max_length=20)
-    shipping_country = models.CharField(max_length=2)
+    shipping_country = CountryField(error_messages=UNKNOWN_COUNTRY_ERRORS)
 
     status = FSMField(
         default=OrderStatus.PLACED, choices=OrderStatus.choices, protected=True, db_index=True

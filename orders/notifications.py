@@ -405,7 +405,7 @@ def order_representation(order: Order) -> dict:
         "customer": {
             "name": order.shipping_name or customer.name,
             "email": order.contact_email or customer.email,
-            "phone": order.contact_phone,
+            "phone": str(order.contact_phone),
         },
         "shipping_address": {
             "name": order.shipping_name,
@@ -413,7 +413,7 @@ def order_representation(order: Order) -> dict:
             "line2": order.shipping_line2,
             "city": order.shipping_city,
             "postal_code": order.shipping_postal_code,
-            "country": order.shipping_country,
+            "country": str(order.shipping_country),
         },
         "lines": [
             {

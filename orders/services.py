@@ -23,6 +23,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from core.calendar import add_business_days, business_days_between
+from core.contact import UNKNOWN_COUNTRY_MESSAGE, is_country_code, phone_normalise
 from core.fsm import allowed_transitions
 from core.numbers import ORDER_NUMBER
 from inventory.locks import stock_levels_for_update
@@ -39,7 +40,6 @@ from inventory.skus import products_by_sku, sku_key
 from . import events
 from .allocation import Need, plan_allocation
 from .exceptions import DuplicateOrder, OrderValidationError, TransitionNotAllowedNow
-from .geo import is_known_country
 from .models import (
     LATE_FIELDS,
     Channel,
@@ -162,7 +162,9 @@ def _clean_text(value, *, max_length: int) -> str:
     return value
 
 
-def _validate_customer(data, errors: dict) -> dict:
+def _validate_customer(data, errors: dict, *, region: str | None) -> dict:
+    """The customer's name, e-mail and phone; the phone as E.164, read with ``region`` (the
+    shipping country) when it has no ``+`` prefix."""
     if not isinstance(data, dict):
         errors["customer"] = ["Give the customer as an object with name, email and phone."]
         return {}
@@ -184,6 +186,11 @@ def _validate_customer(data, errors: dict) -> dict:
             validate_email(cleaned["email"])
         except ValidationError:
             problems["email"] = [f"'{cleaned['email']}' is not a valid e-mail address."]
+    if cleaned.get("phone") and "phone" not in problems:
+        try:
+            cleaned["phone"] = phone_normalise(cleaned["phone"], region=region)
+        except ValueError as exc:
+            problems["phone"] = [str(exc)]
     if problems:
         errors["customer"] = problems
     return cleaned
@@ -211,11 +218,11 @@ def _validate_address(data, errors: dict) -> dict:
     country = data.get("country")
     if isinstance(country, str) and country.strip() and "country" not in problems:
         code = country.strip().upper()
-        if not is_known_country(code):
-            problems["country"] = [f"'{country}' is not an ISO 3166-1 alpha-2 country code."]
+        if not is_country_code(code):
+            problems["country"] = [UNKNOWN_COUNTRY_MESSAGE.format(code=country)]
         cleaned["country"] = code
     elif isinstance(country, str) and "country" in problems and problems["country"] == [""]:
-        problems["country"] = [f"'{country}' is not an ISO 3166-1 alpha-2 country code."]
+        problems["country"] = [UNKNOWN_COUNTRY_MESSAGE.format(code=country)]
     if problems:
         errors["shipping_address"] = problems
     return cleaned
@@ -313,8 +320,10 @@ def order_place(
     (``same_request`` tells whether the earlier order came from the same body).
     """
     errors: dict = {}
-    customer_data = _validate_customer(customer, errors)
     address = _validate_address(shipping_address, errors)
+    # A phone number without its country prefix is read as dialled in the shipping country.
+    region = None if "country" in errors.get("shipping_address", {}) else address.get("country")
+    customer_data = _validate_customer(customer, errors, region=region)
     pairs, currency = _validate_lines(lines, errors)
     try:
         reference = _clean_text(reference, max_length=100)

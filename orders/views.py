@@ -233,9 +233,13 @@ def customer_list(request):
     term = request.GET.get("q", "").strip()
     qs = Customer.objects.order_by("name", "pk")
     if term:
-        qs = qs.filter(
-            Q(name__icontains=term) | Q(email__icontains=term) | Q(phone__icontains=term)
-        )
+        match = Q(name__icontains=term) | Q(email__icontains=term) | Q(phone__icontains=term)
+        # Phones are stored as E.164 (+442079460000): "020 7946 0000" finds it by its digits
+        # without the spacing and the national trunk 0.
+        digits = "".join(ch for ch in term if ch in "0123456789").lstrip("0")
+        if len(digits) >= 4:
+            match |= Q(phone__contains=digits)
+        qs = qs.filter(match)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "customers/customer_list.html", {"page": page, "q": term})
 

@@ -846,20 +846,21 @@ def return_exchange(
         if errors:
             raise OrderValidationError(errors)
         customer = order.customer
+        phone = customer.phone  # a PhoneNumber; an old unreadable entry is not passed on
         replacement = order_place(
             channel=order.channel,
             partner=order.partner,
             customer={
                 "name": order.shipping_name,
                 "email": customer.email,
-                "phone": customer.phone,
+                "phone": phone.as_e164 if phone and phone.is_valid() else "",
             },
             shipping_address={
                 "line1": order.shipping_line1,
                 "line2": order.shipping_line2,
                 "city": order.shipping_city,
                 "postal_code": order.shipping_postal_code,
-                "country": order.shipping_country,
+                "country": str(order.shipping_country),
             },
             lines=lines,
             notes=f"Replacement for return {return_request.number} of order {order.number}.",

@@ -4,10 +4,17 @@ area's own ``conftest.py``; add here only what several areas use."""
 from decimal import Decimal
 
 import factory
+import phonenumbers
 from django.contrib.auth import get_user_model
 
 from inventory.models import Product, StockLevel, Warehouse
 from orders.models import Channel, Customer, Partner
+
+
+def example_phone(country: str) -> str:
+    """A valid number of ``country`` (libphonenumber's example), international format."""
+    number = phonenumbers.example_number(country)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -64,7 +71,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
 
     name = factory.Faker("name")
     email = factory.Sequence(lambda n: f"customer{n}@example.com")
-    phone = "+44 20 7946 0000"
+    phone = factory.LazyAttribute(lambda c: example_phone(c.country) if c.country else "")
     line1 = "1 High St"
     city = "Leeds"
     postal_code = "LS1 1AA"

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from core.contact import is_country_code, phone_normalise
 from inventory.exceptions import InventoryError
 from inventory.skus import products_by_sku, sku_key
 from orders.exceptions import OrderError, OrderValidationError
-from orders.geo import is_known_country
 from orders.models import Channel, Order
 from orders.services import order_place
 
@@ -150,8 +150,15 @@ class OrderImporter(Importer):
                 validate_email(data["email"])
             except ValidationError:
                 problems.append(f"'{data['email']}' is not a valid e-mail address.")
-        if data["country"] and not is_known_country(data["country"].upper()):
+        country = data["country"].strip().upper() if data["country"] else ""
+        if country and not is_country_code(country):
             problems.append(f"country '{data['country']}' is not a 2-letter ISO country code.")
+            country = ""
+        if data["phone"]:
+            try:  # as the service reads it: without a prefix, as dialled in the country
+                phone_normalise(data["phone"], region=country or None)
+            except ValueError as exc:
+                problems.append(f"phone: {exc}")
         code = (data["channel"] or DEFAULT_CHANNEL).lower()
         group.channel = channels.get(code)
         if group.channel is None:

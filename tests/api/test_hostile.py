@@ -205,7 +205,11 @@ def writes(w) -> list[Write]:
             "/api/v1/orders/",
             {
                 "reference": "PO-H",
-                "customer": {"name": "Ada", "email": "ada@example.com", "phone": "+44 1"},
+                "customer": {
+                    "name": "Ada",
+                    "email": "ada@example.com",
+                    "phone": "+44 20 7946 0001",
+                },
                 "shipping_address": {
                     "line1": "1 High St",
                     "line2": "Flat 2",

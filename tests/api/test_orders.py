@@ -145,6 +145,64 @@ def test_invalid_order_is_refused_naming_the_field(partner_client, stocked, over
     assert Order.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "+44 1",  # too short for any country
+        "+44 7700 900123",  # Ofcom's drama range: no real number
+        "call reception",
+        "555 0100",  # read as dialled in GB: not a number there
+    ],
+)
+def test_an_invalid_phone_is_refused_naming_the_field(partner_client, stocked, phone):
+    body = order_body(customer={"name": "Ada Park", "email": "ada@example.com", "phone": phone})
+    response = partner_client.post(ORDERS, body, format="json")
+    assert response.status_code == 400
+    errors = response.json()
+    assert errors.pop("code", "invalid") == "invalid"  # the contract's error code, once added
+    assert errors == {"customer": {"phone": [f"'{phone}' is not a valid phone number."]}}
+    assert Order.objects.count() == 0
+
+
+def test_a_phone_is_read_with_the_shipping_country_and_shown_international(partner_client, stocked):
+    """Without its prefix a number is read as dialled in the shipping country; it is stored
+    as E.164 and shown in the international format, whatever spacing it was given in."""
+    body = order_body(
+        customer={"name": "Ada Park", "email": "ada@example.com", "phone": "020 7946 0000"}
+    )
+    response = partner_client.post(ORDERS, body, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["customer"]["phone"] == "+44 20 7946 0000"
+    order = Order.objects.get()
+    assert Order.objects.filter(contact_phone="+442079460000").count() == 1
+    assert order.customer.phone.as_e164 == "+442079460000"
+    # The same digits with a French address are a French number (or none): region matters.
+    french = order_body(
+        reference="PO-FR",
+        customer={"name": "Ana", "email": "ana@example.com", "phone": "01 23 45 67 89"},
+        shipping_address={**order_body()["shipping_address"], "country": "fr"},
+    )
+    response = partner_client.post(ORDERS, french, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["customer"]["phone"] == "+33 1 23 45 67 89"
+    assert response.json()["shipping_address"]["country"] == "FR"  # the code, upper-cased
+
+
+@pytest.mark.parametrize("country", ["XX", "ZZ", "GBR", "uk"])
+def test_an_unknown_country_is_still_the_contracts_400(partner_client, stocked, country):
+    body = order_body(shipping_address={**order_body()["shipping_address"], "country": country})
+    response = partner_client.post(ORDERS, body, format="json")
+    assert response.status_code == 400
+    errors = response.json()
+    assert errors.pop("code", "invalid") == "invalid"  # the contract's error code, once added
+    assert errors == {
+        "shipping_address": {
+            "country": [f"'{country}' is not an ISO 3166-1 alpha-2 country code."]
+        },
+    }
+    assert Order.objects.count() == 0
+
+
 def test_order_that_is_not_an_object_is_refused(partner_client, stocked):
     response = partner_client.post(ORDERS, [order_body()], format="json")
     assert response.status_code == 400
@@ -575,7 +633,8 @@ def test_a_partner_never_sees_contact_details_another_channel_gave(
     """Customers are shared by e-mail address across channels; an order shows what was given
     with it, so partner B cannot read the phone number partner A stored."""
     secret = order_body(
-        reference="A-1", customer={"name": "Vic", "email": "vic@example.com", "phone": "+44 1"}
+        reference="A-1",
+        customer={"name": "Vic", "email": "vic@example.com", "phone": "+44 20 7946 0001"},
     )
     assert partner_client.post("/api/v1/orders/", secret, format="json").status_code == 201
     probe = order_body(

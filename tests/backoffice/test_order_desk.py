@@ -68,6 +68,29 @@ def test_order_entry_errors_shown_in_place_and_input_kept(client, clerk, mug):
     assert not Order.objects.exists()
 
 
+def test_order_entry_refuses_an_invalid_phone_on_its_field(client, clerk, mug):
+    response = client.post(reverse("orders:create"), {**ENTRY, "phone": "+44 7700 900123"})
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "phone": ["'+44 7700 900123' is not a valid phone number."]
+    }
+    assert 'value="+44 7700 900123"' in response.content.decode()  # kept to be corrected
+    assert not Order.objects.exists()
+
+
+def test_order_entry_reads_a_national_phone_with_the_country_and_shows_names(client, clerk, mug):
+    """A number typed without its prefix is read as dialled in the delivery country and
+    shown internationally; the country's name comes from django-countries."""
+    response = client.post(reverse("orders:create"), {**ENTRY, "phone": "020 7946 0000"})
+    order = Order.objects.get()
+    assert order.contact_phone.as_e164 == "+442079460000"
+    page = client.get(response["Location"]).content.decode()
+    assert "+44 20 7946 0000" in page
+    assert "<br>United Kingdom</p>" in page  # not the bare code
+    entry_page = client.get(reverse("orders:create")).content.decode()
+    assert '<option value="DE">Germany (DE)</option>' in entry_page
+
+
 def test_order_entry_needs_a_line(client, clerk, mug):
     data = {**ENTRY, "lines-0-sku": "", "lines-0-quantity": ""}
     page = client.post(reverse("orders:create"), data).content.decode()
@@ -227,6 +250,14 @@ def test_customer_page_shows_orders_and_figures(client, clerk, mug):
     customer = order.customer
     page = client.get(reverse("customers:list"), {"q": "ada@"}).content.decode()
     assert customer.name in page
+    assert "+44 20 7946 0000" in page  # the phone as stored (E.164), shown international
+    assert "United Kingdom" in page  # the country's name (django-countries)
+    # Found by the phone as people type it, whatever the spacing and the trunk 0.
+    for typed in ("020 7946 0000", "7946 0000", "+44 20 7946 0000"):
+        page = client.get(reverse("customers:list"), {"q": typed}).content.decode()
+        assert customer.name in page, typed
+    page = client.get(reverse("customers:list"), {"q": "020 7946 0001"}).content.decode()
+    assert customer.name not in page
     page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
     assert order.number in page
     assert "1 orders · 2 units" in page
@@ -308,11 +339,11 @@ def test_order_page_shows_the_contact_details_given_with_the_order(client, clerk
     customer = first.customer
     customer.phone = "+44 20 0000 0001"
     customer.save()
-    response = client.post(reverse("orders:create"), {**ENTRY, "phone": "+44 7700 900123"})
+    response = client.post(reverse("orders:create"), {**ENTRY, "phone": "+44 7400 123456"})
     order = Order.objects.exclude(pk=first.pk).get()
-    assert order.customer == customer and order.contact_phone == "+44 7700 900123"
+    assert order.customer == customer and order.contact_phone == "+44 7400 123456"
     page = client.get(response["Location"]).content.decode()
-    assert "+44 7700 900123" in page
+    assert "+44 7400 123456" in page
     assert "+44 20 0000 0001" not in page
 
 

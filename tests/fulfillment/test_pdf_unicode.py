@@ -81,7 +81,7 @@ def test_label_prints_every_script_and_the_senders_full_address(staff_client, sh
     for expected in (NAME, LINE1, LINE2, f"{POSTAL} {CITY}", "PCL123456789GB", shipped.number):
         assert expected in text
     # The sender: the warehouse's full address, not only its name and country.
-    for expected in ("Leeds", "Unit 4, Kirkstall Road", "LS3 1LL Leeds", "GB"):
+    for expected in ("Leeds", "Unit 4, Kirkstall Road", "LS3 1LL Leeds", "United Kingdom"):
         assert expected in text
     assert "?" not in text
     assert {page.pageid for page, _ in chars_of(response.content)} == {1}

@@ -43,6 +43,7 @@ from demo.data import (
     STREETS,
     WAREHOUSE_ADDRESSES,
     WAREHOUSES,
+    demo_phone,
 )
 from inventory.exceptions import InventoryError
 from inventory.models import Product, StockLevel, Warehouse
@@ -223,8 +224,7 @@ class Command(BaseCommand):
                 email=f"{first.lower()}.{ascii_last}{n}@example.com",
                 defaults={
                     "name": f"{first} {last}",
-                    "phone": f"+{rng.randint(1, 49)} {rng.randint(100, 999)} "
-                    f"{rng.randint(100000, 999999)}",
+                    "phone": demo_phone(country, rng),
                     "line1": street,
                     "city": city,
                     "postal_code": postal_code,
@@ -320,7 +320,7 @@ class Command(BaseCommand):
                         "line2": customer.line2,
                         "city": customer.city,
                         "postal_code": customer.postal_code,
-                        "country": customer.country,
+                        "country": str(customer.country),  # the code, not the Country
                     },
                     lines=lines,
                     user=staff if code in (Channel.PHONE, Channel.COUNTER) else None,

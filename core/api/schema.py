@@ -28,7 +28,12 @@ DuplicateSerializer = inline_serializer(
 ValidationErrorSerializer = inline_serializer(
     "ValidationError",
     {
-        "code": serializers.CharField(help_text="invalid"),
+        "code": serializers.JSONField(
+            help_text=(
+                "`invalid`; or, when the invalid field is itself named `code` (a warehouse's, "
+                "a supplier's), that field's messages."
+            )
+        ),
         "field_name": serializers.ListField(
             child=serializers.CharField(),
             required=False,

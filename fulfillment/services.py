@@ -198,12 +198,6 @@ def order_status_rollup(*, order: Order, user=None) -> Order:
 
 
 # --- shipments from reservations ---------------------------------------------------------------
-def shipments_create_for_order(*, order: Order, user=None) -> list[Shipment]:
-    """One pending shipment per warehouse holding reservations of ``order`` that no open
-    shipment covers yet. Called (order locked) when the order becomes allocated."""
-    return shipments_create_for_orders(orders=[order], user=user)
-
-
 def _numbers_from_ids(shipments: list[Shipment]) -> None:
     """Give inserted shipments their number (derived from the id) in one UPDATE."""
     for shipment in shipments:
@@ -232,8 +226,9 @@ def shipments_create_for_orders(
     user=None,
     new_allocations: Sequence[Allocation] | None = None,
 ) -> list[Shipment]:
-    """``shipments_create_for_order`` for many locked orders at once, in a constant number of
-    statements (a receipt filling thousands of backorders).
+    """One pending shipment per warehouse holding reservations of each locked order that no open
+    shipment covers yet (called when orders become allocated), for many orders at once in a
+    constant number of statements (a receipt filling thousands of backorders).
 
     ``new_allocations``: every reservation of a single order created in this transaction
     (placement; with their stock levels, warehouses, lines and products loaded): such an order

@@ -9,7 +9,6 @@ import datetime
 
 import django_filters
 from django import forms
-from django.apps import apps
 from django.db.models import Prefetch
 from django_fsm import can_proceed, has_transition_perm
 from drf_spectacular.types import OpenApiTypes
@@ -64,15 +63,11 @@ TRANSITION_PERMISSIONS = {
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
-# --- shipments (fulfillment app, optional) --------------------------------------------------------
-def shipment_model():
-    """``fulfillment.Shipment`` when the fulfillment app defines it, else None.
-
-    Looked up by name so that the orders app does not import the app above it."""
-    try:
-        return apps.get_model("fulfillment", "Shipment")
-    except LookupError:
-        return None
+# --- shipments -----------------------------------------------------------------------------------
+def _shipment_rows(shipments):
+    """``shipments`` (a queryset of fulfillment's Shipment, reached through ``order.shipments``
+    so that the orders app does not import the app above it) as the serializer reads them."""
+    return shipments.select_related("warehouse", "carrier_service__carrier").order_by("pk")
 
 
 class ShipmentSummarySerializer(serializers.Serializer):
@@ -180,8 +175,6 @@ class OrderSerializer(serializers.Serializer):
 
     @extend_schema_field(ShipmentSummarySerializer(many=True))
     def get_shipments(self, order) -> list[dict]:
-        if shipment_model() is None:
-            return []
         return ShipmentSummarySerializer(order.shipments.all(), many=True).data
 
 
@@ -190,18 +183,8 @@ def order_queryset():
     qs = Order.objects.select_related("channel", "customer").prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("id"))
     )
-    shipment = shipment_model()
-    if shipment is not None:
-        related = ["warehouse"]
-        if any(f.name == "carrier_service" for f in shipment._meta.get_fields()):
-            related.append("carrier_service__carrier")
-        qs = qs.prefetch_related(
-            Prefetch(
-                "shipments",
-                queryset=shipment.objects.select_related(*related).order_by("pk"),
-            )
-        )
-    return qs
+    shipments = Order._meta.get_field("shipments").related_model.objects
+    return qs.prefetch_related(Prefetch("shipments", queryset=_shipment_rows(shipments)))
 
 
 def _prefetched(manager, rows):
@@ -341,20 +324,13 @@ class OrderViewSet(
         if lines is None:
             return self._render(order, status.HTTP_201_CREATED)
         cached = {"lines": _prefetched(order.lines, lines)}
-        shipment = shipment_model()
         placed_shipments = getattr(order, "placed_shipments", None)
         if placed_shipments is None and order.status != OrderStatus.ALLOCATED:
             placed_shipments = []  # shipments are made when an order is allocated in full
         if placed_shipments is not None:  # created with it, warehouses loaded (fulfillment)
             cached["shipments"] = _prefetched(order.shipments, placed_shipments)
-        elif shipment is not None:
-            related = ["warehouse"]
-            if any(f.name == "carrier_service" for f in shipment._meta.get_fields()):
-                related.append("carrier_service__carrier")
-            cached["shipments"] = _prefetched(
-                order.shipments,
-                shipment.objects.filter(order_id=order.pk).select_related(*related).order_by("pk"),
-            )
+        else:
+            cached["shipments"] = _prefetched(order.shipments, _shipment_rows(order.shipments))
         order._prefetched_objects_cache = cached
         return Response(self.get_serializer(order).data, status=status.HTTP_201_CREATED)
 

@@ -518,16 +518,6 @@ def order_confirm(*, order: Order, user=None) -> Order:
     return locked
 
 
-def order_allocate(*, order: Order, user=None) -> Order:
-    """Run the inventory check for a confirmed (or backordered) order."""
-    with transaction.atomic():
-        order = _lock_order(order)
-        if order.status not in (OrderStatus.CONFIRMED, OrderStatus.BACKORDERED):
-            raise _refuse(order, "allocated")
-        _allocate(order, user=user)
-    return order
-
-
 def _allocation_sites(order_ids: Iterable[int]) -> dict[int, set[tuple[int, str]]]:
     """(warehouse id, country) of the warehouses each order already has reservations in."""
     sites: dict[int, set[tuple[int, str]]] = defaultdict(set)

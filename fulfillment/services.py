@@ -629,13 +629,10 @@ def _merge_packed(packed, errors: dict) -> dict[str, int]:
     return dict(merged)
 
 
-DEFAULT_PARCEL_CM = (30, 20, 10)
-
-
 def default_parcel_cm() -> tuple[int, int, int]:
     """Length, width and height recorded when the packer gives none
     (``OMS_DEFAULT_PARCEL_CM``, 30 × 20 × 10 cm)."""
-    return tuple(getattr(settings, "OMS_DEFAULT_PARCEL_CM", DEFAULT_PARCEL_CM))
+    return tuple(settings.OMS_DEFAULT_PARCEL_CM)
 
 
 def shipment_pack(
@@ -1023,7 +1020,7 @@ def feedback_url(order: Order) -> str:
 
 
 def feedback_order_from_token(token: str) -> Order:
-    days = getattr(settings, "OMS_FEEDBACK_LINK_DAYS", 30)
+    days = settings.OMS_FEEDBACK_LINK_DAYS
     try:
         number = _signer().unsign(token, max_age=datetime.timedelta(days=days))
     except signing.SignatureExpired:

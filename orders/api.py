@@ -46,20 +46,14 @@ from oms.api import (
 from .models import Order, OrderEvent, OrderLine, OrderStatus
 from .services import (
     REASON_MAX_LENGTH,
-    STAFF_TRANSITIONS,
     available_transitions,
     idempotency_fingerprint,
     order_place_idempotent,
     order_transition,
     stock_receipt_record,
 )
+from .transitions import TRANSITIONS
 
-TRANSITION_PERMISSIONS = {
-    "confirm": "orders.confirm_order",
-    "hold": "orders.hold_order",
-    "release": "orders.release_order",
-    "cancel": "orders.cancel_order",
-}
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
@@ -163,7 +157,7 @@ class OrderSerializer(serializers.Serializer):
         }
 
     @extend_schema_field(
-        serializers.ListField(child=serializers.ChoiceField(choices=list(STAFF_TRANSITIONS)))
+        serializers.ListField(child=serializers.ChoiceField(choices=list(TRANSITIONS)))
     )
     def get_available_transitions(self, order) -> list[str]:
         request = self.context.get("request")
@@ -171,7 +165,11 @@ class OrderSerializer(serializers.Serializer):
         if user is not None and user.is_authenticated and user.is_staff:
             return available_transitions(order, user)
         # A partner may only cancel its own order.
-        return ["cancel"] if can_proceed(order.cancel) else []
+        return [
+            name
+            for name, t in TRANSITIONS.items()
+            if t.partner and can_proceed(getattr(order, name))
+        ]
 
     @extend_schema_field(ShipmentSummarySerializer(many=True))
     def get_shipments(self, order) -> list[dict]:
@@ -270,7 +268,9 @@ class EventFilter(django_filters.FilterSet):
 
 
 # --- views ----------------------------------------------------------------------------------------
-def _transition_schema(name: str, who: str):
+def _transition_schema(name: str):
+    t = TRANSITIONS[name]
+    who = f"partner: own order; staff: {t.permission}" if t.partner else f"staff, {t.permission}"
     return extend_schema(
         summary=f"{name.capitalize()} the order ({who})",
         request=TransitionInputSerializer,
@@ -299,7 +299,7 @@ class OrderViewSet(
     lookup_value_regex = r"[^/]+"
 
     def get_permissions(self):
-        if self.action in ("confirm", "hold", "release"):
+        if self.action in TRANSITIONS and not TRANSITIONS[self.action].partner:
             return [IsStaff()]
         if self.action in ("list", "retrieve"):
             return [partner_or_staff_with(read="orders.view_order")()]
@@ -407,13 +407,12 @@ class OrderViewSet(
         order = self.get_object()
         user = request.user
         if user.is_staff:
+            permission = TRANSITIONS[name].permission
             if not has_transition_perm(getattr(order, name), user) and not user.has_perm(
-                TRANSITION_PERMISSIONS[name]
+                permission
             ):
-                raise PermissionDenied(
-                    f"You need the {TRANSITION_PERMISSIONS[name]} permission to {name} orders."
-                )
-        elif name != "cancel":
+                raise PermissionDenied(f"You need the {permission} permission to {name} orders.")
+        elif not TRANSITIONS[name].partner:
             raise PermissionDenied("Staff only.")
         body = TransitionInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -422,22 +421,22 @@ class OrderViewSet(
         )
         return self._render(order)
 
-    @_transition_schema("cancel", "partner: own order; staff: orders.cancel_order")
+    @_transition_schema("cancel")
     @action(detail=True, methods=["post"])
     def cancel(self, request, number=None):
         return self._transition(request, "cancel")
 
-    @_transition_schema("confirm", "staff, orders.confirm_order")
+    @_transition_schema("confirm")
     @action(detail=True, methods=["post"])
     def confirm(self, request, number=None):
         return self._transition(request, "confirm")
 
-    @_transition_schema("hold", "staff, orders.hold_order")
+    @_transition_schema("hold")
     @action(detail=True, methods=["post"])
     def hold(self, request, number=None):
         return self._transition(request, "hold")
 
-    @_transition_schema("release", "staff, orders.release_order")
+    @_transition_schema("release")
     @action(detail=True, methods=["post"])
     def release(self, request, number=None):
         return self._transition(request, "release")

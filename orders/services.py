@@ -51,6 +51,7 @@ from .models import (
     Partner,
 )
 from .signals import order_allocated, order_cancelled, orders_allocated
+from .transitions import TRANSITIONS
 
 NOTES_MAX_LENGTH = 5000  # an order's notes (a TextField: the limit is ours)
 ADDRESS_REQUIRED = ("line1", "city", "postal_code", "country")
@@ -1216,12 +1217,8 @@ def order_line_cancel_backorder(*, line: OrderLine, user=None, reason: str = "")
 
 
 # --- one entry point for the transitions staff trigger (API, admin, pages) ----------------------
-STAFF_TRANSITIONS = {
-    "confirm": order_confirm,
-    "hold": order_hold,
-    "release": order_release,
-    "cancel": order_cancel,
-}
+# Name -> service, in the order of orders.transitions.TRANSITIONS (the buttons' order).
+STAFF_TRANSITIONS = {name: globals()[t.service] for name, t in TRANSITIONS.items()}
 
 
 def order_transition(*, order: Order, name: str, user=None, reason: str = "") -> Order:

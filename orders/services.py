@@ -145,9 +145,12 @@ def _estimate_dates(order: Order, *, ships_from_countries: Iterable[str], backor
         order.late_clear()
 
 
-def _fingerprint(payload: dict) -> str:
+def idempotency_fingerprint(data) -> str:
+    """Fingerprint of a request: the same Idempotency-Key (the API sends the body's) or partner
+    reference (placement sends the cleaned order's) must come with the same request. SHA-256 of
+    canonical JSON: keys sorted, no spaces, anything else (Decimal, dates) as its string."""
     return hashlib.sha256(
-        json.dumps(payload, sort_keys=True, default=str, separators=(",", ":")).encode()
+        json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
     ).hexdigest()
 
 
@@ -328,7 +331,7 @@ def order_place(
     if errors:
         raise OrderValidationError(errors)
 
-    fingerprint = _fingerprint(
+    fingerprint = idempotency_fingerprint(
         {
             "customer": customer_data,
             "address": address,
@@ -1237,13 +1240,6 @@ def available_transitions(order: Order, user=None) -> list[str]:
 
 
 # --- idempotent placement (partner API's Idempotency-Key) ---------------------------------------
-def idempotency_fingerprint(data) -> str:
-    """Fingerprint of a request body: the same key must come with the same body."""
-    return hashlib.sha256(
-        json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
-    ).hexdigest()
-
-
 def _idempotency_cutoff() -> datetime.datetime:
     return timezone.now() - datetime.timedelta(hours=settings.OMS_IDEMPOTENCY_TTL_HOURS)
 

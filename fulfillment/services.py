@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.calendar import add_business_days
+from core.validation import is_positive_int, is_whole_number
 from inventory.locks import stock_levels_for_update
 from inventory.models import Allocation, Warehouse
 from inventory.services import stock_consume
@@ -413,8 +414,7 @@ def picklist_create(
         raise ShipmentValidationError(
             {"shipments": ["Select shipments or give how many of the oldest to pick (not both)."]}
         )
-    bad_count = isinstance(count, bool) or not isinstance(count, int)
-    if count is not None and (bad_count or not 1 <= count <= MAX_PICK_LIST_SIZE):
+    if count is not None and not is_whole_number(count, minimum=1, maximum=MAX_PICK_LIST_SIZE):
         raise ShipmentValidationError(
             {"count": [f"Give a whole number of shipments from 1 to {MAX_PICK_LIST_SIZE}."]}
         )
@@ -594,7 +594,7 @@ def shipment_estimated_weight(shipment: Shipment) -> int | None:
 def _positive_int(value, field: str, label: str, errors: dict, *, maximum: int) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if not is_positive_int(value):
         errors.setdefault(field, []).append(f"Give the {label} as a positive whole number.")
         return None
     if value > maximum:
@@ -620,7 +620,7 @@ def _merge_packed(packed, errors: dict) -> dict[str, int]:
         if not sku:
             errors.setdefault("lines", []).append(f"Line {position}: scan or type the SKU.")
             continue
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+        if not is_whole_number(quantity, minimum=0):
             errors.setdefault("lines", []).append(
                 f"Line {position} ({sku}): the quantity must be a whole number of 0 or more."
             )
@@ -1042,7 +1042,7 @@ def feedback_submit(*, order: Order, rating, comment: str = "") -> DeliveryFeedb
     errors = {}
     if isinstance(rating, str) and rating.strip().isdigit():
         rating = int(rating.strip())
-    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+    if not is_whole_number(rating, minimum=1, maximum=5):
         errors["rating"] = ["Choose a rating from 1 to 5."]
     comment = (comment or "").strip() if isinstance(comment, str) else None
     if comment is None or len(comment) > 2000:

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from core.calendar import add_business_days, business_days_between
+from core.validation import is_positive_int
 from inventory.locks import stock_levels_for_update
 from inventory.models import Allocation, Product, StockLevel, Warehouse
 from inventory.services import (
@@ -243,7 +244,7 @@ def _validate_lines(data, errors: dict) -> tuple[list[tuple[Product, int]], str]
             continue
         sku = sku_key(sku)  # one rule everywhere: hom-002-sd is HOM-002-SD
         quantity = line.get("quantity")
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        if not is_positive_int(quantity):
             problems.append(
                 f"Line {position} ({sku}): quantity must be a positive whole number, "
                 f"not {quantity!r}."

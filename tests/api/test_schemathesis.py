@@ -25,6 +25,8 @@ from oms.wsgi import application
 
 from .conftest import deliver_order, ship_order, token_client
 
+pytestmark = pytest.mark.slow
+
 MAX_EXAMPLES = 4
 CHECKS = [not_a_server_error, response_schema_conformance]
 

@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev migrate lint format check clean
+.PHONY: run test test-fast install install-dev migrate lint format check clean
 
 # `make run` installs the runtime dependencies only; `make test` and `make lint` add the dev ones.
 $(STAMP): pyproject.toml
@@ -38,6 +38,11 @@ run: migrate
 TEST_WORKERS ?= 2
 test: install-dev
 	$(BIN)/python -m pytest --cov --cov-report=term -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# While working: everything but the tests marked slow (browser, seed_demo, schemathesis, real
+# gunicorn/Celery processes), without coverage. `make test` and CI still run them all.
+test-fast: install-dev
+	$(BIN)/python -m pytest -m "not slow" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

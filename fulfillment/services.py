@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from core.calendar import add_business_days
 from core.numbers import PICK_LIST_NUMBER, SHIPMENT_NUMBER
+from core.validation import is_positive_int, is_whole_number
 from inventory.locks import stock_levels_for_update
 from inventory.models import Allocation, Warehouse
 from inventory.services import stock_consume
@@ -198,12 +199,6 @@ def order_status_rollup(*, order: Order, user=None) -> Order:
 
 
 # --- shipments from reservations ---------------------------------------------------------------
-def shipments_create_for_order(*, order: Order, user=None) -> list[Shipment]:
-    """One pending shipment per warehouse holding reservations of ``order`` that no open
-    shipment covers yet. Called (order locked) when the order becomes allocated."""
-    return shipments_create_for_orders(orders=[order], user=user)
-
-
 def _numbers_from_ids(shipments: list[Shipment]) -> None:
     """Give inserted shipments their number (derived from the id) in one UPDATE."""
     for shipment in shipments:
@@ -232,8 +227,9 @@ def shipments_create_for_orders(
     user=None,
     new_allocations: Sequence[Allocation] | None = None,
 ) -> list[Shipment]:
-    """``shipments_create_for_order`` for many locked orders at once, in a constant number of
-    statements (a receipt filling thousands of backorders).
+    """One pending shipment per warehouse holding reservations of each locked order that no open
+    shipment covers yet (called when orders become allocated), for many orders at once in a
+    constant number of statements (a receipt filling thousands of backorders).
 
     ``new_allocations``: every reservation of a single order created in this transaction
     (placement; with their stock levels, warehouses, lines and products loaded): such an order
@@ -418,8 +414,7 @@ def picklist_create(
         raise ShipmentValidationError(
             {"shipments": ["Select shipments or give how many of the oldest to pick (not both)."]}
         )
-    bad_count = isinstance(count, bool) or not isinstance(count, int)
-    if count is not None and (bad_count or not 1 <= count <= MAX_PICK_LIST_SIZE):
+    if count is not None and not is_whole_number(count, minimum=1, maximum=MAX_PICK_LIST_SIZE):
         raise ShipmentValidationError(
             {"count": [f"Give a whole number of shipments from 1 to {MAX_PICK_LIST_SIZE}."]}
         )
@@ -599,7 +594,7 @@ def shipment_estimated_weight(shipment: Shipment) -> int | None:
 def _positive_int(value, field: str, label: str, errors: dict, *, maximum: int) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if not is_positive_int(value):
         errors.setdefault(field, []).append(f"Give the {label} as a positive whole number.")
         return None
     if value > maximum:
@@ -625,7 +620,7 @@ def _merge_packed(packed, errors: dict) -> dict[str, int]:
         if not sku:
             errors.setdefault("lines", []).append(f"Line {position}: scan or type the SKU.")
             continue
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+        if not is_whole_number(quantity, minimum=0):
             errors.setdefault("lines", []).append(
                 f"Line {position} ({sku}): the quantity must be a whole number of 0 or more."
             )
@@ -634,13 +629,10 @@ def _merge_packed(packed, errors: dict) -> dict[str, int]:
     return dict(merged)
 
 
-DEFAULT_PARCEL_CM = (30, 20, 10)
-
-
 def default_parcel_cm() -> tuple[int, int, int]:
     """Length, width and height recorded when the packer gives none
     (``OMS_DEFAULT_PARCEL_CM``, 30 × 20 × 10 cm)."""
-    return tuple(getattr(settings, "OMS_DEFAULT_PARCEL_CM", DEFAULT_PARCEL_CM))
+    return tuple(settings.OMS_DEFAULT_PARCEL_CM)
 
 
 def shipment_pack(
@@ -1028,7 +1020,7 @@ def feedback_url(order: Order) -> str:
 
 
 def feedback_order_from_token(token: str) -> Order:
-    days = getattr(settings, "OMS_FEEDBACK_LINK_DAYS", 30)
+    days = settings.OMS_FEEDBACK_LINK_DAYS
     try:
         number = _signer().unsign(token, max_age=datetime.timedelta(days=days))
     except signing.SignatureExpired:
@@ -1050,7 +1042,7 @@ def feedback_submit(*, order: Order, rating, comment: str = "") -> DeliveryFeedb
     errors = {}
     if isinstance(rating, str) and rating.strip().isdigit():
         rating = int(rating.strip())
-    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+    if not is_whole_number(rating, minimum=1, maximum=5):
         errors["rating"] = ["Choose a rating from 1 to 5."]
     comment = (comment or "").strip() if isinstance(comment, str) else None
     if comment is None or len(comment) > 2000:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F
 
+from core.validation import is_positive_int, is_whole_number
+
 from .exceptions import InsufficientStock, InventoryError
 from .locks import stock_levels_for_update
 from .models import Allocation, MovementKind, Product, StockLevel, StockMovement, Warehouse
@@ -71,7 +73,7 @@ def _movement(level: StockLevel, *, kind, quantity, reference, reason, user) -> 
 def _merge_lines(lines: Sequence[tuple[Product, int]]) -> dict[Product, int]:
     merged: dict[Product, int] = defaultdict(int)
     for position, (product, quantity) in enumerate(lines, start=1):
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        if not is_positive_int(quantity):
             raise InventoryError(
                 f"Line {position} ({product.sku}): quantity must be a positive whole number.",
                 field="lines",
@@ -137,7 +139,7 @@ def stock_adjust(
     reason = (reason or "").strip()
     if not reason:
         raise InventoryError("Give a reason for the adjustment.", field="reason")
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity == 0:
+    if not is_whole_number(quantity) or quantity == 0:
         raise InventoryError("The adjustment must be a non-zero whole number.", field="quantity")
     if abs(quantity) > MAX_UNITS_PER_MOVE:
         raise InventoryError(
@@ -180,7 +182,7 @@ def stock_count_set(
     difference; none when it matches), after taking ``unreserve`` units off those allocations
     (a count below what is reserved). The caller has locked the stock row (and the orders of
     the allocations, through ``orders.stock_counts``, which decides whose units they are)."""
-    if isinstance(counted, bool) or not isinstance(counted, int) or counted < 0:
+    if not is_whole_number(counted, minimum=0):
         raise InventoryError("The count must be a whole number of 0 or more.", field="counted")
     if counted > MAX_UNITS_PER_MOVE:
         raise InventoryError(f"A count is at most {MAX_UNITS_PER_MOVE:,} units.", field="counted")
@@ -234,7 +236,7 @@ def stock_restock(
     *, stock_level: StockLevel, quantity: int, reference: str, user=None
 ) -> StockMovement:
     """Put returned, sellable units back on the shelf (ledger kind ``return_restock``)."""
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+    if not is_positive_int(quantity):
         raise InventoryError(
             "Restocked quantity must be a positive whole number.", field="quantity"
         )
@@ -258,7 +260,7 @@ def stock_scrap(
 ) -> StockMovement:
     """Write units off (damaged, expired): on_hand down, ledger kind ``scrap``. Units reserved
     for orders cannot be scrapped; release or reallocate them first."""
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+    if not is_positive_int(quantity):
         raise InventoryError("Scrapped quantity must be a positive whole number.", field="quantity")
     reason = (reason or "").strip()
     if not reason:
@@ -369,7 +371,7 @@ def stock_consume(
     *, allocation: Allocation, quantity: int, reference: str, user=None
 ) -> StockMovement:
     """Units leave the building (shipping): reserved and on_hand down, one shipment movement."""
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+    if not is_positive_int(quantity):
         raise InventoryError("Shipped quantity must be a positive whole number.", field="quantity")
     with transaction.atomic():
         level = stock_levels_for_update(ids=[allocation.stock_level_id]).get()

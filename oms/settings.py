@@ -348,6 +348,8 @@ if REDIS_URL and "CACHES" not in globals():
 OMS_CARRIER_WEBHOOK_SECRET = os.environ.get("OMS_CARRIER_WEBHOOK_SECRET", "")
 # Days a signed delivery-feedback link stays valid.
 OMS_FEEDBACK_LINK_DAYS = int(os.environ.get("OMS_FEEDBACK_LINK_DAYS", "30"))
+# Length, width and height (cm) recorded for a parcel when the packer gives none.
+OMS_DEFAULT_PARCEL_CM = (30, 20, 10)
 
 # --- Login protection (django-axes; docs/security.md) --------------------------------------------
 # Back-office and admin logins: after OMS_LOGIN_FAILURE_LIMIT wrong passwords for one user name

@@ -6,6 +6,7 @@ page, as buttons for the transitions allowed now. Lines and history are read-onl
 history, the lines and the idempotency keys are written only by services.
 """
 
+import functools
 from collections import defaultdict
 
 from django import forms
@@ -33,18 +34,20 @@ from .models import (
     OrderStatus,
     Partner,
 )
-from .services import STAFF_TRANSITIONS, order_transition, stock_receipt_record
+from .services import order_transition, stock_receipt_record
+from .transitions import TRANSITIONS, StaffTransition
 
 ReadOnlyAdminMixin = inventory_admin.ReadOnlyAdminMixin
 
-# Transition name -> (button / action label, permission codename of ``Order.Meta.permissions``).
-TRANSITIONS = {
-    "confirm": ("Confirm", "confirm_order"),
-    "hold": ("Put on hold", "hold_order"),
-    "release": ("Release from hold", "release_order"),
-    "cancel": ("Cancel", "cancel_order"),
-}
-assert set(TRANSITIONS) == set(STAFF_TRANSITIONS)
+
+def _transition_action(t: StaffTransition):
+    """The admin bulk action (``<name>_orders``) running transition ``t`` on the selection."""
+
+    def action(modeladmin, request, queryset):
+        modeladmin.transition_queryset(request, queryset, t.name)
+
+    action.__name__ = f"{t.name}_orders"
+    return admin.action(description=t.admin_action, permissions=[t.name])(action)
 
 
 @admin.register(Channel)
@@ -245,7 +248,8 @@ class OrderAdmin(admin.ModelAdmin):
         ),
         (None, {"fields": ["notes"]}),
     ]
-    actions = ["confirm_orders", "hold_orders", "release_orders", "cancel_orders"]
+    # confirm_orders, hold_orders, release_orders, cancel_orders (orders.transitions).
+    actions = [_transition_action(t) for t in TRANSITIONS.values()]
 
     # Orders are placed through the back office or the API (``order_place``) and never deleted:
     # they are cancelled.
@@ -255,20 +259,9 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def _has_transition_permission(self, request, name: str) -> bool:
-        return request.user.has_perm(f"orders.{TRANSITIONS[name][1]}")
-
-    def has_confirm_permission(self, request):
-        return self._has_transition_permission(request, "confirm")
-
-    def has_hold_permission(self, request):
-        return self._has_transition_permission(request, "hold")
-
-    def has_release_permission(self, request):
-        return self._has_transition_permission(request, "release")
-
-    def has_cancel_permission(self, request):
-        return self._has_transition_permission(request, "cancel")
+    # The bulk actions' permissions: has_confirm_permission … (set below the class).
+    def _has_transition_permission(self, request, *, name: str) -> bool:
+        return request.user.has_perm(TRANSITIONS[name].permission)
 
     # --- change page -------------------------------------------------------------------------
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -278,7 +271,7 @@ class OrderAdmin(admin.ModelAdmin):
                 (
                     reverse("admin:orders_order_transition", args=[obj.pk, name]),
                     name,
-                    TRANSITIONS[name][0],
+                    TRANSITIONS[name].label,
                 )
                 for name in self.transitions_for(request, obj)
             ]
@@ -346,7 +339,7 @@ class OrderAdmin(admin.ModelAdmin):
             self.message_user(
                 request,
                 f"Order {order.number} skipped: you do not have permission to "
-                f"{TRANSITIONS[name][0].lower()} orders.",
+                f"{TRANSITIONS[name].label.lower()} orders.",
                 messages.WARNING,
             )
             return False
@@ -369,23 +362,13 @@ class OrderAdmin(admin.ModelAdmin):
         for order in queryset.order_by("pk").prefetch_related("lines"):
             self.run_transition(request, order, name, reason)
 
-    @admin.action(description="Confirm selected orders", permissions=["confirm"])
-    def confirm_orders(self, request, queryset):
-        self.transition_queryset(request, queryset, "confirm")
 
-    @admin.action(description="Put selected orders on hold", permissions=["hold"])
-    def hold_orders(self, request, queryset):
-        self.transition_queryset(request, queryset, "hold")
-
-    @admin.action(description="Release selected orders from hold", permissions=["release"])
-    def release_orders(self, request, queryset):
-        self.transition_queryset(request, queryset, "release")
-
-    @admin.action(description="Cancel selected orders", permissions=["cancel"])
-    def cancel_orders(self, request, queryset):
-        self.transition_queryset(request, queryset, "cancel")
-
-
+for _name in TRANSITIONS:
+    setattr(
+        OrderAdmin,
+        f"has_{_name}_permission",
+        functools.partialmethod(OrderAdmin._has_transition_permission, name=_name),
+    )
 admin.site.register(Order, OrderAdmin)
 
 

@@ -9,7 +9,6 @@ import datetime
 
 import django_filters
 from django import forms
-from django.apps import apps
 from django.db.models import Prefetch
 from django_fsm import can_proceed, has_transition_perm
 from drf_spectacular.types import OpenApiTypes
@@ -47,32 +46,22 @@ from inventory.skus import products_by_sku, sku_key
 from .models import Order, OrderEvent, OrderLine, OrderStatus
 from .services import (
     REASON_MAX_LENGTH,
-    STAFF_TRANSITIONS,
     available_transitions,
     idempotency_fingerprint,
     order_place_idempotent,
     order_transition,
     stock_receipt_record,
 )
+from .transitions import TRANSITIONS
 
-TRANSITION_PERMISSIONS = {
-    "confirm": "orders.confirm_order",
-    "hold": "orders.hold_order",
-    "release": "orders.release_order",
-    "cancel": "orders.cancel_order",
-}
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
-# --- shipments (fulfillment app, optional) --------------------------------------------------------
-def shipment_model():
-    """``fulfillment.Shipment`` when the fulfillment app defines it, else None.
-
-    Looked up by name so that the orders app does not import the app above it."""
-    try:
-        return apps.get_model("fulfillment", "Shipment")
-    except LookupError:
-        return None
+# --- shipments -----------------------------------------------------------------------------------
+def _shipment_rows(shipments):
+    """``shipments`` (a queryset of fulfillment's Shipment, reached through ``order.shipments``
+    so that the orders app does not import the app above it) as the serializer reads them."""
+    return shipments.select_related("warehouse", "carrier_service__carrier").order_by("pk")
 
 
 class ShipmentSummarySerializer(serializers.Serializer):
@@ -175,7 +164,7 @@ class OrderSerializer(serializers.Serializer):
         }
 
     @extend_schema_field(
-        serializers.ListField(child=serializers.ChoiceField(choices=list(STAFF_TRANSITIONS)))
+        serializers.ListField(child=serializers.ChoiceField(choices=list(TRANSITIONS)))
     )
     def get_available_transitions(self, order) -> list[str]:
         request = self.context.get("request")
@@ -183,12 +172,14 @@ class OrderSerializer(serializers.Serializer):
         if user is not None and user.is_authenticated and user.is_staff:
             return available_transitions(order, user)
         # A partner may only cancel its own order.
-        return ["cancel"] if can_proceed(order.cancel) else []
+        return [
+            name
+            for name, t in TRANSITIONS.items()
+            if t.partner and can_proceed(getattr(order, name))
+        ]
 
     @extend_schema_field(ShipmentSummarySerializer(many=True))
     def get_shipments(self, order) -> list[dict]:
-        if shipment_model() is None:
-            return []
         return ShipmentSummarySerializer(order.shipments.all(), many=True).data
 
 
@@ -197,18 +188,8 @@ def order_queryset():
     qs = Order.objects.select_related("channel", "customer").prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("id"))
     )
-    shipment = shipment_model()
-    if shipment is not None:
-        related = ["warehouse"]
-        if any(f.name == "carrier_service" for f in shipment._meta.get_fields()):
-            related.append("carrier_service__carrier")
-        qs = qs.prefetch_related(
-            Prefetch(
-                "shipments",
-                queryset=shipment.objects.select_related(*related).order_by("pk"),
-            )
-        )
-    return qs
+    shipments = Order._meta.get_field("shipments").related_model.objects
+    return qs.prefetch_related(Prefetch("shipments", queryset=_shipment_rows(shipments)))
 
 
 def _prefetched(manager, rows):
@@ -294,7 +275,9 @@ class EventFilter(django_filters.FilterSet):
 
 
 # --- views ----------------------------------------------------------------------------------------
-def _transition_schema(name: str, who: str):
+def _transition_schema(name: str):
+    t = TRANSITIONS[name]
+    who = f"partner: own order; staff: {t.permission}" if t.partner else f"staff, {t.permission}"
     return extend_schema(
         summary=f"{name.capitalize()} the order ({who})",
         request=TransitionInputSerializer,
@@ -323,7 +306,7 @@ class OrderViewSet(
     lookup_value_regex = r"[^/]+"
 
     def get_permissions(self):
-        if self.action in ("confirm", "hold", "release"):
+        if self.action in TRANSITIONS and not TRANSITIONS[self.action].partner:
             return [IsStaff()]
         if self.action in ("list", "retrieve"):
             return [partner_or_staff_with(read="orders.view_order")()]
@@ -348,20 +331,13 @@ class OrderViewSet(
         if lines is None:
             return self._render(order, status.HTTP_201_CREATED)
         cached = {"lines": _prefetched(order.lines, lines)}
-        shipment = shipment_model()
         placed_shipments = getattr(order, "placed_shipments", None)
         if placed_shipments is None and order.status != OrderStatus.ALLOCATED:
             placed_shipments = []  # shipments are made when an order is allocated in full
         if placed_shipments is not None:  # created with it, warehouses loaded (fulfillment)
             cached["shipments"] = _prefetched(order.shipments, placed_shipments)
-        elif shipment is not None:
-            related = ["warehouse"]
-            if any(f.name == "carrier_service" for f in shipment._meta.get_fields()):
-                related.append("carrier_service__carrier")
-            cached["shipments"] = _prefetched(
-                order.shipments,
-                shipment.objects.filter(order_id=order.pk).select_related(*related).order_by("pk"),
-            )
+        else:
+            cached["shipments"] = _prefetched(order.shipments, _shipment_rows(order.shipments))
         order._prefetched_objects_cache = cached
         return Response(self.get_serializer(order).data, status=status.HTTP_201_CREATED)
 
@@ -438,13 +414,12 @@ class OrderViewSet(
         order = self.get_object()
         user = request.user
         if user.is_staff:
+            permission = TRANSITIONS[name].permission
             if not has_transition_perm(getattr(order, name), user) and not user.has_perm(
-                TRANSITION_PERMISSIONS[name]
+                permission
             ):
-                raise PermissionDenied(
-                    f"You need the {TRANSITION_PERMISSIONS[name]} permission to {name} orders."
-                )
-        elif name != "cancel":
+                raise PermissionDenied(f"You need the {permission} permission to {name} orders.")
+        elif not TRANSITIONS[name].partner:
             raise PermissionDenied("Staff only.")
         body = TransitionInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -453,22 +428,22 @@ class OrderViewSet(
         )
         return self._render(order)
 
-    @_transition_schema("cancel", "partner: own order; staff: orders.cancel_order")
+    @_transition_schema("cancel")
     @action(detail=True, methods=["post"])
     def cancel(self, request, number=None):
         return self._transition(request, "cancel")
 
-    @_transition_schema("confirm", "staff, orders.confirm_order")
+    @_transition_schema("confirm")
     @action(detail=True, methods=["post"])
     def confirm(self, request, number=None):
         return self._transition(request, "confirm")
 
-    @_transition_schema("hold", "staff, orders.hold_order")
+    @_transition_schema("hold")
     @action(detail=True, methods=["post"])
     def hold(self, request, number=None):
         return self._transition(request, "hold")
 
-    @_transition_schema("release", "staff, orders.release_order")
+    @_transition_schema("release")
     @action(detail=True, methods=["post"])
     def release(self, request, number=None):
         return self._transition(request, "release")

@@ -12,6 +12,8 @@ from phonenumber_field.modelfields import PhoneNumberField
 from core.contact import UNKNOWN_COUNTRY_ERRORS
 from inventory.models import Product
 
+from .transitions import TRANSITIONS
+
 
 class Channel(models.Model):
     """Where an order comes from. ``auto_confirm`` channels are confirmed and allocated at once."""
@@ -178,10 +180,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
     class Meta:
         ordering = ["-placed_at", "-id"]
         permissions = [
-            ("confirm_order", "Can confirm orders"),
-            ("hold_order", "Can put orders on hold"),
-            ("release_order", "Can release orders from hold"),
-            ("cancel_order", "Can cancel orders"),
+            *((t.codename, t.permission_name) for t in TRANSITIONS.values()),
             ("substitute_orderline", "Can substitute a backordered line"),
         ]
         constraints = [
@@ -226,7 +225,10 @@ class Order(ConcurrentTransitionMixin, models.Model):
 
     # --- State machine: transitions change only this row; services do the rest. ----------
     @transition(
-        field=status, source=S.PLACED, target=S.CONFIRMED, permission="orders.confirm_order"
+        field=status,
+        source=S.PLACED,
+        target=S.CONFIRMED,
+        permission=TRANSITIONS["confirm"].permission,
     )
     def confirm(self):
         from django.utils import timezone
@@ -259,7 +261,9 @@ class Order(ConcurrentTransitionMixin, models.Model):
     def mark_delivered(self):
         pass
 
-    @transition(field=status, source=HOLDABLE, target=S.ON_HOLD, permission="orders.hold_order")
+    @transition(
+        field=status, source=HOLDABLE, target=S.ON_HOLD, permission=TRANSITIONS["hold"].permission
+    )
     def hold(self, reason: str = ""):
         self.held_from_status = self.status
         self.hold_reason = reason
@@ -268,7 +272,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=S.ON_HOLD,
         target=RETURN_VALUE(*HOLDABLE),
-        permission="orders.release_order",
+        permission=TRANSITIONS["release"].permission,
     )
     def release(self):
         previous = self.held_from_status
@@ -281,7 +285,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
         source=CANCELLABLE,
         target=S.CANCELLED,
         conditions=[nothing_shipped],
-        permission="orders.cancel_order",
+        permission=TRANSITIONS["cancel"].permission,
     )
     def cancel(self):
         from django.utils import timezone

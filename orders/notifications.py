@@ -91,20 +91,18 @@ RETURN_TITLES = {
 
 # --- settings ---------------------------------------------------------------------------------
 def _max_attempts() -> int:
-    return int(getattr(settings, "OMS_OUTBOX_MAX_ATTEMPTS", 8))
+    return settings.OMS_OUTBOX_MAX_ATTEMPTS
 
 
 def _backoff(attempts: int) -> datetime.timedelta:
     """Exponential backoff after the ``attempts``-th failed try: base, 2×base, 4×base … capped."""
-    base = int(getattr(settings, "OMS_OUTBOX_BACKOFF_SECONDS", 60))
-    cap = int(getattr(settings, "OMS_OUTBOX_BACKOFF_MAX_SECONDS", 6 * 3600))
+    base = settings.OMS_OUTBOX_BACKOFF_SECONDS
+    cap = settings.OMS_OUTBOX_BACKOFF_MAX_SECONDS
     return datetime.timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
 
 
 def _claim_timeout() -> datetime.timedelta:
-    return datetime.timedelta(
-        minutes=int(getattr(settings, "OMS_OUTBOX_CLAIM_TIMEOUT_MINUTES", 10))
-    )
+    return datetime.timedelta(minutes=settings.OMS_OUTBOX_CLAIM_TIMEOUT_MINUTES)
 
 
 def _base_context() -> dict:
@@ -120,7 +118,7 @@ def site_url(path: str) -> str:
     An address that is already absolute (a carrier's tracking page) is returned as it is."""
     if not path or "://" in path:
         return path
-    base = str(getattr(settings, "OMS_SITE_URL", "http://127.0.0.1:8000")).rstrip("/")
+    base = settings.OMS_SITE_URL.rstrip("/")
     return f"{base}/{path.lstrip('/')}"
 
 
@@ -164,7 +162,7 @@ def _email(
 
 
 def staff_alert_build(*, key: str, title: str, lines: Iterable[str]) -> OutboxMessage | None:
-    to = getattr(settings, "OMS_STAFF_ALERT_EMAIL", "")
+    to = settings.OMS_STAFF_ALERT_EMAIL
     if not to:
         return None
     return _email(
@@ -588,7 +586,7 @@ def enqueue(ids: Iterable[int]) -> None:
     and the sweeper sends them later."""
     from .tasks import outbox_send_task
 
-    queue = getattr(settings, "OMS_OUTBOX_QUEUE", "")
+    queue = settings.OMS_OUTBOX_QUEUE
     options = {"queue": queue} if queue else {}
     for pk in ids:
         try:
@@ -632,7 +630,7 @@ def _deliver_webhook(message: OutboxMessage) -> int:
         "X-OMS-Delivery": message.dedupe_key,
         "X-OMS-Event": message.purpose,
     }
-    timeout = float(getattr(settings, "OMS_WEBHOOK_TIMEOUT_SECONDS", 10))
+    timeout = settings.OMS_WEBHOOK_TIMEOUT_SECONDS
     return webhook_http.post(endpoint.url, body=body.encode(), headers=headers, timeout=timeout)
 
 

@@ -26,6 +26,7 @@ from core.calendar import add_business_days, business_days_between
 from core.contact import UNKNOWN_COUNTRY_MESSAGE, is_country_code, phone_normalise
 from core.fsm import allowed_transitions
 from core.numbers import ORDER_NUMBER
+from core.validation import is_positive_int
 from inventory.locks import stock_levels_for_update
 from inventory.models import Allocation, Product, StockLevel, Warehouse
 from inventory.services import (
@@ -51,6 +52,7 @@ from .models import (
     Partner,
 )
 from .signals import order_allocated, order_cancelled, orders_allocated
+from .transitions import TRANSITIONS
 
 NOTES_MAX_LENGTH = 5000  # an order's notes (a TextField: the limit is ours)
 ADDRESS_REQUIRED = ("line1", "city", "postal_code", "country")
@@ -144,9 +146,12 @@ def _estimate_dates(order: Order, *, ships_from_countries: Iterable[str], backor
         order.late_clear()
 
 
-def _fingerprint(payload: dict) -> str:
+def idempotency_fingerprint(data) -> str:
+    """Fingerprint of a request: the same Idempotency-Key (the API sends the body's) or partner
+    reference (placement sends the cleaned order's) must come with the same request. SHA-256 of
+    canonical JSON: keys sorted, no spaces, anything else (Decimal, dates) as its string."""
     return hashlib.sha256(
-        json.dumps(payload, sort_keys=True, default=str, separators=(",", ":")).encode()
+        json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
     ).hexdigest()
 
 
@@ -246,7 +251,7 @@ def _validate_lines(data, errors: dict) -> tuple[list[tuple[Product, int]], str]
             continue
         sku = sku_key(sku)  # one rule everywhere: hom-002-sd is HOM-002-SD
         quantity = line.get("quantity")
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        if not is_positive_int(quantity):
             problems.append(
                 f"Line {position} ({sku}): quantity must be a positive whole number, "
                 f"not {quantity!r}."
@@ -336,7 +341,7 @@ def order_place(
     if errors:
         raise OrderValidationError(errors)
 
-    fingerprint = _fingerprint(
+    fingerprint = idempotency_fingerprint(
         {
             "customer": customer_data,
             "address": address,
@@ -525,16 +530,6 @@ def order_confirm(*, order: Order, user=None) -> Order:
         _allocate(locked, user=user)
         _sync(order, locked)
     return locked
-
-
-def order_allocate(*, order: Order, user=None) -> Order:
-    """Run the inventory check for a confirmed (or backordered) order."""
-    with transaction.atomic():
-        order = _lock_order(order)
-        if order.status not in (OrderStatus.CONFIRMED, OrderStatus.BACKORDERED):
-            raise _refuse(order, "allocated")
-        _allocate(order, user=user)
-    return order
 
 
 def _allocation_sites(order_ids: Iterable[int]) -> dict[int, set[tuple[int, str]]]:
@@ -1235,12 +1230,8 @@ def order_line_cancel_backorder(*, line: OrderLine, user=None, reason: str = "")
 
 
 # --- one entry point for the transitions staff trigger (API, admin, pages) ----------------------
-STAFF_TRANSITIONS = {
-    "confirm": order_confirm,
-    "hold": order_hold,
-    "release": order_release,
-    "cancel": order_cancel,
-}
+# Name -> service, in the order of orders.transitions.TRANSITIONS (the buttons' order).
+STAFF_TRANSITIONS = {name: globals()[t.service] for name, t in TRANSITIONS.items()}
 
 
 def order_transition(*, order: Order, name: str, user=None, reason: str = "") -> Order:
@@ -1259,13 +1250,6 @@ def available_transitions(order: Order, user=None) -> list[str]:
 
 
 # --- idempotent placement (partner API's Idempotency-Key) ---------------------------------------
-def idempotency_fingerprint(data) -> str:
-    """Fingerprint of a request body: the same key must come with the same body."""
-    return hashlib.sha256(
-        json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
-    ).hexdigest()
-
-
 def _idempotency_cutoff() -> datetime.datetime:
     return timezone.now() - datetime.timedelta(hours=settings.OMS_IDEMPOTENCY_TTL_HOURS)
 

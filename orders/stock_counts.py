@@ -27,6 +27,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from core.validation import is_whole_number
 from inventory.exceptions import InventoryError
 from inventory.locks import stock_levels_for_update
 from inventory.models import Allocation, Product, StockLevel, StockMovement, Warehouse
@@ -98,7 +99,7 @@ def stock_count_record(
     ``warehouse``) and changes nothing when the input is bad or the count is below the units
     of orders already being picked or shipped."""
     errors: dict[str, list[str]] = {}
-    if isinstance(counted, bool) or not isinstance(counted, int) or counted < 0:
+    if not is_whole_number(counted, minimum=0):
         errors["counted"] = ["The count must be a whole number of 0 or more."]
     if not isinstance(warehouse, Warehouse):
         errors["warehouse"] = ["Choose the warehouse that was counted."]

@@ -26,6 +26,7 @@ from .forms import (
     SubstituteForm,
 )
 from .models import Customer, Order, OrderLine, OrderStatus
+from .transitions import TRANSITIONS
 
 PAGE_SIZE = 50
 
@@ -60,7 +61,8 @@ def order_detail(request, number: str):
         order = selectors.order_detail(number=number)
     except Order.DoesNotExist:
         raise Http404(f"No order {number}.") from None
-    transitions = services.available_transitions(order, request.user)
+    allowed = services.available_transitions(order, request.user)
+    transitions = [TRANSITIONS[name] for name in allowed]
     lines = order.lines.all()
     return render(
         request,
@@ -89,11 +91,11 @@ def order_detail(request, number: str):
 @require_POST
 def order_transition(request, number: str, name: str):
     order = get_object_or_404(Order, number=number)
-    if name not in services.STAFF_TRANSITIONS:
+    if name not in TRANSITIONS:
         raise Http404(f"No action {name}.")
-    # The permission is the one the transition declares (orders.<name>_order); whether the
+    # The permission is the one the transition declares (orders.transitions); whether the
     # order's state allows it now is the service's answer, shown as a message.
-    if not request.user.has_perm(f"orders.{name}_order"):
+    if not request.user.has_perm(TRANSITIONS[name].permission):
         raise PermissionDenied(f"You may not {name} orders.")
     shown = request.POST.get("status")
     if shown and services.changed_meanwhile(shown, order.status):

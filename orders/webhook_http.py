@@ -46,14 +46,14 @@ class WebhookRefused(WebhookDeliveryError):
 
 
 def allowed_hosts() -> frozenset[str]:
-    value = getattr(settings, ALLOWED_HOSTS_SETTING, None) or ()
+    value = settings.OMS_WEBHOOK_ALLOWED_HOSTS or ()
     if isinstance(value, str):
         value = value.split(",")
     return frozenset(h.strip().lower().rstrip(".") for h in value if h and h.strip())
 
 
 def https_required() -> bool:
-    value = getattr(settings, "OMS_WEBHOOK_REQUIRE_HTTPS", None)
+    value = settings.OMS_WEBHOOK_REQUIRE_HTTPS
     return (not settings.DEBUG) if value is None else bool(value)
 
 

@@ -26,6 +26,7 @@ from django_fsm import can_proceed
 
 from core.fsm import allowed_transitions
 from core.numbers import RETURN_NUMBER
+from core.validation import is_positive_int, is_whole_number
 from inventory.locks import stock_levels_for_update
 from inventory.models import Warehouse
 from inventory.services import stock_levels_ensure, stock_restock, stock_scrap
@@ -104,10 +105,6 @@ def _user_or_none(user):
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
-def _is_count(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
 def _approval_message(return_request: ReturnRequest) -> str:
     return (
         f"Your return {return_request.number} is authorised. Please pack the items securely, "
@@ -137,7 +134,7 @@ def _parse_lines(lines, errors: dict) -> list[tuple[int, str, int, str, str]]:
         label = f"Line {position} ({sku})"
         ok = True
         quantity = line.get("quantity")
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        if not is_positive_int(quantity):
             problems.append(f"{label}: quantity must be a positive whole number, not {quantity!r}.")
             ok = False
         reason = line.get("reason")
@@ -417,7 +414,7 @@ def _parse_inspection(lines, return_lines: list[ReturnLine], errors: dict) -> di
             continue
         sellable, damaged = entry.get("sellable", 0), entry.get("damaged", 0)
         condition = entry.get("condition") or ""
-        if not _is_count(sellable) or not _is_count(damaged):
+        if not is_whole_number(sellable, minimum=0) or not is_whole_number(damaged, minimum=0):
             problems.append(f"{sku}: sellable and damaged must be whole numbers of 0 or more.")
             continue
         if not isinstance(condition, str) or len(condition) > MAX_NOTE:

@@ -33,13 +33,17 @@ def token_client(user) -> APIClient:
     return client
 
 
-@pytest.fixture
-def channels(db):
-    """The default channels (a data migration); transactional tests flush them, so re-create."""
+def make_channels():
     from tests.factories import DEFAULT_CHANNELS, channel
 
     for code in DEFAULT_CHANNELS:
         channel(code)
+
+
+@pytest.fixture
+def channels(db):
+    """The default channels (a data migration); transactional tests flush them, so re-create."""
+    make_channels()
 
 
 @pytest.fixture
@@ -91,8 +95,7 @@ STAFF_PERMS = [
 ]
 
 
-@pytest.fixture
-def api_staff(db):
+def make_api_staff():
     user = UserFactory(username="api-staff", is_staff=True)
     for perm in STAFF_PERMS:
         app, codename = perm.split(".")
@@ -100,6 +103,11 @@ def api_staff(db):
             Permission.objects.get(content_type__app_label=app, codename=codename)
         )
     return user
+
+
+@pytest.fixture
+def api_staff(db):
+    return make_api_staff()
 
 
 @pytest.fixture
@@ -113,19 +121,38 @@ def bare_staff_client(db):
     return token_client(UserFactory(username="bare-staff", is_staff=True))
 
 
+def make_warehouse():
+    return WarehouseFactory(code="LDS", name="Leeds", country="GB")
+
+
+def make_mug():
+    return ProductFactory(sku="MUG-BLUE", name="Blue mug", unit_price=Decimal("9.90"))
+
+
+def make_tee():
+    return ProductFactory(sku="TEE-M", name="T-shirt M", unit_price=Decimal("9.90"))
+
+
 @pytest.fixture
 def warehouse(db):
-    return WarehouseFactory(code="LDS", name="Leeds", country="GB")
+    return make_warehouse()
 
 
 @pytest.fixture
 def mug(db):
-    return ProductFactory(sku="MUG-BLUE", name="Blue mug", unit_price=Decimal("9.90"))
+    return make_mug()
 
 
 @pytest.fixture
 def tee(db):
-    return ProductFactory(sku="TEE-M", name="T-shirt M", unit_price=Decimal("9.90"))
+    return make_tee()
+
+
+def make_stocked():
+    """Leeds holding 10 blue mugs and one T-shirt (the ``stocked`` fixture without fixtures)."""
+    warehouse = make_warehouse()
+    receive(warehouse, {make_mug(): 10, make_tee(): 1})
+    return warehouse
 
 
 @pytest.fixture
@@ -149,6 +176,10 @@ def order_body(**overrides) -> dict:
 # --- fulfillment helpers (the real services) ---------------------------------------------------
 @pytest.fixture
 def carrier_service(db):
+    return make_carrier_service()
+
+
+def make_carrier_service():
     from fulfillment.models import Carrier, CarrierService
 
     carrier = Carrier.objects.create(

@@ -71,6 +71,7 @@ def confirmation_files(mail_dir: Path, number: str) -> list[Path]:
     return [f for f in mail_dir.iterdir() if subject in f.read_text()]
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)

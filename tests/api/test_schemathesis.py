@@ -15,15 +15,27 @@ import itertools
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
+from django.test import override_settings
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from oms.wsgi import application
+from orders.models import Order
 
-from .conftest import deliver_order, ship_order, token_client
+from .conftest import (
+    deliver_order,
+    make_api_staff,
+    make_carrier_service,
+    make_channels,
+    make_stocked,
+    ship_order,
+    token_client,
+)
+
+pytestmark = pytest.mark.slow
 
 MAX_EXAMPLES = 4
 CHECKS = [not_a_server_error, response_schema_conformance]
@@ -40,16 +52,17 @@ def keep_test_connection():
     request_finished.connect(close_old_connections)
 
 
-@pytest.fixture
-def tokens(keep_test_connection, partner, api_staff, stocked, carrier_service, settings):
+def _world() -> dict[str, str]:
+    """A partner and a staff user with every permission (their tokens), stock, a carrier, and
+    rows for every list: an open order (its shipment pending) and a delivered one with a return."""
     from returns.services import return_request_create
-    from tests.factories import place
+    from tests.factories import PartnerFactory, place
 
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"partner": None, "staff": None, "anon": None},
-    }
-    # Rows for every list: an open order (its shipment pending) and a delivered one with a return.
+    make_channels()
+    partner = PartnerFactory(name="Acme Marketplace")
+    api_staff = make_api_staff()
+    make_stocked()
+    make_carrier_service()
     for reference in ("ST-1", "ST-2"):
         order = place(
             [{"sku": "MUG-BLUE", "quantity": 1}],
@@ -65,6 +78,40 @@ def tokens(keep_test_connection, partner, api_staff, stocked, carrier_service, s
         "partner": token_client(partner.user)._credentials["HTTP_AUTHORIZATION"],
         "staff": token_client(api_staff)._credentials["HTTP_AUTHORIZATION"],
     }
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """``_world()`` made once for the module's 66 tests, the way Django's ``setUpTestData`` does
+    it: inside a transaction that is rolled back after the last test. Each test's own
+    transaction is then a savepoint in it, so what a case changes is undone before the next."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            with override_settings(
+                PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
+            ):
+                tokens = _world()
+        except BaseException:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            raise
+    yield tokens
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def tokens(world, keep_test_connection, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"partner": None, "staff": None, "anon": None},
+    }
+    # The module's rows are there (and what an earlier case changed is not).
+    assert sorted(Order.objects.values_list("reference", flat=True)) == ["ST-1", "ST-2"]
+    return world
 
 
 # Loaded when the module is collected (the schema view needs no database). The lazy

@@ -1,4 +1,4 @@
-"""The managers' dashboard: every KPI of ``oms.kpis`` on a small hand-built dataset with known
+"""The managers' dashboard: every KPI of ``reports.kpis`` on a small hand-built dataset with known
 answers, the page (charts, definitions, date range), CSV export, access and query counts.
 
 The dataset (``shop``) is built through the real services — orders placed and allocated by

@@ -21,7 +21,7 @@ from orders.models import Order
 from returns.models import ReturnRequest
 from tests.factories import DEFAULT_CHANNELS, ProductFactory, UserFactory, WarehouseFactory, channel
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 SKU = "LAMP-01"
 

@@ -50,6 +50,7 @@ def assert_stock_invariants():
         )
 
 
+@pytest.mark.slow  # runs seed_demo
 def test_seed_demo_creates_a_realistic_shop_and_a_second_run_adds_nothing(settings):
     settings.DEBUG = True  # known demo passwords only on a development machine
     # CPU time of this process, not wall-clock: a busy machine must not fail the test.
@@ -98,6 +99,7 @@ def test_seed_demo_creates_a_realistic_shop_and_a_second_run_adds_nothing(settin
     assert_stock_invariants()
 
 
+@pytest.mark.slow  # runs seed_demo
 def test_seed_demo_creates_logins_for_each_group(settings, rf):
     settings.DEBUG = True  # known demo passwords only on a development machine
     run("seed_demo", "--orders", "5")
@@ -114,6 +116,7 @@ def test_seed_demo_creates_logins_for_each_group(settings, rf):
         assert user.groups.filter(name=group).exists()
 
 
+@pytest.mark.slow  # runs seed_demo
 def test_seed_demo_tops_up_to_the_requested_number_of_orders():
     run("seed_demo", "--orders", "10")
     assert Order.objects.filter(reference__startswith="DEMO-").count() == 10
@@ -124,6 +127,7 @@ def test_seed_demo_tops_up_to_the_requested_number_of_orders():
     assert_stock_invariants()
 
 
+@pytest.mark.slow  # runs seed_demo
 def test_first_run_only_does_nothing_when_orders_exist():
     run("seed_demo", "--orders", "3")
     products = Product.objects.count()
@@ -133,6 +137,7 @@ def test_first_run_only_does_nothing_when_orders_exist():
     assert Product.objects.count() == products
 
 
+@pytest.mark.slow  # runs seed_demo
 def test_first_run_only_seeds_an_empty_database():
     run("seed_demo", "--orders", "4", "--first-run-only")
     assert Order.objects.count() == 4

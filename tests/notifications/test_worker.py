@@ -36,6 +36,7 @@ def _mails(outbox_dir: Path) -> list[str]:
     return [m for m in text.split("-" * 79) if "Subject:" in m]
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)

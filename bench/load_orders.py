@@ -572,6 +572,13 @@ def main():
         help="name of a series of runs (e.g. before): its own section of the docs, listing "
         "every run with this label (bench/results/load_orders-<label>.json) and their range",
     )
+    parser.add_argument(
+        "--no-write",
+        dest="write",
+        action="store_false",
+        help="print the tables only: docs/benchmarks.md and bench/results are left alone "
+        "(e.g. for a run under a profiler, which slows it)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
@@ -871,7 +878,7 @@ def main():
         + ("\n\nFirst errors: " + "; ".join(errors[:3]) if errors else "")
         + "\n"
     )
-    if args.label:
+    if args.label and args.write:
         run = {
             "date": time.strftime("%Y-%m-%d %H:%M", time.localtime(window["start"])),
             "commit": common.git_commit(),
@@ -906,7 +913,8 @@ def main():
             f"last; the table above is the newest:\n\n{runs_table(runs)}\n"
         )
     print(body)
-    common.docs_write(f"load_orders-{args.label}" if args.label else "load_orders", body)
+    if args.write:
+        common.docs_write(f"load_orders-{args.label}" if args.label else "load_orders", body)
 
 
 if __name__ == "__main__":

@@ -159,6 +159,86 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (children, grandchildren, ...)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            todo.extend(children(current))
+        except OSError:  # it ended meanwhile
+            continue
+    return found
+
+
+def process_cpu(pid: int) -> tuple[int, float] | None:
+    """(start time in ticks, user + system CPU seconds so far) of one process, or None when it
+    is gone. The start time tells a process from a later one that reuses its id."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # After the ")": state is field 3 of proc(5), so utime (14), stime (15), starttime (22)
+    # are at 11, 12 and 19.
+    return int(fields[19]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU used by a changing set of processes (``pids()`` says which, each time it is asked)
+    from ``start()`` to the latest ``poll()``. A process first seen after ``start()`` counts
+    from zero, since it began during the measurement (a recycled gunicorn worker, a new
+    PostgreSQL backend); one that ended keeps what it had used at the last poll, so poll often
+    when processes come and go."""
+
+    def __init__(self, pids):
+        self.pids = pids
+        self.base: dict[tuple[int, int], float] = {}
+        self.last: dict[tuple[int, int], float] = {}
+        self.started = False
+
+    def poll(self) -> float:
+        for pid in self.pids():
+            seen = process_cpu(pid)
+            if seen is None:
+                continue
+            key = (pid, seen[0])
+            self.base.setdefault(key, 0.0 if self.started else seen[1])
+            self.last[key] = seen[1]
+        return self.used()
+
+    def start(self) -> None:
+        self.base, self.last, self.started = {}, {}, False
+        self.poll()
+        self.started = True
+
+    def used(self) -> float:
+        return sum(self.last[key] - self.base[key] for key in self.last)
+
+
+def git_commit() -> str:
+    """The commit of the code being measured: the newest one that changed anything outside
+    ``bench/`` and ``docs/`` (the scripts and their results do not change what is measured),
+    with ``+changes`` when such files differ from it in the work tree."""
+    outside = ["--", ".", ":!bench", ":!docs"]
+    try:
+        head = subprocess.run(
+            ["git", "log", "-1", "--format=%h", *outside],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", *outside],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return (head or "unknown") + ("+changes" if dirty else "")
+
+
 def cpu_seconds(pids) -> float:
     """User + system CPU time used so far by these processes (from /proc/<pid>/stat)."""
     ticks = os.sysconf("SC_CLK_TCK")

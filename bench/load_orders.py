@@ -1,12 +1,23 @@
 """bench/load_orders: concurrent partners place 3-line orders through the HTTP API (gunicorn,
-PostgreSQL), then the stock invariants are checked; the same work is then done as raw SQL
-through psycopg and the API's throughput is given as a ratio of it.
+PostgreSQL) while a real Celery worker sends the outbox e-mails; then the stock invariants are
+checked, and the same orders are placed as raw SQL through psycopg so that the API's throughput
+can be given as a ratio of it.
 
-    .venv/bin/python -m bench.load_orders            # 16 clients, 30 s
+    .venv/bin/python -m bench.load_orders                  # 16 clients, 30 s, with the worker
+    .venv/bin/python -m bench.load_orders --label before   # its own section, every run listed
+    .venv/bin/python -m bench.load_orders --no-worker      # the messages stay queued
 
-Database ``oms_bench_load`` is dropped and recreated on every run. Notifications: REDIS_URL
-points at Redis database 11, so the outbox enqueues after commit as in production; no Celery
-worker runs during the load (the messages stay queued; the database is flushed at the end).
+Database ``oms_bench_load`` is dropped and recreated on every run; Redis database 11 is the
+broker (flushed before and after). gunicorn and the worker get the same DATABASE_URL and
+REDIS_URL, so the outbox enqueues after commit as in production and the worker
+(``celery -A oms worker``, prefork, one process per core) claims, sends and records each
+message; EMAIL_BACKEND is filebased into a temporary directory under /tmp, so each e-mail is
+really built and written (the directory is removed at the end). After the load the script
+waits until the outbox is empty (the drain), then stops the worker.
+
+CPU is read from /proc/<pid>/stat of the gunicorn tree (master and workers), the worker tree
+(main process and its children) and the PostgreSQL processes that serve this database plus the
+server's background processes, from the start of the load until the outbox is empty.
 """
 
 import argparse
@@ -14,10 +25,12 @@ import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -29,6 +42,15 @@ from bench import common
 
 DATABASE = "oms_bench_load"
 REDIS_DB = 11
+RESULTS = common.ROOT / "bench" / "results"
+# The server's own processes: they work for every database (other users of the server too).
+PG_BACKGROUND = (
+    "checkpointer",
+    "background writer",
+    "walwriter",
+    "autovacuum launcher",
+    "logical replication launcher",
+)
 NORMAL_SKUS = 100
 SCARCE_SKUS = 20
 SCARCE_UNITS = 12
@@ -355,6 +377,169 @@ def stock_checks() -> list[list]:
     return rows
 
 
+def redis_cli(*args: str) -> str:
+    return subprocess.run(
+        ["redis-cli", "-n", str(REDIS_DB), *args], capture_output=True, text=True
+    ).stdout.strip()
+
+
+def wait_for_http(port: int) -> None:
+    for _ in range(300):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/v1/", headers={"X-Forwarded-Proto": "https"})
+            conn.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not answer within 60 s")
+
+
+def outbox_unsent(db) -> int:
+    """Messages still to send (pending or being sent); failed ones are given up."""
+    return db.execute(
+        "SELECT count(*) FROM orders_outboxmessage WHERE status IN ('pending', 'sending')"
+    ).fetchone()[0]
+
+
+def outbox_figures(db, start: float, end: float, drained: float) -> dict:
+    """From the database after the run: e-mails sent in the load and in the drain, and the time
+    from an order's placement until its confirmation e-mail was sent."""
+
+    def sent_between(a: float, b: float) -> int:
+        return db.execute(
+            "SELECT count(*) FROM orders_outboxmessage WHERE kind = 'email' AND status = 'sent' "
+            "AND sent_at >= to_timestamp(%s) AND sent_at < to_timestamp(%s)",
+            [a, b],
+        ).fetchone()[0]
+
+    delays = [
+        float(row[0])
+        for row in db.execute(
+            "SELECT extract(epoch FROM m.sent_at - o.placed_at) FROM orders_outboxmessage m "
+            "JOIN orders_order o ON o.id = m.order_id WHERE m.purpose = 'order_confirmed' "
+            "AND o.placed_at >= to_timestamp(%s) AND o.placed_at < to_timestamp(%s) "
+            "AND m.sent_at IS NOT NULL",
+            [start, end],
+        )
+    ]
+    confirmations = db.execute(
+        "SELECT count(*) FROM orders_outboxmessage m JOIN orders_order o ON o.id = m.order_id "
+        "WHERE m.purpose = 'order_confirmed' AND o.placed_at >= to_timestamp(%s) "
+        "AND o.placed_at < to_timestamp(%s)",
+        [start, end],
+    ).fetchone()[0]
+    written = db.execute(
+        "SELECT kind, purpose, count(*) FROM orders_outboxmessage GROUP BY kind, purpose "
+        "ORDER BY 3 DESC"
+    ).fetchall()
+    left = db.execute(
+        "SELECT status, count(*) FROM orders_outboxmessage WHERE status <> 'sent' "
+        "GROUP BY status ORDER BY status"
+    ).fetchall()
+    return {
+        "sent_load": sent_between(start, end),
+        "sent_drain": sent_between(end, drained + 1),
+        "delays": delays,
+        "confirmations": confirmations,
+        "written": written,
+        "left": dict(left),
+    }
+
+
+def previous_runs(label: str) -> list[dict]:
+    path = RESULTS / f"load_orders-{label}.json"
+    return json.loads(path.read_text())["runs"] if path.exists() else []
+
+
+def fmt_range(values: list[float], digits: int = 0, unit: str = "") -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    lo, hi = min(values), max(values)
+    text = f"{lo:,.{digits}f}" if lo == hi else f"{lo:,.{digits}f}–{hi:,.{digits}f}"
+    return text + unit
+
+
+def runs_table(runs: list[dict]) -> str:
+    """Every run of one label, and the range of each figure over them."""
+
+    def cpu(r):
+        c = r["cpu_ms"]
+        return (
+            f"{c['gunicorn']:.1f} + {c['worker']:.1f} + {c['postgres']:.1f} = {c['sum']:.1f}"
+            if c
+            else "–"
+        )
+
+    def opt(value, spec):
+        return "–" if value is None else format(value, spec)
+
+    rows = [
+        [
+            r["date"],
+            r["commit"],
+            f"{r['load_before']:.1f} / {r['load_after']:.1f}",
+            "yes" if r["worker"] else "no",
+            f"{r['orders_per_s']:.1f}",
+            f"{r['p50']:.0f} / {r['p95']:.0f} / {r['p99']:.0f}",
+            f"{r['errors']} / {r['oversold']}",
+            opt(r["emails_per_s_load"], ".1f"),
+            opt(r["drain_s"], ".1f"),
+            f"{opt(r['confirm_p50_s'], '.2f')} / {opt(r['confirm_p99_s'], '.2f')}",
+            cpu(r),
+            f"{r['raw_per_s']:.0f}",
+            f"{r['ratio']:.1%}",
+        ]
+        for r in runs
+    ]
+    with_worker = [r for r in runs if r["worker"]]
+
+    def span(key, digits=0, unit="", source=runs):
+        return fmt_range([r[key] for r in source], digits, unit)
+
+    def cpu_span(part):
+        return fmt_range([r["cpu_ms"][part] for r in with_worker if r["cpu_ms"]], 1)
+
+    rows.append(
+        [
+            f"**range over {len(runs)} runs**",
+            "",
+            f"{span('load_before', 1)} / {span('load_after', 1)}",
+            "",
+            span("orders_per_s", 1),
+            f"{span('p50')} / {span('p95')} / {span('p99')}",
+            f"{span('errors')} / {span('oversold')}",
+            span("emails_per_s_load", 1, source=with_worker),
+            span("drain_s", 1, source=with_worker),
+            f"{span('confirm_p50_s', 2, source=with_worker)} / "
+            f"{span('confirm_p99_s', 2, source=with_worker)}",
+            f"{cpu_span('gunicorn')} + {cpu_span('worker')} + {cpu_span('postgres')} = "
+            f"{cpu_span('sum')}",
+            span("raw_per_s"),
+            fmt_range([r["ratio"] * 100 for r in runs], 1, "%"),
+        ]
+    )
+    return common.table(
+        rows,
+        [
+            "run",
+            "commit",
+            "load avg before / after",
+            "worker",
+            "orders/s",
+            "p50 / p95 / p99 ms",
+            "errors / oversold",
+            "e-mails/s in the load",
+            "drain s",
+            "confirmation p50 / p99 s",
+            "CPU ms per order: gunicorn + worker + PostgreSQL",
+            "raw SQL orders/s",
+            "API / raw SQL",
+        ],
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=16)
@@ -363,24 +548,60 @@ def main():
     parser.add_argument(
         "--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py's)"
     )
+    parser.add_argument(
+        "--no-worker",
+        dest="worker",
+        action="store_false",
+        help="no Celery worker: the outbox messages stay queued (e-mail figures left out)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=os.cpu_count(),
+        help="Celery worker processes (default: one per core, as `celery worker` does)",
+    )
+    parser.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=300,
+        help="seconds to wait after the load for the outbox to empty",
+    )
+    parser.add_argument(
+        "--label",
+        default="",
+        help="name of a series of runs (e.g. before): its own section of the docs, listing "
+        "every run with this label (bench/results/load_orders-<label>.json) and their range",
+    )
+    parser.add_argument(
+        "--no-write",
+        dest="write",
+        action="store_false",
+        help="print the tables only: docs/benchmarks.md and bench/results are left alone "
+        "(e.g. for a run under a profiler, which slows it)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
     common.db_create(DATABASE, reset=True)
     common.migrate(DATABASE)
     redis_url = f"redis://127.0.0.1:6379/{REDIS_DB}"
-    env = common.app_env(
-        DATABASE,
-        REDIS_URL=redis_url,
-        OMS_API_THROTTLE_RATE="1000000/min",
-        OMS_API_STAFF_THROTTLE_RATE="1000000/min",
-    )
-    common.django_setup(DATABASE)
+    redis_cli("flushdb")
+    mail_dir = tempfile.mkdtemp(prefix="oms-bench-load-mail-", dir="/tmp")
+    extra = {
+        "REDIS_URL": redis_url,
+        "OMS_API_THROTTLE_RATE": "1000000/min",
+        "OMS_API_STAFF_THROTTLE_RATE": "1000000/min",
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": mail_dir,
+    }
+    env = common.app_env(DATABASE, **extra)
+    common.django_setup(DATABASE, **extra)
     normal, scarce, tokens = setup(args.clients)
+    bin_dir = os.path.dirname(common.PYTHON)
     port = free_port()
     server = subprocess.Popen(
         [
-            os.path.join(os.path.dirname(common.PYTHON), "gunicorn"),
+            os.path.join(bin_dir, "gunicorn"),
             "oms.wsgi",
             *(["-w", str(args.workers)] if args.workers else []),
             "-b",
@@ -391,29 +612,69 @@ def main():
         cwd=common.ROOT,
         env=env,
     )
-    try:
-        for _ in range(300):
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/api/v1/", headers={"X-Forwarded-Proto": "https"})
-                conn.getresponse().read()
-                break
-            except OSError:
-                time.sleep(0.2)
-        load_before = os.getloadavg()[0]
-        workers = common.children(server.pid)
-        postgres, cpu_before = [], []
+    worker = None
+    if args.worker:
+        worker = subprocess.Popen(
+            [
+                os.path.join(bin_dir, "celery"),
+                "-A",
+                "oms",
+                "worker",
+                "-c",
+                str(args.concurrency),
+                "--loglevel",
+                "WARNING",
+                "-n",
+                f"bench-load-{os.getpid()}@%h",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            cwd=common.ROOT,
+            env=env,
+        )
+    monitor = psycopg.connect(common.db_url("postgres"), autocommit=True)
+    db = psycopg.connect(common.db_url(DATABASE), autocommit=True)
 
-        def cpu_snapshot():  # after the warm-up: every worker has its database connection
-            postgres.extend(common.pids_named("postgres"))
-            cpu_before.extend(
-                [
-                    common.cpu_seconds(workers),
-                    common.cpu_seconds(postgres),
-                    sum(os.times()[:2]),
-                ]
+    def postgres_pids() -> list[int]:
+        return [
+            row[0]
+            for row in monitor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s OR backend_type = ANY(%s)",
+                [DATABASE, list(PG_BACKGROUND)],
             )
+        ]
 
+    meters = {
+        "gunicorn": common.CpuMeter(lambda: common.tree(server.pid)),
+        "worker": common.CpuMeter(lambda: common.tree(worker.pid) if worker else []),
+        "postgres": common.CpuMeter(postgres_pids),
+    }
+    window: dict[str, float] = {}
+    stop_polling = threading.Event()
+
+    def poll_meters() -> dict[str, float]:
+        return {name: meter.poll() for name, meter in meters.items()}
+
+    def poller():  # processes come and go (recycled workers, new connections): look often
+        while not stop_polling.wait(0.5):
+            poll_meters()
+
+    def on_start():  # after the warm-up: every process has its database connection
+        if worker is not None:  # the worker is up once the warm-up orders' e-mails are sent
+            deadline = time.time() + 120
+            while outbox_unsent(db):
+                if worker.poll() is not None or time.time() > deadline:
+                    raise SystemExit("the Celery worker did not send the warm-up e-mails")
+                time.sleep(0.2)
+        window["load_before"] = os.getloadavg()[0]
+        for meter in meters.values():
+            meter.start()
+        window["clients_cpu"] = sum(os.times()[:2])
+        window["start"] = time.time()
+        threading.Thread(target=poller, daemon=True).start()
+
+    try:
+        wait_for_http(port)
         latencies, errors, statuses, seconds = run_api_load(
             port,
             tokens,
@@ -422,38 +683,64 @@ def main():
             duration=args.duration,
             max_orders=args.max_orders,
             seed=args.seed,
-            on_start=cpu_snapshot,
+            on_start=on_start,
         )
-        load_after = os.getloadavg()[0]
-        cpu_used = [
-            after - before
-            for before, after in zip(
-                cpu_before,
-                (
-                    common.cpu_seconds(workers),
-                    common.cpu_seconds(postgres),
-                    sum(os.times()[:2]),
-                ),
-                strict=True,
-            )
-        ]
-        workers = common.children(server.pid)
-        rss = [common.rss_mb(pid) for pid in workers]
+        window["end"] = time.time()
+        stop_polling.set()
+        window["load_after"] = os.getloadavg()[0]
+        cpu_load = poll_meters()
+        clients_cpu = sum(os.times()[:2]) - window["clients_cpu"]
+        drained = worker is not None
+        if worker is not None:
+            deadline = time.time() + args.drain_timeout
+            while outbox_unsent(db):
+                poll_meters()
+                if time.time() > deadline or worker.poll() is not None:
+                    drained = False
+                    break
+                time.sleep(0.1)
+        window["drained"] = time.time()
+        cpu_total = poll_meters()
+        rss = [common.rss_mb(pid) for pid in common.children(server.pid)]
+        worker_rss = [common.rss_mb(pid) for pid in common.tree(worker.pid)] if worker else []
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        stop_polling.set()
+        for process in (server, worker):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in (server, worker):
+            if process is not None:
+                process.wait(timeout=60)
+        monitor.close()
+    mail_files = len(os.listdir(mail_dir))
+    shutil.rmtree(mail_dir, ignore_errors=True)
+    outbox = outbox_figures(db, window["start"], window["end"], window["drained"])
+    db.close()
+    queued = redis_cli("llen", "celery")
+    redis_cli("flushdb")
+
     placed = statuses.get(201, 0)
     api_rate = placed / seconds
     raw_seconds, raw_done = run_raw_sql(placed, args.clients, normal, scarce, args.seed)
     raw_rate = raw_done / raw_seconds if raw_done else float("nan")
+    ratio = api_rate / raw_rate if raw_done else float("nan")
     checks = stock_checks()
-    queued = subprocess.run(
-        ["redis-cli", "-n", str(REDIS_DB), "llen", "celery"], capture_output=True, text=True
-    ).stdout.strip()
-    subprocess.run(["redis-cli", "-n", str(REDIS_DB), "flushdb"], capture_output=True)
 
     p50, p95, p99 = (common.percentile(latencies, p) for p in (50, 95, 99))
     oversold = next(r[1] for r in checks if r[0].startswith("oversold"))
+    per_order = {k: v * 1000 / max(placed, 1) for k, v in cpu_total.items()}
+    per_order["sum"] = sum(per_order.values())
+    per_order_load = {k: v * 1000 / max(placed, 1) for k, v in cpu_load.items()}
+    load_seconds = window["end"] - window["start"]
+    drain_seconds = window["drained"] - window["end"]
+    delays = outbox["delays"]
+    c50, c99 = (common.percentile(delays, p) for p in (50, 99))
+    before = [r for r in previous_runs("before") if r["worker"] and r["cpu_ms"]]
+    cpu_target = (
+        2 / 3 * statistics.median(r["cpu_ms"]["sum"] for r in before)
+        if before and args.label != "before" and worker is not None
+        else None
+    )
     results = [
         ["orders placed (201)", f"{placed:,} in {seconds:.1f} s", "", ""],
         [
@@ -475,6 +762,37 @@ def main():
             "met" if not errors else "MISSED",
         ],
         ["oversold units", oversold, "0", "met" if oversold == 0 else "MISSED"],
+    ]
+    if worker is not None:
+        results += [
+            [
+                "e-mails sent during the load",
+                f"{outbox['sent_load']:,} in {load_seconds:.1f} s = "
+                f"{outbox['sent_load'] / load_seconds:.1f} e-mails/s",
+                "",
+                "",
+            ],
+            [
+                "drain: from the end of the load until the outbox is empty",
+                f"{drain_seconds:.1f} s, {outbox['sent_drain']:,} e-mails"
+                + (
+                    f" = {outbox['sent_drain'] / drain_seconds:.1f} e-mails/s"
+                    if drain_seconds >= 0.5
+                    else ""
+                )
+                + ("" if drained else " (NOT EMPTY: stopped waiting)"),
+                "",
+                "" if drained else "MISSED",
+            ],
+            [
+                "confirmation e-mail, placement → sent: p50 / p99 / max",
+                f"{c50:.2f} / {c99:.2f} / {max(delays, default=float('nan')):.2f} s "
+                f"({len(delays):,} of {outbox['confirmations']:,} sent)",
+                "p99 < 5 s",
+                "met" if c99 < 5 and len(delays) == outbox["confirmations"] else "MISSED",
+            ],
+        ]
+    results += [
         [
             "raw SQL via psycopg, same orders",
             f"{raw_done:,} in {raw_seconds:.1f} s = {raw_rate:.0f} orders/s",
@@ -483,9 +801,28 @@ def main():
         ],
         [
             "API throughput / raw SQL",
-            f"{api_rate / raw_rate:.0%}" if raw_done else "n/a",
+            f"{ratio:.1%}" if raw_done else "n/a",
             ">= 30%",
-            "met" if api_rate / raw_rate >= 0.30 else "MISSED",
+            "met" if ratio >= 0.30 else "MISSED",
+        ],
+        [
+            "CPU per placed order, load + drain: gunicorn + worker + PostgreSQL",
+            f"{per_order['gunicorn']:.1f} + {per_order['worker']:.1f} + "
+            f"{per_order['postgres']:.1f} = {per_order['sum']:.1f} ms",
+            f"<= {cpu_target:.1f} ms (2/3 of `before`)" if cpu_target else "",
+            ("met" if per_order["sum"] <= cpu_target else "MISSED") if cpu_target else "",
+        ],
+        [
+            "CPU per placed order, during the load only: gunicorn / worker / PostgreSQL / "
+            "load clients",
+            " / ".join(
+                f"{v:.1f} ms"
+                for v in (*per_order_load.values(), clients_cpu * 1000 / max(placed, 1))
+            )
+            + f" ({(sum(cpu_load.values()) + clients_cpu) / load_seconds:.2f} of "
+            f"{os.cpu_count()} cores busy)",
+            "",
+            "",
         ],
         [
             "gunicorn worker RSS after the load",
@@ -493,32 +830,91 @@ def main():
             "< 200 MB",
             "met" if max(rss) < 200 else "MISSED",
         ],
-        ["outbox tasks queued in Redis (no worker ran)", queued, "", ""],
-        [
-            "CPU per order: gunicorn / PostgreSQL / load clients",
-            " / ".join(f"{seconds * 1000 / max(placed, 1):.1f} ms" for seconds in cpu_used)
-            + f" ({sum(cpu_used) / seconds:.2f} of {os.cpu_count()} cores busy)",
-            "",
-            "",
-        ],
     ]
+    if worker is not None:
+        results.append(
+            [
+                "Celery worker RSS after the drain (main, children)",
+                ", ".join(f"{v:.0f}" for v in worker_rss) + " MB",
+                "< 200 MB",
+                "met" if max(worker_rss) < 200 else "MISSED",
+            ]
+        )
+    results.append(
+        [
+            "tasks left in the Redis queue at the end"
+            + (" (no worker ran)" if worker is None else ""),
+            queued,
+            "",
+            "",
+        ]
+    )
+    written = ", ".join(f"{n:,} {purpose}" for _, purpose, n in outbox["written"])
+    left = ", ".join(f"{n:,} {status}" for status, n in outbox["left"].items()) or "none"
+    heading = f"## bench/load_orders ({args.label})" if args.label else "## bench/load_orders"
+    worker_text = (
+        f"A Celery worker (`celery -A oms worker -c {args.concurrency}`, prefork) on the same "
+        f"Redis and database sends the outbox e-mails (filebased backend into /tmp: "
+        f"{mail_files:,} files written); after the load the script waits until no message is "
+        f"pending or being sent. CPU is counted from the start of the load until then, in the "
+        f"gunicorn master and workers, the Celery worker and its children, and the PostgreSQL "
+        f"backends of `{DATABASE}` plus the server's background processes."
+        if worker is not None
+        else "No Celery worker ran (`--no-worker`): the messages stayed queued."
+    )
     body = (
-        f"## bench/load_orders\n\n{common.machine()}\n\n"
+        f"{heading}\n\n{common.machine()}; code of commit {common.git_commit()}\n\n"
         f"{args.clients} partner clients (threads, HTTP to 127.0.0.1) for {args.duration:.0f} s "
         f"against `gunicorn oms.wsgi` with {len(rss)} sync workers (they close the connection "
-        f"after each answer; DEBUG=0, PostgreSQL `{DATABASE}`, REDIS_URL set: the outbox "
-        f"enqueues after commit, no worker running). Each order has 3 lines; 30% include one "
+        f"after each answer; DEBUG=0, PostgreSQL `{DATABASE}`, REDIS_URL {redis_url}: the "
+        f"outbox enqueues after commit). {worker_text} Each order has 3 lines; 30% include one "
         f"of {SCARCE_SKUS} SKUs with {SCARCE_UNITS} units each, which run out. Load average "
-        f"(1 min) {load_before:.1f} before, {load_after:.1f} after the load (other work on "
-        "the machine counts too).\n\n"
+        f"(1 min) {window['load_before']:.1f} before, {window['load_after']:.1f} after the load "
+        "(other work on the machine counts too).\n\n"
         + common.table(results, ["figure", "measured", "target", ""])
+        + f"\n\nOutbox messages written: {written}; not sent at the end: {left}."
         + "\n\nStock after both the API and the raw SQL orders:\n\n"
         + common.table(checks, ["invariant", "value", ""])
         + ("\n\nFirst errors: " + "; ".join(errors[:3]) if errors else "")
         + "\n"
     )
+    if args.label and args.write:
+        run = {
+            "date": time.strftime("%Y-%m-%d %H:%M", time.localtime(window["start"])),
+            "commit": common.git_commit(),
+            "load_before": window["load_before"],
+            "load_after": window["load_after"],
+            "worker": worker is not None,
+            "orders_per_s": api_rate,
+            "p50": p50,
+            "p95": p95,
+            "p99": p99,
+            "errors": len(errors),
+            "oversold": int(oversold),
+            "invariants_hold": all(r[2] != "VIOLATED" for r in checks),
+            "emails_per_s_load": outbox["sent_load"] / load_seconds if worker else None,
+            "drain_s": drain_seconds if worker else None,
+            "drained": drained,
+            "confirm_p50_s": c50 if worker else None,
+            "confirm_p99_s": c99 if worker else None,
+            "cpu_ms": per_order if worker else {},
+            "cpu_ms_load": per_order_load,
+            "raw_per_s": raw_rate,
+            "ratio": ratio,
+        }
+        runs = [*previous_runs(args.label), run]
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"load_orders-{args.label}.json").write_text(
+            json.dumps({"label": args.label, "runs": runs}, indent=1) + "\n"
+        )
+        body += (
+            f"\nEvery run with the label `{args.label}` (bench/results/"
+            f"load_orders-{args.label}.json; delete it to start the series again), the newest "
+            f"last; the table above is the newest:\n\n{runs_table(runs)}\n"
+        )
     print(body)
-    common.docs_write("load_orders", body)
+    if args.write:
+        common.docs_write(f"load_orders-{args.label}" if args.label else "load_orders", body)
 
 
 if __name__ == "__main__":

@@ -4,13 +4,9 @@ from collections.abc import Iterable
 
 from orders.models import Order, OrderStatus
 
-from ..exceptions import (
-    ShipmentTransitionNotAllowed,
-)
-from ..models import (
-    Shipment,
-    ShipmentStatus,
-)
+from ..exceptions import ShipmentTransitionNotAllowed
+from ..locks import shipment_for_update
+from ..models import Shipment, ShipmentStatus
 
 SS = ShipmentStatus
 OS = OrderStatus
@@ -32,11 +28,7 @@ def _lock_orders(order_ids: Iterable[int]) -> list[Order]:
 def _lock_shipment(shipment: Shipment) -> tuple[Order, Shipment]:
     """Lock the shipment's order, then the shipment; return fresh copies of both."""
     order = _lock_order(shipment.order_id)
-    locked = (
-        Shipment.objects.select_for_update(of=("self",))
-        .select_related("warehouse", "carrier_service__carrier")
-        .get(pk=shipment.pk)
-    )
+    locked = shipment_for_update(pk=shipment.pk)
     locked.order = order
     return order, locked
 

@@ -12,14 +12,8 @@ from django.utils import timezone
 from core.calendar import add_business_days
 from orders.models import Order
 
-from ..exceptions import (
-    ShipmentNotFound,
-    ShipmentValidationError,
-)
-from ..models import (
-    CarrierService,
-    Shipment,
-)
+from ..exceptions import ShipmentNotFound, ShipmentValidationError
+from ..models import CarrierService, Shipment
 from .delivery import _deliver
 
 TRACKING_NUMBER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{3,63}$")

@@ -8,13 +8,8 @@ from django.utils import timezone
 from orders import events
 from orders.models import EventType, OrderStatus
 
-from ..exceptions import (
-    ShipmentValidationError,
-)
-from ..models import (
-    Shipment,
-    ShipmentStatus,
-)
+from ..exceptions import ShipmentValidationError
+from ..models import Shipment, ShipmentStatus
 from ._common import _lock_shipment, _refuse
 from .feedback import feedback_url
 from .rollup import _rollup

@@ -11,14 +11,8 @@ from core.validation import is_whole_number
 from orders import events
 from orders.models import EventType, Order, OrderStatus
 
-from ..exceptions import (
-    FeedbackLinkError,
-    ShipmentTransitionNotAllowed,
-    ShipmentValidationError,
-)
-from ..models import (
-    DeliveryFeedback,
-)
+from ..exceptions import FeedbackLinkError, ShipmentTransitionNotAllowed, ShipmentValidationError
+from ..models import DeliveryFeedback
 from ._common import _lock_order
 
 OS = OrderStatus

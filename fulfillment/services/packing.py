@@ -11,14 +11,8 @@ from core.validation import is_positive_int, is_whole_number
 from orders import events
 from orders.models import EventType
 
-from ..exceptions import (
-    ShipmentValidationError,
-)
-from ..models import (
-    CarrierService,
-    Shipment,
-    ShipmentStatus,
-)
+from ..exceptions import ShipmentValidationError
+from ..models import CarrierService, Shipment, ShipmentStatus
 from ._common import _lock_shipment, _order_must_be_active, _refuse
 from .carriers import (
     _typed_carrier_name,

@@ -12,14 +12,9 @@ from inventory.models import Warehouse
 from orders import events
 from orders.models import EventType, OrderStatus
 
-from ..exceptions import (
-    ShipmentValidationError,
-)
-from ..models import (
-    PickList,
-    Shipment,
-    ShipmentStatus,
-)
+from ..exceptions import ShipmentValidationError
+from ..locks import shipments_for_update
+from ..models import PickList, Shipment, ShipmentStatus
 from ._common import _lock_orders
 from .rollup import _rollup
 
@@ -69,12 +64,7 @@ def picklist_create(
                 )
         order_ids = set(Shipment.objects.filter(pk__in=ids).values_list("order_id", flat=True))
         orders = {order.pk: order for order in _lock_orders(order_ids)}
-        locked = list(
-            Shipment.objects.filter(pk__in=ids)
-            .select_related("warehouse")
-            .order_by("pk")
-            .select_for_update(of=("self",))
-        )
+        locked = list(shipments_for_update(ids=ids).select_related("warehouse"))
         if count is not None:
             # Someone else may have picked some of them meanwhile: take what is still waiting.
             locked = [

@@ -9,10 +9,7 @@ from django.utils import timezone
 from orders import events
 from orders.models import LATE_FIELDS, OPEN_STATUSES, EventType, Order, OrderLine, OrderStatus
 
-from ..models import (
-    Shipment,
-    ShipmentStatus,
-)
+from ..models import Shipment, ShipmentStatus
 from ._common import _lock_order
 
 SS = ShipmentStatus

@@ -14,12 +14,8 @@ from inventory.models import Allocation
 from orders import events
 from orders.models import EventType, Order, OrderStatus
 
-from ..models import (
-    OPEN_SHIPMENT_STATUSES,
-    Shipment,
-    ShipmentLine,
-    ShipmentStatus,
-)
+from ..locks import shipments_for_update
+from ..models import OPEN_SHIPMENT_STATUSES, Shipment, ShipmentLine, ShipmentStatus
 from ._common import _lock_shipment, _refuse
 
 SS = ShipmentStatus
@@ -173,9 +169,7 @@ def shipments_cancel_for_order(*, order: Order, user=None, reason: str = "") -> 
     by ``orders.services.order_cancel``). Shipped shipments are left alone."""
     with transaction.atomic():
         shipments = list(
-            Shipment.objects.filter(order_id=order.pk, status__in=OPEN_SHIPMENT_STATUSES)
-            .order_by("pk")
-            .select_for_update(of=("self",))
+            shipments_for_update(order_id=order.pk).filter(status__in=OPEN_SHIPMENT_STATUSES)
         )
         now = timezone.now()
         built = []

@@ -10,14 +10,8 @@ from inventory.services import stock_consume
 from orders import events
 from orders.models import EventType, OrderLine
 
-from ..exceptions import (
-    ShipmentValidationError,
-)
-from ..models import (
-    CarrierService,
-    Shipment,
-    ShipmentStatus,
-)
+from ..exceptions import ShipmentValidationError
+from ..models import CarrierService, Shipment, ShipmentStatus
 from ._common import _lock_shipment, _order_must_be_active, _refuse
 from .carriers import (
     TRACKING_NUMBER_RE,

@@ -19,11 +19,12 @@ from .models import Shipment
 
 def shipment_for_update(*, pk: int) -> Shipment:
     """One shipment, locked, with its warehouse and carrier service (what every action reads)."""
-    return (
+    shipment: Shipment = (
         Shipment.objects.select_for_update(of=("self",))
         .select_related("warehouse", "carrier_service__carrier")
         .get(pk=pk)
     )
+    return shipment
 
 
 def shipments_for_update(
@@ -31,9 +32,10 @@ def shipments_for_update(
 ) -> QuerySet[Shipment]:
     """Shipments by id, or the shipments of one order, locked in id order (a lazy queryset:
     the rows are locked when it is evaluated)."""
-    qs = Shipment.objects.all()
+    qs: QuerySet[Shipment] = Shipment.objects.all()
     if ids is not None:
         qs = qs.filter(pk__in=list(ids))
     if order_id is not None:
         qs = qs.filter(order_id=order_id)
-    return qs.order_by("pk").select_for_update(of=("self",))
+    locked: QuerySet[Shipment] = qs.order_by("pk").select_for_update(of=("self",))
+    return locked

@@ -18,6 +18,7 @@ One module per step of the way, every public name re-exported here:
 from .carriers import (
     TRACKING_NUMBER_RE,
     CarrierProposal,
+    DeliveryUpdate,
     carrier_proposals,
     carrier_service_choose,
     carrier_service_cost,
@@ -25,7 +26,7 @@ from .carriers import (
     shipment_estimated_weight,
     tracking_update,
 )
-from .delivery import shipment_deliver
+from .delivery import DeliveryResult, shipment_deliver
 from .feedback import (
     FEEDBACK_SALT,
     feedback_order_from_token,
@@ -33,17 +34,22 @@ from .feedback import (
     feedback_token,
     feedback_url,
 )
-from .packing import default_parcel_cm, shipment_pack
+from .packing import PackedLine, PackInput, default_parcel_cm, packed_lines, shipment_pack
 from .picking import MAX_PICK_LIST_SIZE, picklist_create
 from .rollup import order_status_rollup
 from .shipments import shipment_cancel, shipments_cancel_for_order, shipments_create_for_orders
-from .shipping import shipment_ship
+from .shipping import ShipInput, shipment_ship
 
 __all__ = [
     "FEEDBACK_SALT",
     "MAX_PICK_LIST_SIZE",
     "TRACKING_NUMBER_RE",
     "CarrierProposal",
+    "DeliveryResult",
+    "DeliveryUpdate",
+    "PackInput",
+    "PackedLine",
+    "ShipInput",
     "carrier_proposals",
     "carrier_service_choose",
     "carrier_service_cost",
@@ -54,6 +60,7 @@ __all__ = [
     "feedback_token",
     "feedback_url",
     "order_status_rollup",
+    "packed_lines",
     "picklist_create",
     "shipment_cancel",
     "shipment_deliver",

@@ -13,7 +13,8 @@ OS = OrderStatus
 
 
 def _lock_order(order_id: int) -> Order:
-    return Order.objects.select_for_update(of=("self",), no_key=True).get(pk=order_id)
+    order: Order = Order.objects.select_for_update(of=("self",), no_key=True).get(pk=order_id)
+    return order
 
 
 def _lock_orders(order_ids: Iterable[int]) -> list[Order]:

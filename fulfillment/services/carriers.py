@@ -1,20 +1,27 @@
 """Carrier services: prices, the choice by cost and promised date, tracking numbers and the
 carrier's tracking updates."""
 
+from __future__ import annotations
+
 import datetime
 import re
 import secrets
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
 from core.calendar import add_business_days
 from orders.models import Order
 
-from ..exceptions import ShipmentNotFound, ShipmentValidationError
+from ..exceptions import ShipmentNotFound
 from ..models import CarrierService, Shipment
-from .delivery import _deliver
+from .delivery import DeliveryResult, _deliver
+
+if TYPE_CHECKING:
+    # who acts: a staff user, or None (the system, a carrier, a customer's signed link)
+    from django.contrib.auth.models import User
 
 TRACKING_NUMBER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{3,63}$")
 
@@ -105,8 +112,8 @@ def carrier_services_exist() -> bool:
     return CarrierService.objects.filter(is_active=True, carrier__is_active=True).exists()
 
 
-def _typed_carrier_name(value, errors: dict[str, list[str]]) -> str:
-    name = " ".join(value.split()) if isinstance(value, str) else ""
+def _typed_carrier_name(value: str, errors: dict[str, list[str]]) -> str:
+    name = " ".join(value.split())
     if len(name) > 100:
         errors.setdefault("carrier_name", []).append("A carrier's name has at most 100 characters.")
     return name[:100]
@@ -121,21 +128,22 @@ def _tracking_number_new(service: CarrierService) -> str:
             return number
 
 
-def tracking_update(
-    *, tracking_number: str, status: str, occurred_at: datetime.datetime | None = None
-) -> tuple[Shipment, bool]:
+@dataclass(frozen=True)
+class DeliveryUpdate:
+    """A carrier's report that the parcel with ``tracking_number`` was delivered (at
+    ``occurred_at``; ``None``: now)."""
+
+    tracking_number: str
+    occurred_at: datetime.datetime | None = None
+
+
+def tracking_update(*, update: DeliveryUpdate, user: User | None = None) -> DeliveryResult:
     """A carrier's tracking update. Returns the shipment and whether anything changed
     (a repeated update changes nothing)."""
-    errors = {}
-    if not isinstance(tracking_number, str) or not tracking_number.strip():
-        errors["tracking_number"] = ["Give the tracking number."]
-    if status != "delivered":
-        errors["status"] = [
-            f"Unsupported status {status!r}; the only status accepted is 'delivered'."
-        ]
-    if errors:
-        raise ShipmentValidationError(errors)
-    shipment = Shipment.objects.filter(tracking_number=tracking_number.strip()).first()
+    tracking_number = update.tracking_number.strip()
+    shipment = Shipment.objects.filter(tracking_number=tracking_number).first()
     if shipment is None:
-        raise ShipmentNotFound(f"No shipment has tracking number {tracking_number.strip()}.")
-    return _deliver(shipment, user=None, occurred_at=occurred_at, source="reported by carrier")
+        raise ShipmentNotFound(f"No shipment has tracking number {tracking_number}.")
+    return _deliver(
+        shipment, user=user, occurred_at=update.occurred_at, source="reported by carrier"
+    )

@@ -1,19 +1,25 @@
 """Delivery feedback: the customer's signed link and rating."""
 
+from __future__ import annotations
+
 import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 
-from core.validation import is_whole_number
 from orders import events
 from orders.models import EventType, Order, OrderStatus
 
 from ..exceptions import FeedbackLinkError, ShipmentTransitionNotAllowed, ShipmentValidationError
 from ..models import DeliveryFeedback
 from ._common import _lock_order
+
+if TYPE_CHECKING:
+    # who acts: a staff user, or None (the system, a carrier, a customer's signed link)
+    from django.contrib.auth.models import User
 
 OS = OrderStatus
 FEEDBACK_SALT = "fulfillment.delivery-feedback"
@@ -47,21 +53,22 @@ def feedback_order_from_token(token: str) -> Order:
         raise FeedbackLinkError(
             "This feedback link is not valid. Please use the link from your e-mail as it is."
         ) from None
-    order = Order.objects.filter(number=number).first()
+    order: Order | None = Order.objects.filter(number=number).first()
     if order is None:
         raise FeedbackLinkError("This feedback link does not belong to any order.")
     return order
 
 
-def feedback_submit(*, order: Order, rating, comment: str = "") -> DeliveryFeedback:
-    """Record the customer's rating (1–5) of a delivered order; a second submit updates it."""
-    errors = {}
-    if isinstance(rating, str) and rating.strip().isdigit():
-        rating = int(rating.strip())
-    if not is_whole_number(rating, minimum=1, maximum=5):
+def feedback_submit(
+    *, order: Order, rating: int, comment: str = "", user: User | None = None
+) -> DeliveryFeedback:
+    """Record the customer's rating (1–5) of a delivered order; a second submit updates it.
+    ``user`` is ``None``: the customer comes through the signed link, not as a user."""
+    errors: dict[str, list[str]] = {}
+    if not 1 <= rating <= 5:
         errors["rating"] = ["Choose a rating from 1 to 5."]
-    comment = (comment or "").strip() if isinstance(comment, str) else None
-    if comment is None or len(comment) > 2000:
+    comment = comment.strip()
+    if len(comment) > 2000:
         errors["comment"] = ["The comment must be text of at most 2000 characters."]
     if errors:
         raise ShipmentValidationError(errors)
@@ -82,6 +89,7 @@ def feedback_submit(*, order: Order, rating, comment: str = "") -> DeliveryFeedb
         events.event_write(
             order=order,
             type=EventType.FEEDBACK,
+            user=user,
             message=f"Delivery rated {rating}/5" + (" (updated)." if updated else "."),
             rating=rating,
             comment=comment,

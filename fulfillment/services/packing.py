@@ -1,13 +1,16 @@
 """Packing: what went into the parcel verified, weight, size and carrier service recorded."""
 
+from __future__ import annotations
+
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.validation import is_positive_int, is_whole_number
 from orders import events
 from orders.models import EventType
 
@@ -22,13 +25,47 @@ from .carriers import (
     shipment_estimated_weight,
 )
 
+if TYPE_CHECKING:
+    # who acts: a staff user, or None (the system, a carrier, a customer's signed link)
+    from django.contrib.auth.models import User
+
 SS = ShipmentStatus
 
 
-def _positive_int(value, field: str, label: str, errors: dict, *, maximum: int) -> int | None:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if not is_positive_int(value):
+@dataclass(frozen=True)
+class PackedLine:
+    """One row of what went into the parcel: a SKU (as scanned or typed) and its quantity."""
+
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class PackInput:
+    """What the packer confirms. ``lines``: what went into the parcel (a SKU may come on
+    several rows; they are added up). ``None`` for the weight: the products' weights added up;
+    for a dimension: the standard parcel's. ``carrier_service`` ``None``: the proposed one;
+    ``carrier_name``: a carrier typed by name where no carrier service is set up."""
+
+    shipment: Shipment
+    lines: Sequence[PackedLine]
+    weight_grams: int | None = None
+    length_cm: int | None = None
+    width_cm: int | None = None
+    height_cm: int | None = None
+    carrier_service: CarrierService | None = None
+    carrier_name: str = ""
+
+
+def packed_lines(counts: Mapping[str, int]) -> list[PackedLine]:
+    """``{SKU: quantity}`` as the rows of a ``PackInput``."""
+    return [PackedLine(sku=sku, quantity=quantity) for sku, quantity in counts.items()]
+
+
+def _within(
+    value: int, field: str, label: str, errors: dict[str, list[str]], *, maximum: int
+) -> int | None:
+    if value < 1:
         errors.setdefault(field, []).append(f"Give the {label} as a positive whole number.")
         return None
     if value > maximum:
@@ -37,24 +74,16 @@ def _positive_int(value, field: str, label: str, errors: dict, *, maximum: int) 
     return value
 
 
-def _merge_packed(packed, errors: dict) -> dict[str, int]:
-    items = packed.items() if isinstance(packed, Mapping) else packed
+def _merge_packed(lines: Sequence[PackedLine], errors: dict[str, list[str]]) -> dict[str, int]:
     merged: dict[str, int] = defaultdict(int)
-    for position, item in enumerate(items, start=1):
-        try:
-            sku, quantity = item
-        except (TypeError, ValueError):
-            errors.setdefault("lines", []).append(f"Line {position}: give a SKU and a quantity.")
-            continue
-        sku = (sku or "").strip() if isinstance(sku, str) else ""
-        if isinstance(quantity, str) and quantity.strip().isdigit():
-            quantity = int(quantity.strip())
-        if not sku and quantity in (None, "", 0):
+    for position, line in enumerate(lines, start=1):
+        sku, quantity = line.sku.strip(), line.quantity
+        if not sku and not quantity:
             continue  # an empty row of the form
         if not sku:
             errors.setdefault("lines", []).append(f"Line {position}: scan or type the SKU.")
             continue
-        if not is_whole_number(quantity, minimum=0):
+        if quantity < 0:
             errors.setdefault("lines", []).append(
                 f"Line {position} ({sku}): the quantity must be a whole number of 0 or more."
             )
@@ -66,21 +95,11 @@ def _merge_packed(packed, errors: dict) -> dict[str, int]:
 def default_parcel_cm() -> tuple[int, int, int]:
     """Length, width and height recorded when the packer gives none
     (``OMS_DEFAULT_PARCEL_CM``, 30 × 20 × 10 cm)."""
-    return tuple(settings.OMS_DEFAULT_PARCEL_CM)
+    length, width, height = settings.OMS_DEFAULT_PARCEL_CM
+    return (length, width, height)
 
 
-def shipment_pack(
-    *,
-    shipment: Shipment,
-    packed: Mapping[str, int] | Sequence[tuple[str, int]],
-    weight_grams: int | None = None,
-    length_cm: int | None = None,
-    width_cm: int | None = None,
-    height_cm: int | None = None,
-    carrier_service: CarrierService | None = None,
-    carrier_name: str = "",
-    user=None,
-) -> Shipment:
+def shipment_pack(*, data: PackInput, user: User | None = None) -> Shipment:
     """Confirm what went into the parcel (SKU → quantity, must match the shipment exactly),
     record weight and dimensions and the carrier service (the proposed one unless given).
     Where no carrier service is set up at all, the parcel is packed without one
@@ -91,24 +110,25 @@ def shipment_pack(
     chosen by its parcel fee. Without dimensions the standard parcel is recorded
     (``default_parcel_cm``)."""
     errors: dict[str, list[str]] = {}
-    if weight_grams is None:
+    shipment = data.shipment
+    if data.weight_grams is None:
         weight = shipment_estimated_weight(shipment)
     else:
-        weight = _positive_int(
-            weight_grams, "weight_grams", "weight in grams", errors, maximum=10**6
+        weight = _within(
+            data.weight_grams, "weight_grams", "weight in grams", errors, maximum=10**6
         )
     standard = default_parcel_cm()
     dims = [
-        _positive_int(standard[i] if value is None else value, field, label, errors, maximum=1000)
+        _within(standard[i] if value is None else value, field, label, errors, maximum=1000)
         for i, (value, field, label) in enumerate(
             (
-                (length_cm, "length_cm", "length in cm"),
-                (width_cm, "width_cm", "width in cm"),
-                (height_cm, "height_cm", "height in cm"),
+                (data.length_cm, "length_cm", "length in cm"),
+                (data.width_cm, "width_cm", "width in cm"),
+                (data.height_cm, "height_cm", "height in cm"),
             )
         )
     ]
-    scanned = _merge_packed(packed, errors)
+    scanned = _merge_packed(data.lines, errors)
     with transaction.atomic():
         order, shipment = _lock_shipment(shipment)
         if shipment.status != SS.PICKING:
@@ -134,6 +154,8 @@ def shipment_pack(
         if mismatches:
             errors.setdefault("lines", []).extend(mismatches)
         proposal = None
+        carrier_service, typed = data.carrier_service, ""
+        service: CarrierService | None
         if "weight_grams" not in errors:
             proposal = carrier_service_choose(order=order, weight_grams=weight)
         if carrier_service is not None:
@@ -146,7 +168,7 @@ def shipment_pack(
             service = carrier_service
         else:
             service = proposal.service if proposal else None
-            typed = _typed_carrier_name(carrier_name, errors)
+            typed = _typed_carrier_name(data.carrier_name, errors)
             if service is None and "weight_grams" not in errors and carrier_services_exist():
                 errors.setdefault("carrier_service", []).append(
                     f"No active carrier service delivers to {order.shipping_country}; "

@@ -1,13 +1,15 @@
 """Pick lists: pending shipments of one warehouse batched into one walk."""
 
+from __future__ import annotations
+
 import uuid
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
 
 from core.numbers import PICK_LIST_NUMBER
-from core.validation import is_whole_number
 from inventory.models import Warehouse
 from orders import events
 from orders.models import EventType, OrderStatus
@@ -17,6 +19,10 @@ from ..locks import shipments_for_update
 from ..models import PickList, Shipment, ShipmentStatus
 from ._common import _lock_orders
 from .rollup import _rollup
+
+if TYPE_CHECKING:
+    # who acts: a staff user, or None (the system, a carrier, a customer's signed link)
+    from django.contrib.auth.models import User
 
 SS = ShipmentStatus
 OS = OrderStatus
@@ -28,7 +34,7 @@ def picklist_create(
     warehouse: Warehouse,
     shipments: Iterable[Shipment] | None = None,
     count: int | None = None,
-    user=None,
+    user: User | None = None,
 ) -> PickList:
     """Batch pending shipments of one warehouse (the selected ones, or the ``count`` oldest)
     into one pick list; they move to picking and their orders to processing.
@@ -38,7 +44,7 @@ def picklist_create(
         raise ShipmentValidationError(
             {"shipments": ["Select shipments or give how many of the oldest to pick (not both)."]}
         )
-    if count is not None and not is_whole_number(count, minimum=1, maximum=MAX_PICK_LIST_SIZE):
+    if count is not None and not 1 <= count <= MAX_PICK_LIST_SIZE:
         raise ShipmentValidationError(
             {"count": [f"Give a whole number of shipments from 1 to {MAX_PICK_LIST_SIZE}."]}
         )
@@ -55,7 +61,7 @@ def picklist_create(
                     {"count": [f"No pending shipments are waiting in {warehouse.code}."]}
                 )
         else:
-            ids = sorted({s.pk for s in shipments})
+            ids = sorted({s.pk for s in shipments or ()})
             if not ids:
                 raise ShipmentValidationError({"shipments": ["Select at least one shipment."]})
             if len(ids) > MAX_PICK_LIST_SIZE:

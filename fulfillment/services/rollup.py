@@ -1,24 +1,39 @@
 """The order's status derived from its shipments and lines (one function, ``_rollup``)."""
 
+from __future__ import annotations
+
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
 
 from orders import events
-from orders.models import LATE_FIELDS, OPEN_STATUSES, EventType, Order, OrderLine, OrderStatus
+from orders.models import (
+    LATE_FIELDS,
+    OPEN_STATUSES,
+    EventType,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+)
 
 from ..models import Shipment, ShipmentStatus
 from ._common import _lock_order
+
+if TYPE_CHECKING:
+    # who acts: a staff user, or None (the system, a carrier, a customer's signed link)
+    from django.contrib.auth.models import User
 
 SS = ShipmentStatus
 OS = OrderStatus
 
 
-_PATH = [OS.ALLOCATED, OS.PROCESSING, OS.PARTIALLY_SHIPPED, OS.SHIPPED, OS.DELIVERED]
-_RANK = {status: rank for rank, status in enumerate(_PATH)}
-_STEP = {
+_PATH: list[str] = [OS.ALLOCATED, OS.PROCESSING, OS.PARTIALLY_SHIPPED, OS.SHIPPED, OS.DELIVERED]
+_RANK: dict[str, int] = {status: rank for rank, status in enumerate(_PATH)}
+_STEP: dict[str, str] = {
     OS.PROCESSING: "start_processing",
     OS.PARTIALLY_SHIPPED: "mark_partially_shipped",
     OS.SHIPPED: "mark_shipped",
@@ -43,7 +58,7 @@ def _target_status(shipments: Sequence[Shipment], lines: Sequence[OrderLine]) ->
     return OS.ALLOCATED
 
 
-def _advance(order: Order, target: str, *, user) -> list:
+def _advance(order: Order, target: str, *, user: User | None) -> list[OrderEvent]:
     """Walk the order forward to ``target`` through its own transitions; never backwards."""
     if order.status not in _RANK or _RANK[target] <= _RANK[order.status]:
         return []
@@ -68,7 +83,9 @@ def _advance(order: Order, target: str, *, user) -> list:
     return built
 
 
-def _rollup(orders: Sequence[Order], *, user, extra_events: Sequence = ()) -> list[Order]:
+def _rollup(
+    orders: Sequence[Order], *, user: User | None, extra_events: Sequence[OrderEvent] = ()
+) -> list[Order]:
     """Derive the status of locked ``orders`` from their shipments and lines (constant number
     of queries whatever the number of orders); save the changed ones and the history."""
     ids = [order.pk for order in orders]
@@ -107,7 +124,7 @@ def _rollup(orders: Sequence[Order], *, user, extra_events: Sequence = ()) -> li
     return changed
 
 
-def order_status_rollup(*, order: Order, user=None) -> Order:
+def order_status_rollup(*, order: Order, user: User | None = None) -> Order:
     """Bring the order's status in line with its shipments (processing, partially shipped,
     shipped, delivered). Safe to call at any time; it never moves an order backwards."""
     with transaction.atomic():

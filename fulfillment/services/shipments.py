@@ -1,8 +1,11 @@
 """Shipments made from an order's reservations, and cancelled with the order."""
 
+from __future__ import annotations
+
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Case, CharField, Value, When
@@ -17,6 +20,10 @@ from orders.models import EventType, Order, OrderStatus
 from ..locks import shipments_for_update
 from ..models import OPEN_SHIPMENT_STATUSES, Shipment, ShipmentLine, ShipmentStatus
 from ._common import _lock_shipment, _refuse
+
+if TYPE_CHECKING:
+    # who acts: a staff user, or None (the system, a carrier, a customer's signed link)
+    from django.contrib.auth.models import User
 
 SS = ShipmentStatus
 OS = OrderStatus
@@ -47,7 +54,7 @@ def _numbers_from_ids(shipments: list[Shipment]) -> None:
 def shipments_create_for_orders(
     *,
     orders: Sequence[Order],
-    user=None,
+    user: User | None = None,
     new_allocations: Sequence[Allocation] | None = None,
 ) -> list[Shipment]:
     """One pending shipment per warehouse holding reservations of each locked order that no open
@@ -111,7 +118,7 @@ def shipments_create_for_orders(
             if new_allocations is not None
             else {}
         )
-        created = Shipment.objects.bulk_create(
+        created: list[Shipment] = Shipment.objects.bulk_create(
             [
                 Shipment(
                     number=SHIPMENT_NUMBER.placeholder(uuid.uuid4().hex),
@@ -164,7 +171,9 @@ def shipments_create_for_orders(
     return created
 
 
-def shipments_cancel_for_order(*, order: Order, user=None, reason: str = "") -> list[Shipment]:
+def shipments_cancel_for_order(
+    *, order: Order, user: User | None = None, reason: str = ""
+) -> list[Shipment]:
     """Cancel the open shipments of a cancelled order (its reservations are already released
     by ``orders.services.order_cancel``). Shipped shipments are left alone."""
     with transaction.atomic():
@@ -193,7 +202,7 @@ def shipments_cancel_for_order(*, order: Order, user=None, reason: str = "") -> 
     return shipments
 
 
-def shipment_cancel(*, shipment: Shipment, user=None, reason: str = "") -> Shipment:
+def shipment_cancel(*, shipment: Shipment, user: User | None = None, reason: str = "") -> Shipment:
     """Cancel one shipment. Only the shipments of a cancelled order are cancelled: a shipment
     of an open order is cancelled by cancelling the order (which returns the stock)."""
     with transaction.atomic():

@@ -1,5 +1,10 @@
 """Shipping: the parcel handed to the carrier, stock consumed, the order rolled up."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -23,17 +28,26 @@ from .carriers import (
 )
 from .rollup import _rollup
 
+if TYPE_CHECKING:
+    # who acts: a staff user, or None (the system, a carrier, a customer's signed link)
+    from django.contrib.auth.models import User
+
 SS = ShipmentStatus
 
 
-def shipment_ship(
-    *,
-    shipment: Shipment,
-    tracking_number: str = "",
-    carrier_service: CarrierService | None = None,
-    carrier_name: str = "",
-    user=None,
-) -> Shipment:
+@dataclass(frozen=True)
+class ShipInput:
+    """The parcel handed over. ``carrier_service`` ``None``: the one chosen at packing (else the
+    cheapest that keeps the date); ``carrier_name``: a carrier typed by name where no carrier
+    service is set up; ``tracking_number`` empty: one is generated."""
+
+    shipment: Shipment
+    tracking_number: str = ""
+    carrier_service: CarrierService | None = None
+    carrier_name: str = ""
+
+
+def shipment_ship(*, data: ShipInput, user: User | None = None) -> Shipment:
     """Hand the parcel to the carrier: stock on hand and reserved go down through the ledger,
     the order lines' shipped quantities go up, the order becomes partially shipped or shipped.
     The carrier service is the one given, else the packed one, else the cheapest that keeps
@@ -42,15 +56,15 @@ def shipment_ship(
     Where no carrier service is set up, the carrier is typed by name (``carrier_name``, else
     the one typed at packing) and its own ``tracking_number`` is required: a number made up
     here would track nothing at that carrier."""
-    tracking_number = (tracking_number or "").strip() if isinstance(tracking_number, str) else ""
+    tracking_number = data.tracking_number.strip()
     errors: dict[str, list[str]] = {}
-    typed = _typed_carrier_name(carrier_name, errors)
+    typed = _typed_carrier_name(data.carrier_name, errors)
     with transaction.atomic():
-        order, shipment = _lock_shipment(shipment)
+        order, shipment = _lock_shipment(data.shipment)
         if shipment.status != SS.PACKED:
             raise _refuse(shipment, "shipped")
         _order_must_be_active(order, shipment, "shipped")
-        service = carrier_service or shipment.carrier_service
+        service = data.carrier_service or shipment.carrier_service
         # A carrier typed at packing is on the label already: never swap it for another
         # one silently, even once carrier services have been set up meanwhile.
         typed = typed or (shipment.carrier_name if service is None else "")
@@ -99,8 +113,8 @@ def shipment_ship(
                 ]
         if errors:
             raise ShipmentValidationError(errors)
-        if not tracking_number:
-            tracking_number = _tracking_number_new(service)  # typed carriers gave one
+        if not tracking_number and service is not None:  # typed carriers gave one
+            tracking_number = _tracking_number_new(service)
 
         lines = list(shipment.lines.select_related("order_line__product").order_by("pk"))
         # Stock rows next, all at once and by id (inventory.locks).
@@ -159,6 +173,7 @@ def shipment_ship(
                 {"tracking_number": [f"Tracking number {tracking_number} is already in use."]}
             ) from None
         carrier = shipment.carrier  # the service's, or the typed name's (no tracking URL)
+        assert carrier is not None  # a service or a typed name, or it was refused above
         shipped = events.event_build(
             order=order,
             type=EventType.SHIPPED,

@@ -620,6 +620,7 @@ def write_checks(*, receipt: bool = True) -> list[list]:
 
     import fulfillment.services as fs
     from fulfillment.models import Shipment
+    from fulfillment.services import picking
     from inventory.models import Product, Warehouse
     from orders.models import OrderLine, OrderStatus
     from orders.services import stock_receipt_record
@@ -660,8 +661,8 @@ def write_checks(*, receipt: bool = True) -> list[list]:
 
     pending = Shipment.objects.filter(warehouse=warehouse, status="pending").count()
     size = min(1000, pending)
-    limit = fs.MAX_PICK_LIST_SIZE
-    fs.MAX_PICK_LIST_SIZE = max(limit, size)  # the service caps a list at 200 shipments
+    limit = picking.MAX_PICK_LIST_SIZE
+    picking.MAX_PICK_LIST_SIZE = max(limit, size)  # the service caps a list at 200 shipments
     try:
         with transaction.atomic():
             t = time.perf_counter()
@@ -670,7 +671,7 @@ def write_checks(*, receipt: bool = True) -> list[list]:
             picked = pick_list.shipments.count()
             transaction.set_rollback(True)
     finally:
-        fs.MAX_PICK_LIST_SIZE = limit
+        picking.MAX_PICK_LIST_SIZE = limit
     rows.append(
         [
             f"pick list of {size:,} shipments (picklist_create, cap raised from {limit})",

@@ -191,6 +191,41 @@ class PackSerializer(serializers.Serializer):
         "by cost and promised date.",
     )
 
+    def pack_input(self, shipment: Shipment) -> services.PackInput:
+        """The validated body as the packing service's input. Without ``lines``, the
+        shipment's own quantities; ``carrier``: a carrier service (see
+        ``carrier_service_from``), or the carrier's name as typed where none is set up."""
+        data = self.validated_data
+        if "lines" in data:
+            lines = [services.PackedLine(line["sku"], line["quantity"]) for line in data["lines"]]
+        else:
+            lines = [
+                services.PackedLine(line.order_line.product.sku, line.quantity)
+                for line in shipment.lines.all()
+            ]
+        service, typed = None, ""
+        if data.get("carrier", "").strip() and not services.carrier_services_exist():
+            typed = data["carrier"]  # no carrier services set up: the carrier's name as typed
+        elif data.get("carrier", "").strip():  # a carrier's name needs the weight for a service
+            service = carrier_service_from(
+                data["carrier"],
+                shipment=shipment,
+                weight_grams=data.get("weight_grams")
+                or services.shipment_estimated_weight(shipment),
+                field="carrier",
+            )
+        # What is not given, the service estimates or defaults.
+        return services.PackInput(
+            shipment=shipment,
+            lines=lines,
+            weight_grams=data.get("weight_grams"),
+            length_cm=data.get("length_cm"),
+            width_cm=data.get("width_cm"),
+            height_cm=data.get("height_cm"),
+            carrier_service=service,
+            carrier_name=typed,
+        )
+
 
 class ShipSerializer(serializers.Serializer):
     carrier = serializers.CharField(
@@ -203,6 +238,27 @@ class ShipSerializer(serializers.Serializer):
     tracking_number = serializers.CharField(
         max_length=64, required=False, allow_blank=True, help_text="Omitted: generated."
     )
+
+    def ship_input(self, shipment: Shipment) -> services.ShipInput:
+        """The validated body as the shipping service's input; ``carrier`` as in
+        ``PackSerializer.pack_input`` (a packed shipment's weight chooses the service)."""
+        data = self.validated_data
+        service, typed = None, ""
+        if data.get("carrier", "").strip() and not services.carrier_services_exist():
+            typed = data["carrier"]  # no carrier services set up: the carrier's name as typed
+        elif data.get("carrier", "").strip() and shipment.status == SS.PACKED:
+            service = carrier_service_from(
+                data["carrier"],
+                shipment=shipment,
+                weight_grams=shipment.weight_grams or services.shipment_estimated_weight(shipment),
+                field="carrier",
+            )
+        return services.ShipInput(
+            shipment=shipment,
+            carrier_service=service,
+            carrier_name=typed,
+            tracking_number=data.get("tracking_number", ""),
+        )
 
 
 class DeliverSerializer(serializers.Serializer):
@@ -357,10 +413,13 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self):
         return shipment_queryset().order_by("created_at", "pk")
 
-    def _body(self, serializer_class) -> dict:
+    def _input(self, serializer_class):
         serializer = serializer_class(data=json_object(self.request))
         serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+        return serializer
+
+    def _body(self, serializer_class) -> dict:
+        return self._input(serializer_class).validated_data
 
     def _render(self, shipment: Shipment) -> Response:
         return Response(self.get_serializer(shipment_queryset().get(pk=shipment.pk)).data)
@@ -397,62 +456,22 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def pack(self, request, number=None):
         shipment = self.get_object()
-        data = self._body(PackSerializer)
+        body = self._input(PackSerializer)
         if shipment.status != SS.PICKING:
             # The service refuses too; refuse before estimating weights and choosing carriers.
             raise _not_now(shipment, "packed")
-        if "lines" in data:
-            packed = [(line["sku"], line["quantity"]) for line in data["lines"]]
-        else:
-            packed = [(line.order_line.product.sku, line.quantity) for line in shipment.lines.all()]
-        service, typed = None, ""
-        if data.get("carrier", "").strip() and not services.carrier_services_exist():
-            typed = data["carrier"]  # no carrier services set up: the carrier's name as typed
-        elif data.get("carrier", "").strip():  # a carrier's name needs the weight for a service
-            service = carrier_service_from(
-                data["carrier"],
-                shipment=shipment,
-                weight_grams=data.get("weight_grams")
-                or services.shipment_estimated_weight(shipment),
-                field="carrier",
-            )
-        with api_field_names():  # what is not given, the service estimates or defaults
-            services.shipment_pack(
-                shipment=shipment,
-                packed=packed,
-                weight_grams=data.get("weight_grams"),
-                length_cm=data.get("length_cm"),
-                width_cm=data.get("width_cm"),
-                height_cm=data.get("height_cm"),
-                carrier_service=service,
-                carrier_name=typed,
-                user=request.user,
-            )
+        data = body.pack_input(shipment)
+        with api_field_names():
+            services.shipment_pack(data=data, user=request.user)
         return self._render(shipment)
 
     @_action_schema("ship", ShipSerializer, "Hand the parcel to the carrier")
     @action(detail=True, methods=["post"])
     def ship(self, request, number=None):
         shipment = self.get_object()
-        data = self._body(ShipSerializer)
-        service, typed = None, ""
-        if data.get("carrier", "").strip() and not services.carrier_services_exist():
-            typed = data["carrier"]  # no carrier services set up: the carrier's name as typed
-        elif data.get("carrier", "").strip() and shipment.status == SS.PACKED:
-            service = carrier_service_from(
-                data["carrier"],
-                shipment=shipment,
-                weight_grams=shipment.weight_grams or services.shipment_estimated_weight(shipment),
-                field="carrier",
-            )
+        data = self._input(ShipSerializer).ship_input(shipment)
         with api_field_names():
-            services.shipment_ship(
-                shipment=shipment,
-                carrier_service=service,
-                carrier_name=typed,
-                tracking_number=data.get("tracking_number", ""),
-                user=request.user,
-            )
+            services.shipment_ship(data=data, user=request.user)
         return self._render(shipment)
 
     @_action_schema("deliver", DeliverSerializer, "Mark the parcel delivered")

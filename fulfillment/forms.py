@@ -2,8 +2,8 @@ from django import forms
 
 from inventory.skus import sku_key
 
-from .models import CarrierService
-from .services import MAX_PICK_LIST_SIZE
+from .models import CarrierService, Shipment
+from .services import MAX_PICK_LIST_SIZE, PackedLine, PackInput, ShipInput
 
 
 class PickListForm(forms.Form):
@@ -81,11 +81,26 @@ class PackForm(forms.Form):
     def row_fields(self):
         return [(self[f"sku_{i}"], self[f"qty_{i}"]) for i in range(self.rows)]
 
-    def packed(self) -> list[tuple[str, int]]:
+    def packed(self) -> list[PackedLine]:
         return [
-            (sku_key(self.cleaned_data.get(f"sku_{i}")), self.cleaned_data.get(f"qty_{i}") or 0)
+            PackedLine(
+                sku_key(self.cleaned_data.get(f"sku_{i}")), self.cleaned_data.get(f"qty_{i}") or 0
+            )
             for i in range(self.rows)
         ]
+
+    def pack_input(self, shipment: Shipment) -> PackInput:
+        data = self.cleaned_data
+        return PackInput(
+            shipment=shipment,
+            lines=self.packed(),
+            weight_grams=data["weight_grams"],
+            length_cm=data["length_cm"],
+            width_cm=data["width_cm"],
+            height_cm=data["height_cm"],
+            carrier_service=data.get("carrier_service"),
+            carrier_name=data.get("carrier_name", ""),
+        )
 
 
 def _carrier_fields(form: forms.Form) -> None:
@@ -121,6 +136,14 @@ class ShipForm(forms.Form):
         _carrier_fields(self)
         if self.typed_carrier:
             self.fields["tracking_number"].help_text = "The carrier's own tracking number."
+
+    def ship_input(self, shipment: Shipment) -> ShipInput:
+        return ShipInput(
+            shipment=shipment,
+            carrier_service=self.cleaned_data.get("carrier_service"),
+            carrier_name=self.cleaned_data.get("carrier_name", ""),
+            tracking_number=self.cleaned_data["tracking_number"],
+        )
 
 
 class FeedbackForm(forms.Form):

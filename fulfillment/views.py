@@ -187,19 +187,8 @@ def shipment_pack(request, number):
     shipment = _shipment_or_404(number)
     form, _ = _pack_form(shipment, request.POST)
     if form.is_valid():
-        data = form.cleaned_data
         try:
-            services.shipment_pack(
-                shipment=shipment,
-                packed=form.packed(),
-                weight_grams=data["weight_grams"],
-                length_cm=data["length_cm"],
-                width_cm=data["width_cm"],
-                height_cm=data["height_cm"],
-                carrier_service=data.get("carrier_service"),
-                carrier_name=data.get("carrier_name", ""),
-                user=request.user,
-            )
+            services.shipment_pack(data=form.pack_input(shipment), user=request.user)
         except ShipmentValidationError as exc:
             add_service_errors(form, exc)
         except TransitionNotAllowedNow as exc:
@@ -218,13 +207,7 @@ def shipment_ship(request, number):
     form = ShipForm(request.POST)
     if form.is_valid():
         try:
-            shipment = services.shipment_ship(
-                shipment=shipment,
-                carrier_service=form.cleaned_data.get("carrier_service"),
-                carrier_name=form.cleaned_data.get("carrier_name", ""),
-                tracking_number=form.cleaned_data["tracking_number"],
-                user=request.user,
-            )
+            shipment = services.shipment_ship(data=form.ship_input(shipment), user=request.user)
         except ShipmentValidationError as exc:
             add_service_errors(form, exc)
         except TransitionNotAllowedNow as exc:
@@ -312,6 +295,7 @@ def tracking_webhook(request):
     tracking_number = payload.get("tracking_number")
     if not isinstance(tracking_number, str) or not tracking_number.strip():
         errors["tracking_number"] = ["Give the tracking number as a string."]
+        tracking_number = ""
     if payload.get("status") != "delivered":
         errors["status"] = [
             f"Unsupported status {payload.get('status')!r}; the only status accepted is "
@@ -320,8 +304,8 @@ def tracking_webhook(request):
     if errors:
         return JsonResponse(errors, status=400)
     try:
-        shipment, changed = services.tracking_update(
-            tracking_number=tracking_number, status="delivered", occurred_at=occurred_at
+        result = services.tracking_update(
+            update=services.DeliveryUpdate(tracking_number=tracking_number, occurred_at=occurred_at)
         )
     except ShipmentValidationError as exc:
         return JsonResponse(exc.errors, status=400)
@@ -329,12 +313,13 @@ def tracking_webhook(request):
         return _json_error(404, exc.message)
     except TransitionNotAllowedNow as exc:
         return _json_error(409, exc.message, status=exc.status)
+    shipment = result.shipment
     return JsonResponse(
         {
             "shipment": shipment.number,
             "tracking_number": shipment.tracking_number,
             "status": shipment.status,
-            "changed": changed,
+            "changed": result.changed,
         }
     )
 

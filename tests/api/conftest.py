@@ -200,21 +200,30 @@ def make_carrier_service():
 def ship_order(order):
     """Pick, pack and ship every pending shipment of ``order`` through fulfillment's services."""
     from fulfillment.models import Shipment, ShipmentStatus
-    from fulfillment.services import picklist_create, shipment_pack, shipment_ship
+    from fulfillment.services import (
+        PackInput,
+        ShipInput,
+        packed_lines,
+        picklist_create,
+        shipment_pack,
+        shipment_ship,
+    )
     from orders.models import Order
 
     for shipment in Shipment.objects.filter(order=order, status=ShipmentStatus.PENDING):
         picklist_create(warehouse=shipment.warehouse, shipments=[shipment])
         packed = {sl.order_line.product.sku: sl.quantity for sl in shipment.lines.all()}
         shipment_pack(
-            shipment=Shipment.objects.get(pk=shipment.pk),
-            packed=packed,
-            weight_grams=500,
-            length_cm=20,
-            width_cm=20,
-            height_cm=10,
+            data=PackInput(
+                shipment=Shipment.objects.get(pk=shipment.pk),
+                lines=packed_lines(packed),
+                weight_grams=500,
+                length_cm=20,
+                width_cm=20,
+                height_cm=10,
+            )
         )
-        shipment_ship(shipment=Shipment.objects.get(pk=shipment.pk))
+        shipment_ship(data=ShipInput(shipment=Shipment.objects.get(pk=shipment.pk)))
     return Order.objects.get(pk=order.pk)
 
 

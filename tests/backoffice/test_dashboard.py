@@ -35,7 +35,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fulfillment.models import Carrier, CarrierService, Shipment, ShipmentStatus
-from fulfillment.services import picklist_create, shipment_deliver, shipment_pack, shipment_ship
+from fulfillment.services import (
+    PackInput,
+    ShipInput,
+    packed_lines,
+    picklist_create,
+    shipment_deliver,
+    shipment_pack,
+    shipment_ship,
+)
 from orders.models import Order, OrderStatus
 from orders.services import order_line_cancel_backorder
 from reports import kpis
@@ -67,15 +75,17 @@ def ship(order: Order) -> None:
             sku = line.order_line.product.sku
             packed[sku] = packed.get(sku, 0) + line.quantity
         shipment_pack(
-            shipment=Shipment.objects.get(pk=shipment.pk),
-            packed=packed,
-            weight_grams=500,
-            length_cm=20,
-            width_cm=20,
-            height_cm=10,
-            carrier_service=service,
+            data=PackInput(
+                shipment=Shipment.objects.get(pk=shipment.pk),
+                lines=packed_lines(packed),
+                weight_grams=500,
+                length_cm=20,
+                width_cm=20,
+                height_cm=10,
+                carrier_service=service,
+            )
         )
-        shipment_ship(shipment=Shipment.objects.get(pk=shipment.pk))
+        shipment_ship(data=ShipInput(shipment=Shipment.objects.get(pk=shipment.pk)))
 
 
 def deliver(order: Order, *, shipped_at, delivered_at) -> Order:

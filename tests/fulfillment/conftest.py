@@ -149,13 +149,15 @@ def contents(shipment: Shipment) -> dict[str, int]:
 
 def pack(shipment: Shipment, *, service=None, user=None, weight=1000):
     return services.shipment_pack(
-        shipment=shipment,
-        packed=contents(shipment),
-        weight_grams=weight,
-        length_cm=30,
-        width_cm=20,
-        height_cm=10,
-        carrier_service=service,
+        data=services.PackInput(
+            shipment=shipment,
+            lines=services.packed_lines(contents(shipment)),
+            weight_grams=weight,
+            length_cm=30,
+            width_cm=20,
+            height_cm=10,
+            carrier_service=service,
+        ),
         user=user,
     )
 
@@ -173,7 +175,9 @@ def to_packed(shipment: Shipment, *, user=None) -> Shipment:
 
 def to_shipped(shipment: Shipment, *, user=None, tracking_number: str = "") -> Shipment:
     to_packed(shipment, user=user)
-    return services.shipment_ship(shipment=shipment, tracking_number=tracking_number, user=user)
+    return services.shipment_ship(
+        data=services.ShipInput(shipment=shipment, tracking_number=tracking_number), user=user
+    )
 
 
 def order_of(products: dict, **kwargs):

@@ -9,7 +9,7 @@ import pytest
 
 from fulfillment.exceptions import ShipmentTransitionNotAllowed
 from fulfillment.models import Shipment, ShipmentStatus
-from fulfillment.services import shipment_ship
+from fulfillment.services import ShipInput, shipment_ship
 from inventory.models import MovementKind, StockLevel, StockMovement
 from orders.exceptions import TransitionNotAllowedNow
 from orders.models import EventType, Order, OrderEvent, OrderStatus
@@ -44,7 +44,7 @@ def test_cancel_while_the_parcel_is_shipped_exactly_one_wins(stocked, mug, tee, 
         results = run_together(
             [
                 lambda o=clerk_view: order_cancel(order=o, reason="customer called"),
-                lambda s=warehouse_view: shipment_ship(shipment=s),
+                lambda s=warehouse_view: shipment_ship(data=ShipInput(shipment=s)),
             ]
         )
         cancelled, shipped = results

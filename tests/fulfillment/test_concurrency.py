@@ -28,7 +28,7 @@ def test_shipping_both_parts_of_a_split_order_at_once_ends_shipped(split_stock, 
     def ship(shipment):
         try:
             barrier.wait(timeout=10)
-            services.shipment_ship(shipment=shipment)
+            services.shipment_ship(data=services.ShipInput(shipment=shipment))
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:

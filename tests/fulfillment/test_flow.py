@@ -50,7 +50,7 @@ def test_single_warehouse_order_goes_all_the_way(stocked, mug, tee, carriers, wa
     assert shipment.carrier_service == carriers["standard"]  # cheapest that is on time
     assert status(order) == OrderStatus.PROCESSING
 
-    services.shipment_ship(shipment=shipment, user=warehouse_user)
+    services.shipment_ship(data=services.ShipInput(shipment=shipment), user=warehouse_user)
     shipment.refresh_from_db()
     assert shipment.status == ShipmentStatus.SHIPPED
     assert shipment.tracking_number.startswith("PCL")
@@ -206,7 +206,7 @@ def test_steps_out_of_order_are_refused(stocked, mug, carriers):
     order = order_of({mug: 1})
     [shipment] = order.shipments.all()
     with pytest.raises(ShipmentTransitionNotAllowed, match="pending"):
-        services.shipment_ship(shipment=shipment)
+        services.shipment_ship(data=services.ShipInput(shipment=shipment))
     with pytest.raises(ShipmentTransitionNotAllowed):
         pack(shipment)
     with pytest.raises(ShipmentTransitionNotAllowed):

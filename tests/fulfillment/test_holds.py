@@ -45,7 +45,9 @@ def test_a_held_order_is_not_shipped(stocked, mug, carriers):
     before = _stock(mug)
 
     with pytest.raises(ShipmentTransitionNotAllowed) as refused:
-        services.shipment_ship(shipment=Shipment.objects.get(pk=shipment.pk))
+        services.shipment_ship(
+            data=services.ShipInput(shipment=Shipment.objects.get(pk=shipment.pk))
+        )
 
     assert f"its order {order.number} is on hold" in refused.value.message
     assert Shipment.objects.get(pk=shipment.pk).status == ShipmentStatus.PACKED
@@ -62,15 +64,19 @@ def test_a_cancelled_order_is_neither_packed_nor_shipped(stocked, mug, tee, carr
 
     with pytest.raises(ShipmentTransitionNotAllowed):
         services.shipment_pack(
-            shipment=Shipment.objects.get(pk=shipment.pk),
-            packed=packed,
-            weight_grams=500,
-            length_cm=30,
-            width_cm=20,
-            height_cm=10,
+            data=services.PackInput(
+                shipment=Shipment.objects.get(pk=shipment.pk),
+                lines=services.packed_lines(packed),
+                weight_grams=500,
+                length_cm=30,
+                width_cm=20,
+                height_cm=10,
+            )
         )
     with pytest.raises(ShipmentTransitionNotAllowed):
-        services.shipment_ship(shipment=Shipment.objects.get(pk=shipment.pk))
+        services.shipment_ship(
+            data=services.ShipInput(shipment=Shipment.objects.get(pk=shipment.pk))
+        )
 
     assert Shipment.objects.get(pk=shipment.pk).status == ShipmentStatus.CANCELLED
     assert _stock(mug) == (100, 0) and _stock(tee) == (100, 0)

@@ -26,7 +26,9 @@ def picking(products):
 def pack_with(shipment, packed, **kwargs):
     values = {"weight_grams": 900, "length_cm": 30, "width_cm": 20, "height_cm": 10}
     values.update(kwargs)
-    return services.shipment_pack(shipment=shipment, packed=packed, **values)
+    rows = packed.items() if isinstance(packed, dict) else packed
+    lines = [services.PackedLine(sku, quantity) for sku, quantity in rows]
+    return services.shipment_pack(data=services.PackInput(shipment=shipment, lines=lines, **values))
 
 
 def test_packing_mismatch_is_refused_with_a_clear_message(stocked, mug, tee, carriers):
@@ -58,7 +60,11 @@ def test_without_weight_and_size_the_products_weights_and_the_standard_parcel_ar
     tee.save(update_fields=["weight_grams"])
     shipment = picking({mug: 2, tee: 1})
 
-    services.shipment_pack(shipment=shipment, packed={"MUG-BLUE": 2, "TEE-M": 1}, width_cm=25)
+    services.shipment_pack(
+        data=services.PackInput(
+            shipment=shipment, lines=services.packed_lines({"MUG-BLUE": 2, "TEE-M": 1}), width_cm=25
+        )
+    )
 
     shipment.refresh_from_db()
     assert shipment.status == ShipmentStatus.PACKED
@@ -74,7 +80,11 @@ def test_without_a_weight_and_none_recorded_the_weight_is_recorded_as_unknown(
     mug.save(update_fields=["weight_grams"])  # tee keeps 200 g: a partial sum would be wrong
     shipment = picking({mug: 1, tee: 1})
 
-    services.shipment_pack(shipment=shipment, packed={"MUG-BLUE": 1, "TEE-M": 1})
+    services.shipment_pack(
+        data=services.PackInput(
+            shipment=shipment, lines=services.packed_lines({"MUG-BLUE": 1, "TEE-M": 1})
+        )
+    )
 
     shipment.refresh_from_db()
     assert shipment.status == ShipmentStatus.PACKED
@@ -90,7 +100,7 @@ def test_without_a_weight_and_none_recorded_the_weight_is_recorded_as_unknown(
     )
     assert event.details["weight_grams"] is None
 
-    services.shipment_ship(shipment=shipment)  # and it can be handed over
+    services.shipment_ship(data=services.ShipInput(shipment=shipment))  # and it can be handed over
     shipment.refresh_from_db()
     assert shipment.status == ShipmentStatus.SHIPPED
     assert shipment.shipping_cost is None
@@ -103,7 +113,9 @@ def test_without_a_weight_a_flat_priced_service_costs_its_parcel_fee(stocked, mu
     CarrierService.objects.filter(pk=carriers["express"].pk).update(price_per_kg=0)
     shipment = picking({mug: 1})
 
-    services.shipment_pack(shipment=shipment, packed={"MUG-BLUE": 1})
+    services.shipment_pack(
+        data=services.PackInput(shipment=shipment, lines=services.packed_lines({"MUG-BLUE": 1}))
+    )
 
     shipment.refresh_from_db()
     assert shipment.carrier_service == carriers["express"]
@@ -112,7 +124,9 @@ def test_without_a_weight_a_flat_priced_service_costs_its_parcel_fee(stocked, mu
 
 def test_a_known_weight_is_displayed_in_kg(stocked, mug, carriers):
     shipment = picking({mug: 2})
-    services.shipment_pack(shipment=shipment, packed={"MUG-BLUE": 2})
+    services.shipment_pack(
+        data=services.PackInput(shipment=shipment, lines=services.packed_lines({"MUG-BLUE": 2}))
+    )
     shipment.refresh_from_db()
     assert shipment.weight_grams == 800
     assert shipment.weight_display == "0.80 kg"
@@ -232,11 +246,15 @@ def test_ship_with_a_given_tracking_number_and_refuse_duplicates(stocked, mug, c
     for shipment in (first, second):
         pick(shipment)
         pack(shipment)
-    services.shipment_ship(shipment=first, tracking_number="ABC-12345")
+    services.shipment_ship(data=services.ShipInput(shipment=first, tracking_number="ABC-12345"))
     with pytest.raises(ShipmentValidationError, match="already used"):
-        services.shipment_ship(shipment=second, tracking_number="ABC-12345")
+        services.shipment_ship(
+            data=services.ShipInput(shipment=second, tracking_number="ABC-12345")
+        )
     with pytest.raises(ShipmentValidationError, match="letters, digits or dashes"):
-        services.shipment_ship(shipment=second, tracking_number="no spaces please")
+        services.shipment_ship(
+            data=services.ShipInput(shipment=second, tracking_number="no spaces please")
+        )
     second.refresh_from_db()
     assert second.status == ShipmentStatus.PACKED
 
@@ -248,7 +266,7 @@ def test_a_parcel_packed_without_a_service_ships_with_the_proposed_one(stocked, 
     type(shipment).objects.filter(pk=shipment.pk).update(carrier_service=None)  # e.g. deleted
     shipment.refresh_from_db()
 
-    services.shipment_ship(shipment=shipment)
+    services.shipment_ship(data=services.ShipInput(shipment=shipment))
 
     shipment.refresh_from_db()
     assert shipment.status == ShipmentStatus.SHIPPED

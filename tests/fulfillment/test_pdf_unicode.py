@@ -66,7 +66,9 @@ def unicode_order(stocked, mug, tee, carriers):
 def shipped(unicode_order):
     shipment = unicode_order.shipments.get()
     to_packed(shipment)
-    services.shipment_ship(shipment=shipment, tracking_number="PCL123456789GB", user=None)
+    services.shipment_ship(
+        data=services.ShipInput(shipment=shipment, tracking_number="PCL123456789GB"), user=None
+    )
     return shipment
 
 

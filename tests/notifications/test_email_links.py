@@ -71,14 +71,16 @@ def test_every_link_of_every_email_is_absolute_and_opens(
         [shipment] = order.shipments.all()
         fulfillment.picklist_create(warehouse=shipment.warehouse, shipments=[shipment])
         fulfillment.shipment_pack(
-            shipment=shipment,
-            packed={"MUG-BLUE": 2, "TEE-M": 1},
-            weight_grams=1000,
-            length_cm=30,
-            width_cm=20,
-            height_cm=10,
+            data=fulfillment.PackInput(
+                shipment=shipment,
+                lines=fulfillment.packed_lines({"MUG-BLUE": 2, "TEE-M": 1}),
+                weight_grams=1000,
+                length_cm=30,
+                width_cm=20,
+                height_cm=10,
+            )
         )
-        fulfillment.shipment_ship(shipment=shipment)
+        fulfillment.shipment_ship(data=fulfillment.ShipInput(shipment=shipment))
         fulfillment.shipment_deliver(shipment=shipment)
     order.refresh_from_db()
     assert order.status == OrderStatus.DELIVERED

@@ -79,11 +79,11 @@ def late_mails(order: Order) -> list:
 
 
 def ship(shipment, tracking: str):
-    from fulfillment.services import shipment_ship
+    from fulfillment.services import ShipInput, shipment_ship
 
     pick(shipment)
     pack(shipment)
-    return shipment_ship(shipment=shipment, tracking_number=tracking)
+    return shipment_ship(data=ShipInput(shipment=shipment, tracking_number=tracking))
 
 
 def desk_late_numbers(client) -> set[str]:

@@ -37,7 +37,14 @@ def ship(order: Order, user=None) -> Order:
 
 def _ship_through_fulfillment(order: Order, user=None) -> Order:
     from fulfillment.models import Shipment, ShipmentStatus
-    from fulfillment.services import picklist_create, shipment_pack, shipment_ship
+    from fulfillment.services import (
+        PackInput,
+        ShipInput,
+        packed_lines,
+        picklist_create,
+        shipment_pack,
+        shipment_ship,
+    )
 
     service = _carrier_service()
     for shipment in Shipment.objects.filter(order=order, status=ShipmentStatus.PENDING):
@@ -48,16 +55,18 @@ def _ship_through_fulfillment(order: Order, user=None) -> Order:
             packed[sku] = packed.get(sku, 0) + sl.quantity
         shipment = Shipment.objects.get(pk=shipment.pk)
         shipment_pack(
-            shipment=shipment,
-            packed=packed,
-            weight_grams=500,
-            length_cm=20,
-            width_cm=20,
-            height_cm=10,
-            carrier_service=service,
+            data=PackInput(
+                shipment=shipment,
+                lines=packed_lines(packed),
+                weight_grams=500,
+                length_cm=20,
+                width_cm=20,
+                height_cm=10,
+                carrier_service=service,
+            ),
             user=user,
         )
-        shipment_ship(shipment=Shipment.objects.get(pk=shipment.pk), user=user)
+        shipment_ship(data=ShipInput(shipment=Shipment.objects.get(pk=shipment.pk)), user=user)
     return Order.objects.get(pk=order.pk)
 
 

@@ -468,15 +468,17 @@ class Command(BaseCommand):
                     sku = line.order_line.product.sku
                     packed[sku] = packed.get(sku, 0) + line.quantity
                 fs.shipment_pack(
-                    shipment=shipment,
-                    packed=packed,
-                    weight_grams=max(fs.shipment_estimated_weight(shipment), 100),
-                    length_cm=40,
-                    width_cm=30,
-                    height_cm=20,
+                    data=fs.PackInput(
+                        shipment=shipment,
+                        lines=fs.packed_lines(packed),
+                        weight_grams=max(fs.shipment_estimated_weight(shipment), 100),
+                        length_cm=40,
+                        width_cm=30,
+                        height_cm=20,
+                    ),
                     user=user,
                 )
-                fs.shipment_ship(shipment=shipment, user=user)
+                fs.shipment_ship(data=fs.ShipInput(shipment=shipment), user=user)
                 if plans[shipment.order_id] == FATE_DELIVER:
                     fs.shipment_deliver(shipment=shipment, user=user)
             except (OrderError, InventoryError) as exc:

@@ -7,7 +7,7 @@
 """
 
 from functools import partial
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -15,7 +15,9 @@ from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
+
+if TYPE_CHECKING:  # rest_framework.views imports this module (API settings): no cycle
+    from rest_framework.views import APIView
 
 # An unfiltered list counts at most this many rows (or up to the page asked for): an exact
 # COUNT(*) grows with the table (~50 ms for 1,000,000 orders on 2 cores, docs/benchmarks.md).
@@ -35,7 +37,8 @@ def requested_page(value: Any) -> int:
         return 1
 
 
-class CappedPaginator(Paginator[Any]):
+# Paginator is generic in the stubs only (not subscriptable at run time).
+class CappedPaginator(Paginator):  # type: ignore[type-arg]
     """A Django paginator that counts at most ``cap`` rows, so the cost of the count does not
     grow with the table; ``capped`` tells whether there are more (``count`` is then a lower
     bound). The cap grows with the ``page`` asked for, so that page and the next one exist
@@ -76,7 +79,7 @@ class Pagination(PageNumberPagination):
     paging_params = frozenset({"page", "page_size", "format"})
 
     def paginate_queryset(  # type: ignore[override]
-        self, queryset: QuerySet[Any], request: Request, view: APIView | None = None
+        self, queryset: QuerySet[Any], request: Request, view: "APIView | None" = None
     ) -> list[Any] | None:
         page = request.query_params.get(self.page_query_param)
         filtered = any(
@@ -87,7 +90,7 @@ class Pagination(PageNumberPagination):
         else:
             # A class in all but name: called like one, it makes a CappedPaginator.
             self.django_paginator_class = cast(
-                type[Paginator[Any]],
+                "type[Paginator[Any]]",
                 partial(CappedPaginator, cap=self.count_cap, page=requested_page(page)),
             )
         return super().paginate_queryset(queryset, request, view)

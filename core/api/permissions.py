@@ -6,12 +6,14 @@ A partner is the active object a token user reaches through its ``partner`` one-
 ``inventory`` (below ``orders``) guards its endpoints with these classes too.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
-from rest_framework.views import APIView
+
+if TYPE_CHECKING:  # rest_framework.views imports this module (API settings): no cycle
+    from rest_framework.views import APIView
 
 
 def partner_of(user: User | AnonymousUser | None) -> Any:
@@ -34,7 +36,7 @@ def partner_of(user: User | AnonymousUser | None) -> Any:
 class IsPartnerOrStaff(BasePermission):
     message = "This token belongs to neither an active partner nor a staff user."
 
-    def has_permission(self, request: Request, view: APIView) -> bool:
+    def has_permission(self, request: Request, view: "APIView") -> bool:
         user = request.user
         return bool(
             user and user.is_authenticated and (user.is_staff or partner_of(user) is not None)
@@ -46,7 +48,7 @@ def partner_or_staff_with(*, read: str, create: str | None = None) -> type[BaseP
     holding ``read`` to list and retrieve, and ``create`` to create."""
 
     class PartnerOrStaffWith(IsPartnerOrStaff):
-        def has_permission(self, request: Request, view: APIView) -> bool:
+        def has_permission(self, request: Request, view: "APIView") -> bool:
             if not super().has_permission(request, view):
                 return False
             user = request.user
@@ -75,7 +77,7 @@ def staff_with(*perms: str, any_of: bool = False) -> type[BasePermission]:
             + "."
         )
 
-        def has_permission(self, request: Request, view: APIView) -> bool:
+        def has_permission(self, request: Request, view: "APIView") -> bool:
             user = request.user
             if not (user and user.is_authenticated and user.is_staff):
                 return False

@@ -18,14 +18,16 @@ import logging
 import math
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import BaseCache, caches
 from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
-from rest_framework.views import APIView
+
+if TYPE_CHECKING:  # rest_framework.views imports this module (API settings): no cycle
+    from rest_framework.views import APIView
 
 try:  # celery[redis] brings redis-py; without it only other cache backends are possible.
     from redis.exceptions import RedisError
@@ -185,7 +187,7 @@ class ApiRateThrottle(BaseThrottle):
             return str(client_ip(request))
         return str(request.user.pk)
 
-    def allow_request(self, request: Request, view: APIView) -> bool:
+    def allow_request(self, request: Request, view: "APIView") -> bool:
         scope = self.scope_of(request)
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
         if not rate:

@@ -321,7 +321,7 @@ def tracking_webhook(request):
         return JsonResponse(errors, status=400)
     try:
         shipment, changed = services.tracking_update(
-            tracking_number=tracking_number, status="delivered", occurred_at=occurred_at
+            tracking_number=str(tracking_number), status="delivered", occurred_at=occurred_at
         )
     except ShipmentValidationError as exc:
         return JsonResponse(exc.errors, status=400)

@@ -5,6 +5,8 @@ Every permission is named here, per group and app, never "every permission of an
 added later grants nothing until it is written down here (and in the table).
 """
 
+from django.contrib.auth.models import AnonymousUser, User
+
 PURCHASING = "Purchasing staff"
 WAREHOUSE = "Warehouse staff"
 MANAGERS = "Managers"
@@ -161,11 +163,11 @@ def role_permissions(name: str) -> dict[str, list[str]]:
 MANAGER_PERMISSIONS = ("orders.view_order", "inventory.view_stockmovement")
 
 
-def is_manager(user) -> bool:
+def is_manager(user: User | AnonymousUser) -> bool:
     """Superuser, or member of "Managers" holding ``orders.view_order`` and
     ``inventory.view_stockmovement``."""
     if not (user.is_authenticated and user.is_active):
         return False
     if user.is_superuser:
         return True
-    return user.has_perms(MANAGER_PERMISSIONS) and user.groups.filter(name=MANAGERS).exists()
+    return bool(user.has_perms(MANAGER_PERMISSIONS)) and user.groups.filter(name=MANAGERS).exists()

@@ -1,7 +1,13 @@
 """Pages of the whole site: the role-based start page (docs/roles.md), the favicon, the 403 page."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.cache import cache_control
@@ -11,7 +17,7 @@ from accounts.roles import is_manager
 
 
 @login_required
-def home(request):
+def home(request: HttpRequest) -> HttpResponseBase:
     """Send each person to where their work is (docs/roles.md): managers to the dashboard,
     the order desk (purchasing staff) to the orders, the warehouse to the shipment queue."""
     user = request.user
@@ -33,7 +39,7 @@ def home(request):
     return render(request, "home.html")
 
 
-def handler403(request, exception=None):
+def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Root ``handler403``: JSON under /api/, the site's own page (templates/403.html, with the
     navigation) elsewhere."""
     if request.path.startswith("/api/"):
@@ -44,6 +50,6 @@ def handler403(request, exception=None):
 
 
 @cache_control(max_age=86400, public=True)
-def favicon(request):
+def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask /favicon.ico of pages that do not link an icon (the admin, the API docs)."""
     return HttpResponseRedirect(static("favicon.ico"))

@@ -56,4 +56,4 @@ def phone_normalise(value: str, *, region: str | None) -> str:
         if not value.startswith("+") and not region:
             message += NO_REGION_HINT
         raise ValueError(message)
-    return number.as_e164
+    return str(number.as_e164)

@@ -2,12 +2,16 @@
 page, with a message saying why and what to do, answered ``429``. Used for the back-office login
 and the admin's alike (docs/security.md)."""
 
+from datetime import timedelta
+from typing import Any
+
 from axes.helpers import get_client_username, get_cool_off
 from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 
-def lockout_message(cool_off) -> str:
+def lockout_message(cool_off: timedelta | None) -> str:
     wait = ""
     if cool_off:
         minutes = max(1, round(cool_off.total_seconds() / 60))
@@ -20,7 +24,11 @@ def lockout_message(cool_off) -> str:
     )
 
 
-def lockout_response(request, original_response=None, credentials=None):
+def lockout_response(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> HttpResponse:
     username = get_client_username(request, credentials) or ""
     form = AuthenticationForm(request, initial={"username": username})
     context = {

@@ -14,11 +14,12 @@
 JSON bodies are checked by the API's parser (``core.api.parsers.JSONParser``).
 """
 
+from collections.abc import Callable, Iterable
 from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 
@@ -36,7 +37,7 @@ def _utf8(latin1: str) -> str:
     return latin1.encode("latin-1").decode("utf-8", "surrogateescape")
 
 
-def parameter_problems(pairs) -> dict[str, list[str]]:
+def parameter_problems(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for key, value in pairs:
         if text_problem(key):
@@ -48,7 +49,7 @@ def parameter_problems(pairs) -> dict[str, list[str]]:
     return errors
 
 
-def _encoded_pairs(raw: str):
+def _encoded_pairs(raw: str) -> list[tuple[str, str]]:
     """``(name, value)`` of a query string or form body (characters standing for bytes)."""
     try:
         pairs = parse_qsl(
@@ -63,10 +64,10 @@ def _encoded_pairs(raw: str):
 
 
 class HostileInputMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if "\x00" in request.path_info:
             raise Http404("No page has a NUL character in its address.")
         too_large = self._too_large(request)
@@ -92,7 +93,7 @@ class HostileInputMiddleware:
         return self.get_response(request)
 
     @staticmethod
-    def _drop_bad_cookies(request) -> None:
+    def _drop_bad_cookies(request: HttpRequest) -> None:
         """A cookie is not a field anybody can name in an error: one with a NUL or a lone
         surrogate (Django decodes "\\000" escapes) is dropped, as if never sent, so a session
         key never reaches the database with a NUL in it."""
@@ -100,7 +101,7 @@ class HostileInputMiddleware:
             if text_problem(name) or text_problem(value):
                 del request.COOKIES[name]
 
-    def _too_large(self, request):
+    def _too_large(self, request: HttpRequest) -> HttpResponse | None:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if limit is None or request.content_type == "multipart/form-data":
             return None  # files stream to disk; their other fields are counted when read
@@ -110,7 +111,7 @@ class HostileInputMiddleware:
             return None
         return self._refuse(request, 413, None) if length > limit else None
 
-    def _body_problems(self, request) -> dict[str, list[str]]:
+    def _body_problems(self, request: HttpRequest) -> dict[str, list[str]]:
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return {}
         if request.content_type == "application/x-www-form-urlencoded":
@@ -126,7 +127,9 @@ class HostileInputMiddleware:
             )
         return {}
 
-    def _refuse(self, request, status: int, errors: dict | None):
+    def _refuse(
+        self, request: HttpRequest, status: int, errors: dict[str, list[str]] | None
+    ) -> HttpResponse:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         detail = (
             f"The request body is larger than the {limit:,} bytes this server accepts."

@@ -3,15 +3,17 @@ CSV this site writes (the exports of ``dataio`` and the dashboard's tables in ``
 
 # Text starting with one of these is run as a formula by spreadsheet programs: our CSV exports
 # prefix such cells with "'" (``safe``), and the imports undo it (``dataio.imports.base.unquoted``).
+from collections.abc import Sequence
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def safe(value):
+def safe(value: object) -> object:
     """A CSV cell that spreadsheet programs will not run as a formula."""
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
 
 
-def safe_row(row: list) -> list:
+def safe_row(row: Sequence[object]) -> list[object]:
     return [safe(value) for value in row]

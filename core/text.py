@@ -26,6 +26,7 @@ stored order differ from their request (and from its idempotency fingerprint).
 """
 
 import math
+from typing import Any
 
 NUL_MESSAGE = "Contains a NUL character; remove it."
 SURROGATE_MESSAGE = (
@@ -50,7 +51,7 @@ def text_problem(value: str) -> str | None:
     return None
 
 
-def number_problem(value) -> str | None:
+def number_problem(value: object) -> str | None:
     """Why a JSON number cannot be stored (beyond any integer column, infinite, NaN), or None."""
     if isinstance(value, bool):
         return None
@@ -61,13 +62,13 @@ def number_problem(value) -> str | None:
     return None
 
 
-def value_problem(value) -> str | None:
+def value_problem(value: object) -> str | None:
     if isinstance(value, str):
         return text_problem(value)
     return number_problem(value)
 
 
-def find_problems(data, *, max_depth: int) -> tuple[dict | list | None, bool]:
+def find_problems(data: object, *, max_depth: int) -> tuple[dict[str, Any] | None, bool]:
     """Check every string (keys included) and number of a parsed JSON document.
 
     Returns ``(errors, too_deep)``: ``errors`` is None when all is well, else the nested error
@@ -75,7 +76,7 @@ def find_problems(data, *, max_depth: int) -> tuple[dict | list | None, bool]:
     ``{"lines": {"1": {"sku": [message]}}}``); ``too_deep`` says the document nests more than
     ``max_depth`` objects or lists. Iterative, so any depth is safe to walk.
     """
-    errors: dict = {}
+    errors: dict[str, Any] = {}
     # (value, path of keys from the root, depth)
     stack: list[tuple[object, tuple[str, ...], int]] = [(data, (), 0)]
     while stack:
@@ -96,7 +97,7 @@ def find_problems(data, *, max_depth: int) -> tuple[dict | list | None, bool]:
     return (errors or None), False
 
 
-def _add(errors: dict, path: tuple[str, ...], message: str) -> None:
+def _add(errors: dict[str, Any], path: tuple[str, ...], message: str) -> None:
     node = errors
     for key in path[:-1]:
         child = node.get(key)

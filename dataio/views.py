@@ -15,15 +15,19 @@ import io
 import secrets
 import time
 import zlib
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import (
     Http404,
+    HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
+    HttpResponseBase,
     JsonResponse,
     StreamingHttpResponse,
 )
@@ -33,6 +37,7 @@ from django.utils import timezone
 from orders.models import ImportJob
 
 from .imports import IMPORTERS, FileRejected, importer_for, read_table, row_limit
+from .imports.base import Importer
 from .imports.exports import csv_lines, order_lines, order_rows, product_rows, write_xlsx
 from .imports.forms import OrderExportForm, UploadForm
 from .imports.jobs import import_job_create, import_job_enqueue, job_status
@@ -43,7 +48,7 @@ PREVIEW_ROWS = 20
 SHOWN_ERRORS = 200
 
 
-def _importer(request, kind: str):
+def _importer(request: HttpRequest, kind: str) -> Importer:
     if kind not in IMPORTERS:
         raise Http404(f"No import of {kind}.")
     importer = importer_for(kind)
@@ -52,12 +57,12 @@ def _importer(request, kind: str):
     return importer
 
 
-def _allowed_kinds(user) -> list:
+def _allowed_kinds(user: User | AnonymousUser) -> list[Importer]:
     return [importer_for(k) for k in IMPORTERS if user.has_perms(importer_for(k).permissions)]
 
 
 # --- the pending file -------------------------------------------------------------------------
-def _pending(request) -> dict:
+def _pending(request: HttpRequest) -> dict[str, dict[str, Any]]:
     now = time.time()
     return {
         token: item
@@ -66,7 +71,7 @@ def _pending(request) -> dict:
     }
 
 
-def _store(request, kind: str, filename: str, data: bytes) -> str:
+def _store(request: HttpRequest, kind: str, filename: str, data: bytes) -> str:
     pending = {t: item for t, item in _pending(request).items() if item["kind"] != kind}
     token = secrets.token_urlsafe(16)
     pending[token] = {
@@ -79,7 +84,7 @@ def _store(request, kind: str, filename: str, data: bytes) -> str:
     return token
 
 
-def _load(request, kind: str, token: str):
+def _load(request: HttpRequest, kind: str, token: str) -> tuple[str, bytes] | None:
     item = _pending(request).get(token)
     if item is None or item["kind"] != kind:
         return None
@@ -89,7 +94,7 @@ def _load(request, kind: str, token: str):
         return None
 
 
-def _drop(request, token: str) -> None:
+def _drop(request: HttpRequest, token: str) -> None:
     pending = _pending(request)
     pending.pop(token, None)
     request.session[SESSION_KEY] = pending
@@ -97,7 +102,9 @@ def _drop(request, token: str) -> None:
 
 # --- pages ------------------------------------------------------------------------------------
 @login_required
-def index(request, export_form=None, status=200):
+def index(
+    request: HttpRequest, export_form: OrderExportForm | None = None, status: int = 200
+) -> HttpResponse:
     user = request.user
     kinds = _allowed_kinds(user)
     can_export_products = user.has_perm("inventory.view_product")
@@ -118,7 +125,7 @@ def index(request, export_form=None, status=200):
 
 
 @login_required
-def upload(request, kind: str):
+def upload(request: HttpRequest, kind: str) -> HttpResponseBase:
     importer = _importer(request, kind)
     posted = request.method == "POST"
     form = UploadForm(request.POST, request.FILES) if posted else UploadForm()
@@ -142,7 +149,7 @@ def upload(request, kind: str):
 
 
 @login_required
-def preview(request, kind: str, token: str):
+def preview(request: HttpRequest, kind: str, token: str) -> HttpResponseBase:
     importer = _importer(request, kind)
     pending = _load(request, kind, token)
     if pending is None:
@@ -175,7 +182,7 @@ def preview(request, kind: str, token: str):
         return render(
             request, "dataio/upload.html", {"importer": importer, "form": form}, status=400
         )
-    errors_by_row: dict[int, list[str]] = {}
+    errors_by_row: dict[int | None, list[str]] = {}
     for error in report.errors:
         errors_by_row.setdefault(error.row, []).append(error.message)
     shown = table.rows[:PREVIEW_ROWS]
@@ -204,13 +211,13 @@ def preview(request, kind: str, token: str):
     )
 
 
-def _job(request, pk: int) -> ImportJob:
+def _job(request: HttpRequest, pk: int) -> ImportJob:
     """The user's own import job (someone else's is not found)."""
     return get_object_or_404(ImportJob, pk=pk, user_id=request.user.pk)
 
 
 @login_required
-def job(request, pk: int):
+def job(request: HttpRequest, pk: int) -> HttpResponse:
     item = _job(request, pk)
     return render(
         request,
@@ -220,23 +227,23 @@ def job(request, pk: int):
 
 
 @login_required
-def job_status_json(request, pk: int):
+def job_status_json(request: HttpRequest, pk: int) -> HttpResponse:
     return JsonResponse(job_status(_job(request, pk)))
 
 
 # --- exports ----------------------------------------------------------------------------------
-def _attachment(response, name: str):
+def _attachment(response: HttpResponseBase, name: str) -> HttpResponseBase:
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
 @login_required
 @permission_required("inventory.view_product", raise_exception=True)
-def export_products(request):
+def export_products(request: HttpRequest) -> HttpResponseBase:
     fmt = request.GET.get("format", "csv")
     stamp = timezone.localdate().isoformat()
     if fmt == "csv":
-        response = StreamingHttpResponse(
+        response: HttpResponseBase = StreamingHttpResponse(
             csv_lines(product_rows()), content_type="text/csv; charset=utf-8"
         )
         return _attachment(response, f"products-{stamp}.csv")
@@ -253,7 +260,7 @@ def export_products(request):
 
 @login_required
 @permission_required("orders.view_order", raise_exception=True)
-def export_orders(request):
+def export_orders(request: HttpRequest) -> HttpResponseBase:
     form = OrderExportForm(request.GET)
     if not form.is_valid():
         return index(request, export_form=form, status=400)

@@ -160,6 +160,8 @@ def demo_phone(country: str, rng: random.Random) -> str:
     three draws as before, so the rest of the demo data stays as it was)."""
     draws = rng.randint(1, 49), rng.randint(100, 999), rng.randint(100000, 999999)
     example = phonenumbers.example_number(country)
+    if example is None:
+        raise ValueError(f"libphonenumber has no example number for {country!r}.")
     national = str(example.national_number)
     number = phonenumbers.PhoneNumber(
         country_code=example.country_code,

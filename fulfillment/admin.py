@@ -37,7 +37,7 @@ class ShipmentLineInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["order_line", "stock_level", "quantity"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names (stubs: list invariance)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -95,7 +95,7 @@ class PickListShipmentInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["number", "order", "status"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names (stubs: list invariance)
 
     def has_add_permission(self, request, obj=None):
         return False

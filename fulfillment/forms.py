@@ -23,10 +23,11 @@ class PickListForm(forms.Form):
 
     def __init__(self, *args, shipments=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["shipments"].choices = [(s.number, s.number) for s in shipments]
+        self.fields["shipments"].choices = [(s.number, s.number) for s in shipments]  # type: ignore[attr-defined]
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("mode") == "oldest" and not data.get("count") and "count" not in self.errors:
             self.add_error("count", "Give how many of the oldest pending shipments to pick.")
         if data.get("mode") == "selected" and not data.get("shipments"):
@@ -35,6 +36,7 @@ class PickListForm(forms.Form):
 
 
 class PackForm(forms.Form):
+    typed_carrier: bool
     weight_grams = forms.IntegerField(
         min_value=1,
         max_value=10**6,
@@ -103,7 +105,7 @@ class PackForm(forms.Form):
         )
 
 
-def _carrier_fields(form: forms.Form) -> None:
+def _carrier_fields(form: "PackForm | ShipForm") -> None:
     """The active carrier services to choose from; where none is set up, a carrier typed by
     name instead (``form.typed_carrier``)."""
     services = CarrierService.objects.filter(
@@ -113,11 +115,12 @@ def _carrier_fields(form: forms.Form) -> None:
     if form.typed_carrier:
         del form.fields["carrier_service"]
     else:
-        form.fields["carrier_service"].queryset = services
+        form.fields["carrier_service"].queryset = services  # type: ignore[attr-defined]
         del form.fields["carrier_name"]
 
 
 class ShipForm(forms.Form):
+    typed_carrier: bool
     carrier_service = forms.ModelChoiceField(
         queryset=CarrierService.objects.none(), label="Carrier service"
     )

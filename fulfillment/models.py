@@ -178,7 +178,7 @@ class Shipment(ConcurrentTransitionMixin, models.Model):
         """The carrier service's carrier; for a carrier typed by name (a shop without carrier
         services) an unsaved ``Carrier`` whose code and name are that name, with no tracking
         URL, so the order's ``shipments``, labels and e-mails name it. Never saved."""
-        if self.carrier_service_id:
+        if self.carrier_service is not None:
             return self.carrier_service.carrier
         if self.carrier_name:
             return Carrier(code=self.carrier_name, name=self.carrier_name)

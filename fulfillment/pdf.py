@@ -71,7 +71,8 @@ class Document(FPDF):
 
     def _wrapped(self, text: str, size: float, style: str) -> list[str]:
         self.set_font(FONT, style, size)
-        return self.multi_cell(0, 1, text, dry_run=True, output=MethodReturnValue.LINES)
+        # output=LINES: the lines alone (the stubs give every output's type).
+        return self.multi_cell(0, 1, text, dry_run=True, output=MethodReturnValue.LINES)  # type: ignore[return-value]
 
     def block(
         self,
@@ -156,7 +157,7 @@ def _address(shipment: Shipment) -> list[str]:
         order.shipping_line1,
         order.shipping_line2,
         f"{order.shipping_postal_code} {order.shipping_city}".strip(),
-        order.shipping_country.name,  # django-countries' name: "United Kingdom"
+        order.shipping_country.name,  # type: ignore[attr-defined]  # django-countries' Country
     ]
 
 
@@ -169,7 +170,7 @@ def _sender(shipment: Shipment) -> list[str]:
         warehouse.address_line1,
         warehouse.address_line2,
         f"{warehouse.postal_code} {warehouse.city}".strip(),
-        warehouse.country.name,
+        warehouse.country.name,  # type: ignore[attr-defined]  # django-countries' Country
     ]
 
 
@@ -218,7 +219,7 @@ def label_pdf(shipment: Shipment) -> bytes:
     pdf.add_page()
     pdf.block([carrier.name], bottom=15, size=14, min_size=9, style="B")
     # A carrier typed by name (no carrier services set up) has no service to print.
-    service = shipment.carrier_service.name if shipment.carrier_service_id else ""
+    service = shipment.carrier_service.name if shipment.carrier_service is not None else ""
     pdf.block([service], bottom=20, size=10, min_size=7)
     pdf.set_y(21)
     pdf.block(["FROM"], bottom=25, size=8, style="B")

@@ -305,7 +305,9 @@ def tracking_webhook(request):
         return JsonResponse(errors, status=400)
     try:
         result = services.tracking_update(
-            update=services.DeliveryUpdate(tracking_number=tracking_number, occurred_at=occurred_at)
+            update=services.DeliveryUpdate(
+                tracking_number=str(tracking_number), occurred_at=occurred_at
+            )
         )
     except ShipmentValidationError as exc:
         return JsonResponse(exc.errors, status=400)

@@ -37,7 +37,7 @@ class StockLevelInline(admin.TabularInline):
     can_delete = False
     show_change_link = True
     fields = ["warehouse", "on_hand", "reserved", "available", "bin_location", "reorder_point"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names (stubs: list invariance)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -101,7 +101,8 @@ class StockLevelForm(forms.ModelForm):
         fields = ["product", "warehouse", "bin_location", "reorder_point"]
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("adjust_by") and not (data.get("adjust_reason") or "").strip():
             self.add_error("adjust_reason", "Give a reason for the adjustment.")
         if data.get("adjust_by") and self.instance.pk is None:

@@ -10,6 +10,7 @@ and pass the locked instances; the functions here change them and save with ``up
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -27,7 +28,7 @@ MAX_UNITS_PER_MOVE = 1_000_000
 
 @dataclass(frozen=True)
 class Reservation:
-    order_line: object
+    order_line: Any  # an orders.OrderLine (inventory imports nothing above it)
     stock_level: StockLevel
     quantity: int
 
@@ -322,7 +323,8 @@ def stock_reserve(
             )
         }
     )
-    new, changed = {}, []
+    new: dict[tuple[int, int], Allocation] = {}
+    changed: list[Allocation] = []
     for r in reservations:
         key = (r.order_line.pk, r.stock_level.pk)
         if key in existing:

@@ -107,7 +107,7 @@ class OrderLineInline(admin.TabularInline):
         "backordered",
         "substituted_from",
     ]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names (stubs: list invariance)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -126,7 +126,7 @@ class OrderEventInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["created_at", "type", "from_status", "to_status", "message", "user"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names (stubs: list invariance)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -174,7 +174,7 @@ class OrderForm(forms.ModelForm):
 
     class Meta:
         model = Order
-        fields = []
+        fields: list[str] = []
 
 
 class OrderAdmin(admin.ModelAdmin):

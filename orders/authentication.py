@@ -4,6 +4,8 @@ request asks who the partner is, and this answers it in the token's own query.
 Nothing is cached between requests: each request looks its token up, so a rotated or revoked
 token stops working at once (``token_rotate``, ``token_revoke``; docs/security.md)."""
 
+from typing import Any
+
 from django.db import transaction
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
@@ -13,7 +15,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
     """DRF's ``TokenAuthentication`` (``Authorization: Token <key>``), one query per request."""
 
     def authenticate_credentials(self, key):
-        model = self.get_model()
+        model: Any = self.get_model()  # the token model
         try:
             token = model.objects.select_related("user__partner__channel").get(key=key)
         except model.DoesNotExist:

@@ -155,7 +155,8 @@ class SubstituteForm(forms.Form):
     )
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("charge_substitute_price") and not (data.get("price_reason") or "").strip():
             self.add_error("price_reason", "Say why the customer pays the substitute's price.")
         return data

@@ -16,6 +16,6 @@ def fill_backorders_later(sender, product_ids, **kwargs):
     from .tasks import backorders_fill_task
 
     try:
-        backorders_fill_task.apply_async(args=[list(product_ids)], retry=False)
+        backorders_fill_task.apply_async(args=(list(product_ids),), retry=False)
     except Exception:
         logger.warning("Could not enqueue backorder filling for %s", product_ids, exc_info=True)

@@ -24,7 +24,7 @@ def receive(request):
         try:
             movements, filled = stock_receipt_record(
                 warehouse=form.cleaned_data["warehouse"],
-                lines=lines.pairs(),
+                lines=lines.pairs(),  # type: ignore[attr-defined]  # the formset class's own
                 user=request.user,
                 reference=form.cleaned_data["reference"],
             )

@@ -34,8 +34,9 @@ PAGE_SIZE = 50
 @login_required
 @permission_required("orders.view_order", raise_exception=True)
 def order_list(request):
-    filterset = OrderDeskFilter(request.GET or None, queryset=selectors.order_list())
-    qs = filterset.qs if filterset.is_bound else filterset.queryset
+    orders = selectors.order_list()
+    filterset = OrderDeskFilter(request.GET or None, queryset=orders)
+    qs = filterset.qs if filterset.is_bound else orders
     filtered = any(value for key, value in request.GET.items() if key != "page")
     if filtered:
         paginator = Paginator(qs, PAGE_SIZE)
@@ -109,7 +110,7 @@ def order_transition(request, number: str, name: str):
         return redirect("orders:detail", number=number)
     form = {"cancel": CancelForm, "hold": HoldForm}.get(name, ReasonForm)(request.POST)
     if not form.is_valid():
-        problems = " ".join(m for ms in form.errors.values() for m in ms)
+        problems = " ".join(str(m) for ms in form.errors.values() for m in ms)
         messages.error(request, f"Order {order.number}: {problems}")
         return redirect("orders:detail", number=number)
     try:
@@ -134,7 +135,7 @@ def line_substitute(request, number: str, line_id: int):
     )
     form = SubstituteForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(m for ms in form.errors.values() for m in ms))
+        messages.error(request, " ".join(str(m) for ms in form.errors.values() for m in ms))
         return redirect("orders:detail", number=number)
     old_sku = line.product.sku if line.product_id else ""
     try:
@@ -185,7 +186,8 @@ def order_create(request):
             try:
                 with transaction.atomic():
                     order = services.order_place(
-                        user=request.user, **form.service_kwargs(lines.lines())
+                        user=request.user,
+                        **form.service_kwargs(lines.lines()),  # type: ignore[attr-defined]
                     )
             except OrderValidationError as exc:
                 form.add_service_errors(exc.errors, lines)

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 PALETTE = ["#2456c7", "#e07b00", "#1e7b34", "#8e44ad", "#b3261e", "#00838f", "#6d4c41"]
 
@@ -28,11 +30,11 @@ class Chart:
     desc: str
     width: int = 720
     height: int = 260
-    bars: list[dict] = field(default_factory=list)
-    ticks: list[dict] = field(default_factory=list)
-    labels: list[dict] = field(default_factory=list)
-    legend: list[dict] = field(default_factory=list)
-    plot: dict = field(default_factory=dict)
+    bars: list[dict[str, Any]] = field(default_factory=list)
+    ticks: list[dict[str, Any]] = field(default_factory=list)
+    labels: list[dict[str, Any]] = field(default_factory=list)
+    legend: list[dict[str, Any]] = field(default_factory=list)
+    plot: dict[str, Any] = field(default_factory=dict)
     slug: str = ""
 
 
@@ -42,8 +44,8 @@ def bar_chart(
     title: str,
     desc: str,
     categories: list[str],
-    series: list[tuple[str, list[float]]],
-    fmt=lambda v: f"{v:g}",
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    fmt: Callable[[float], str] = lambda v: f"{v:g}",
     axis_max: float | None = None,
 ) -> Chart:
     """Bars (one series) or stacked bars (several) over ``categories``; values ≥ 0.
@@ -75,7 +77,7 @@ def bar_chart(
     every = max(1, math.ceil(n / 15))
     for i, category in enumerate(categories):
         x = left + slot * i + (slot - bar_w) / 2
-        base = top + plot_h
+        base: float = top + plot_h
         for s, (name, values) in enumerate(series):
             value = values[i] or 0
             if value <= 0:

@@ -5,6 +5,7 @@ CSV cells made safe. The computations (``reports.kpis``) return numbers and date
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from core.spreadsheet import safe
 
@@ -18,7 +19,7 @@ def fmt_days(value: datetime.timedelta | None) -> str:
     return "" if value is None else f"{value.total_seconds() / 86400:.2f}"
 
 
-def fmt_num(value) -> str:
+def fmt_num(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
@@ -26,7 +27,7 @@ def fmt_num(value) -> str:
     return str(value)
 
 
-def csv_cell(value):
+def csv_cell(value: object) -> object:
     """A figure stays a figure ("-2.5" is a number, not a formula); any other text is made
     safe for spreadsheet programs."""
     if isinstance(value, str):
@@ -49,7 +50,7 @@ def days_text(value: datetime.timedelta | None) -> str:
     return f"{days:.1f} days ({value.total_seconds() / 3600:.0f} h)"
 
 
-def number(value, digits: int = 2) -> str:
+def number(value: float | Decimal | None, digits: int = 2) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
 
 

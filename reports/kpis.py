@@ -36,6 +36,7 @@ import datetime
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import (
@@ -51,6 +52,7 @@ from django.db.models import (
     Min,
     OuterRef,
     Q,
+    QuerySet,
     Sum,
 )
 from django.db.models.expressions import RawSQL
@@ -63,6 +65,9 @@ from orders.models import EventType, Order, OrderEvent, OrderLine, OrderStatus
 from returns.models import VOID_STATUSES, ReturnLine, ReturnReason
 
 from .formatting import fmt_num, fmt_rate
+
+# What every result's ``table()`` gives the CSV export: the header, then the rows.
+Table = tuple[list[str], list[list[Any]]]
 
 MAX_RANGE_DAYS = 366
 # Return reasons that make an order imperfect (our fault, not the customer's choice).
@@ -95,14 +100,14 @@ def days_between(start: datetime.date, end: datetime.date) -> list[datetime.date
     return [start + datetime.timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-def ratio(part, whole) -> float | None:
+def ratio(part: float | Decimal | None, whole: float | Decimal | None) -> float | None:
     """``part / whole`` or ``None`` when ``whole`` is zero or unknown."""
     if not whole:
         return None
     return float(part or 0) / float(whole)
 
 
-def _as_date(value) -> datetime.date:
+def _as_date(value: object) -> datetime.date:
     # TruncDate gives dates on PostgreSQL and on SQLite; keep strings safe anyway.
     return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
 
@@ -115,13 +120,13 @@ class PercentileCont(Aggregate):
     template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
     allow_distinct = False
 
-    def __init__(self, expression, *, fraction: float, **extra):
+    def __init__(self, expression: Any, *, fraction: float, **extra: Any) -> None:
         if not 0 <= fraction <= 1:
             raise ValueError("fraction must lie between 0 and 1")
         super().__init__(expression, fraction=repr(float(fraction)), **extra)
 
 
-def _interpolate(values: list, position: float):
+def _interpolate(values: list[Any], position: float) -> Any:
     lower = math.floor(position)
     frac = position - lower
     if len(values) == 1 or frac == 0:
@@ -129,14 +134,16 @@ def _interpolate(values: list, position: float):
     return values[0] + (values[1] - values[0]) * frac
 
 
-def _percentile_by_offset(ordered_values, n: int, fraction: float):
+def _percentile_by_offset(ordered_values: QuerySet[Any, Any], n: int, fraction: float) -> Any:
     """percentile_cont over an ordered values queryset of ``n`` rows: one LIMIT 2 OFFSET k query."""
     position = fraction * (n - 1)
     lower = math.floor(position)
     return _interpolate(list(ordered_values[lower : lower + 2]), position)
 
 
-def _delivered_orders(start: datetime.date, end: datetime.date):
+def _delivered_orders(
+    start: datetime.date, end: datetime.date
+) -> tuple[QuerySet[Order], int | None]:
     """Orders delivered (every shipment delivered) whose last delivery lies in the range,
     annotated with ``delivered`` (that last ``Shipment.delivered_at``), and the lowest id
     among them (``None`` when nothing was delivered in the range: the queryset is then empty
@@ -168,16 +175,17 @@ def _delivered_orders(start: datetime.date, end: datetime.date):
     return orders.filter(pk__gte=found["lowest"]), found["lowest"]
 
 
-def _checked_orders(start: datetime.date, end: datetime.date):
+def _checked_orders(start: datetime.date, end: datetime.date) -> QuerySet[Any]:
     """Orders placed in the range that had an inventory check (an ALLOCATED or BACKORDERED
     event), annotated with ``was_backordered`` (a BACKORDERED event exists)."""
     first, after = bounds(start, end)
     events = OrderEvent.objects.filter(order=OuterRef("pk"))
-    return (
+    checked: QuerySet[Any] = (
         Order.objects.filter(placed_at__gte=first, placed_at__lt=after)
         .filter(Exists(events.filter(type__in=[EventType.ALLOCATED, EventType.BACKORDERED])))
         .annotate(was_backordered=Exists(events.filter(type=EventType.BACKORDERED)))
     )
+    return checked
 
 
 # --- orders per day by channel ------------------------------------------------------------
@@ -196,7 +204,7 @@ class OrdersPerDay:
     def series(self) -> list[tuple[str, list[int]]]:
         return [(ch, [self.counts.get((d, ch), 0) for d in self.days]) for ch in self.channels]
 
-    def table(self):
+    def table(self) -> Table:
         header = ["date", *self.channels, "total"]
         rows = []
         for day in self.days:
@@ -243,12 +251,12 @@ class CycleTime:
     p90: datetime.timedelta | None
     buckets: list[tuple[str, int]] = field(default_factory=list)
 
-    def table(self):
+    def table(self) -> Table:
         header = ["cycle_time", "orders"]
         return header, [[label, n] for label, n in self.buckets]
 
 
-def _cycle_durations(start: datetime.date, end: datetime.date):
+def _cycle_durations(start: datetime.date, end: datetime.date) -> QuerySet[Any]:
     orders, _lowest = _delivered_orders(start, end)
     return orders.annotate(
         duration=ExpressionWrapper(F("delivered") - F("placed_at"), output_field=DurationField())
@@ -260,7 +268,7 @@ def kpi_cycle_time(*, start: datetime.date, end: datetime.date) -> CycleTime:
     90th percentile and a histogram. 2 queries on PostgreSQL, 4 elsewhere (see module doc and
     ``_delivered_orders``); 1 when nothing was delivered in the range."""
     qs = _cycle_durations(start, end)
-    aggregates = {"n": Count("pk")}
+    aggregates: dict[str, Aggregate] = {"n": Count("pk")}
     lower = datetime.timedelta(0)
     for i, (_label, upper) in enumerate(CYCLE_BUCKETS):
         cond = Q(duration__gte=lower)
@@ -307,7 +315,7 @@ class OnTimeShipment:
     def rate(self) -> float | None:
         return ratio(self.on_time, self.orders)
 
-    def table(self):
+    def table(self) -> Table:
         header = ["promised_ship_date", "orders", "on_time", "on_time_rate_pct"]
         rows = [[d.isoformat(), n, ok, fmt_rate(ratio(ok, n))] for d, n, ok in self.days]
         return header, rows
@@ -409,7 +417,7 @@ class FillRate:
         r = ratio(self.units_short, self.units)
         return None if r is None else 1 - r
 
-    def table(self):
+    def table(self) -> Table:
         header = [
             "channel",
             "orders_checked",
@@ -502,7 +510,7 @@ class BackorderRate:
     def rate(self) -> float | None:
         return ratio(self.backordered, self.orders)
 
-    def table(self):
+    def table(self) -> Table:
         header = ["date_placed", "orders_checked", "orders_backordered", "backorder_rate_pct"]
         return header, [[d.isoformat(), n, b, fmt_rate(ratio(b, n))] for d, n, b in self.days]
 
@@ -553,7 +561,7 @@ class PerfectOrders:
     def rate(self) -> float | None:
         return ratio(self.perfect, self.orders)
 
-    def table(self):
+    def table(self) -> Table:
         header = ["measure", "orders", "share_pct"]
         rows = [
             ["delivered in range", self.orders, fmt_rate(ratio(self.orders, self.orders))],
@@ -585,13 +593,13 @@ def kpi_perfect_orders(*, start: datetime.date, end: datetime.date) -> PerfectOr
     # was; a shipment's delivered_at is set only when it is delivered.
     qs = orders.annotate(
         delivered_day=TruncDate("delivered"),
-        is_late=Q(delivered_day__gt=F("estimated_delivery_date")),
+        delivered_late=Q(delivered_day__gt=F("estimated_delivery_date")),
         no_estimate=Q(estimated_delivery_date__isnull=True),
         has_cancelled=Q(pk__in=cancelled_line.values("order_id")),
         was_backordered=Q(pk__in=backordered.values("order_id")),
         has_claim=Q(pk__in=claim.values("return_request__order_id")),
     )
-    late_q = Q(is_late=True) | Q(no_estimate=True)
+    late_q = Q(delivered_late=True) | Q(no_estimate=True)
     incomplete_q = Q(has_cancelled=True) | Q(was_backordered=True)
     claim_q = Q(has_claim=True)
     result = qs.aggregate(
@@ -629,7 +637,7 @@ class ReturnRate:
     def rate(self) -> float | None:
         return ratio(self.units, self.units_shipped)
 
-    def table(self):
+    def table(self) -> Table:
         header = ["reason", "units_returned", "returns", "units_shipped", "return_rate_pct"]
         rows = [
             [label, units, returns, self.units_shipped, fmt_rate(ratio(units, self.units_shipped))]
@@ -736,7 +744,7 @@ class InventoryTurnover:
             out.append((code, cogs, value, ratio(cogs, value), doi))
         return out
 
-    def table(self):
+    def table(self) -> Table:
         header = [
             "sku",
             "product",
@@ -819,10 +827,10 @@ class LateOrders:
     )
     count: int
     by_status: list[tuple[str, int]]  # (status label, orders)
-    orders: list[dict]
+    orders: list[dict[str, Any]]
     today: datetime.date
 
-    def table(self):
+    def table(self) -> Table:
         header = [
             "order",
             "channel",

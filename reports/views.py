@@ -15,21 +15,26 @@ from __future__ import annotations
 
 import csv
 import datetime
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.roles import is_manager
 from reports import kpis
-from reports.charts import bar_chart
+from reports.charts import Chart, bar_chart
 from reports.formatting import csv_cell, day, days_text, number, pct, rate
 
 DEFAULT_DAYS = 30
+# What each section of the page shows above its table: (label, figure) pairs and a chart.
+Section = tuple[list[tuple[str, str]], Chart]
+
 PAGE_ROWS = 50  # rows of a long table shown on the page; the CSV export has all of them
 
 
@@ -51,8 +56,8 @@ class DateRangeForm(forms.Form):
         today = timezone.localdate()
         return {"start": today - datetime.timedelta(days=DEFAULT_DAYS - 1), "end": today}
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         start, end = data.get("start"), data.get("end")
         for name, value in (("start", start), ("end", end)):
             if value is not None and not self.EARLIEST <= value <= self.LATEST:
@@ -74,7 +79,7 @@ class DateRangeForm(forms.Form):
         return data
 
 
-def range_form(params) -> DateRangeForm:
+def range_form(params: Mapping[str, str]) -> DateRangeForm:
     """The form bound to the query string, or to the default range (last 30 days)."""
     if "start" in params or "end" in params:
         return DateRangeForm({"start": params.get("start", ""), "end": params.get("end", "")})
@@ -83,7 +88,7 @@ def range_form(params) -> DateRangeForm:
 
 
 # --- sections: one per KPI -----
-def _orders_per_day(r: kpis.OrdersPerDay):
+def _orders_per_day(r: kpis.OrdersPerDay) -> Section:
     series = r.series() or [("Orders", [0] * len(r.days))]
     chart = bar_chart(
         slug="orders_per_day",
@@ -97,7 +102,7 @@ def _orders_per_day(r: kpis.OrdersPerDay):
     return [("Orders placed", f"{r.total:,}"), ("Per day", f"{r.total / days:.1f}")], chart
 
 
-def _cycle_time(r: kpis.CycleTime):
+def _cycle_time(r: kpis.CycleTime) -> Section:
     chart = bar_chart(
         slug="cycle_time",
         title="Order cycle time (placed → delivered)",
@@ -113,7 +118,7 @@ def _cycle_time(r: kpis.CycleTime):
     return figures, chart
 
 
-def _on_time(r: kpis.OnTimeShipment):
+def _on_time(r: kpis.OnTimeShipment) -> Section:
     chart = bar_chart(
         slug="on_time_shipment",
         title="On-time shipment rate by promised ship date",
@@ -131,7 +136,7 @@ def _on_time(r: kpis.OnTimeShipment):
     return figures, chart
 
 
-def _fill_rate(r: kpis.FillRate):
+def _fill_rate(r: kpis.FillRate) -> Section:
     chart = bar_chart(
         slug="fill_rate",
         title="Order fill rate at first inventory check by channel",
@@ -149,7 +154,7 @@ def _fill_rate(r: kpis.FillRate):
     return figures, chart
 
 
-def _backorders(r: kpis.BackorderRate):
+def _backorders(r: kpis.BackorderRate) -> Section:
     chart = bar_chart(
         slug="backorder_rate",
         title="Backorder rate by day placed",
@@ -167,7 +172,7 @@ def _backorders(r: kpis.BackorderRate):
     return figures, chart
 
 
-def _perfect(r: kpis.PerfectOrders):
+def _perfect(r: kpis.PerfectOrders) -> Section:
     chart = bar_chart(
         slug="perfect_orders",
         title="Perfect orders and why the others were not",
@@ -179,7 +184,7 @@ def _perfect(r: kpis.PerfectOrders):
     return figures, chart
 
 
-def _returns(r: kpis.ReturnRate):
+def _returns(r: kpis.ReturnRate) -> Section:
     chart = bar_chart(
         slug="return_rate",
         title="Units returned by reason",
@@ -195,7 +200,7 @@ def _returns(r: kpis.ReturnRate):
     return figures, chart
 
 
-def _inventory(r: kpis.InventoryTurnover):
+def _inventory(r: kpis.InventoryTurnover) -> Section:
     warehouses = r.warehouses()
     chart = bar_chart(
         slug="inventory_turnover",
@@ -214,7 +219,7 @@ def _inventory(r: kpis.InventoryTurnover):
     return figures, chart
 
 
-def _late(r: kpis.LateOrders):
+def _late(r: kpis.LateOrders) -> Section:
     chart = bar_chart(
         slug="late_orders",
         title="Late orders now by status",
@@ -228,8 +233,8 @@ def _late(r: kpis.LateOrders):
 @dataclass(frozen=True)
 class Table:
     title: str
-    compute: object  # kpi function
-    section: object  # builds (figures, chart) from the result
+    compute: Callable[..., Any]  # kpi function
+    section: Callable[[Any], Section]  # builds (figures, chart) from the result
 
 
 TABLES: dict[str, Table] = {
@@ -247,7 +252,7 @@ TABLES: dict[str, Table] = {
 }
 
 
-def _compute(name: str, start: datetime.date, end: datetime.date, *, export: bool = False):
+def _compute(name: str, start: datetime.date, end: datetime.date, *, export: bool = False) -> Any:
     if name == "late_orders" and export:
         return kpis.kpi_late_orders(start=start, end=end, limit=None)
     return TABLES[name].compute(start=start, end=end)
@@ -271,7 +276,7 @@ def _bad_request(text: str) -> HttpResponse:
 
 
 @login_required
-def dashboard(request):
+def dashboard(request: HttpRequest) -> HttpResponse:
     if not is_manager(request.user):
         raise PermissionDenied("The dashboard is for managers.")
     form = range_form(request.GET)
@@ -281,13 +286,15 @@ def dashboard(request):
             return _bad_request(f"Unknown table {export!r}; choose one of: {', '.join(TABLES)}.")
         if not form.is_valid():
             problems = "; ".join(
-                f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()
+                f"{name}: {' '.join(str(e) for e in errors)}"
+                for name, errors in form.errors.items()
             )
             return _bad_request(f"Invalid date range: {problems}")
         return _csv(export, form.cleaned_data["start"], form.cleaned_data["end"])
 
-    sections = []
-    start = end = None
+    sections: list[dict[str, Any]] = []
+    start: datetime.date | None = None
+    end: datetime.date | None = None
     if form.is_valid():
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
         for name, spec in TABLES.items():
@@ -312,7 +319,7 @@ def dashboard(request):
         "sections": sections,
         "start": start,
         "end": end,
-        "query": f"start={start.isoformat()}&end={end.isoformat()}" if start else "",
+        "query": f"start={start.isoformat()}&end={end.isoformat()}" if start and end else "",
         "page_rows": PAGE_ROWS,
         "time_zone": timezone.get_current_timezone_name(),
     }

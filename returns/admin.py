@@ -64,7 +64,7 @@ class ReturnLineInline(admin.TabularInline):
         "condition",
         "disposition",
     ]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names (stubs: list invariance)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -75,7 +75,7 @@ class RefundInline(admin.StackedInline):
     extra = 0
     can_delete = False
     fields = ["amount", "restocking_fee", "currency", "method", "reference", "created_by"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names (stubs: list invariance)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -151,7 +151,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
         "inspected_at",
         "closed_at",
     ]
-    fields = readonly_fields
+    fields = readonly_fields  # type: ignore[assignment]  # the same names (stubs: list invariance)
     actions = ["approve", "receive", "refund", "exchange", "close", "cancel"]
 
     def has_add_permission(self, request):

@@ -163,7 +163,7 @@ class ReturnLineInSerializer(serializers.Serializer):
 
 class ReturnCreateSerializer(serializers.Serializer):
     order = serializers.CharField(max_length=64, help_text="Order number (SO-…).")
-    lines = ReturnLineInSerializer(many=True, min_length=1)
+    lines = ReturnLineInSerializer(many=True, min_length=1)  # type: ignore[call-arg]
     override_reason = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -201,7 +201,7 @@ class InspectLineSerializer(serializers.Serializer):
 
 
 class InspectSerializer(serializers.Serializer):
-    lines = InspectLineSerializer(many=True, min_length=1)
+    lines = InspectLineSerializer(many=True, min_length=1)  # type: ignore[call-arg]
     warehouse = serializers.CharField(
         required=False,
         help_text="Code of the warehouse that received the goods; omitted: the one they were "
@@ -243,7 +243,7 @@ class ExchangeLineSerializer(serializers.Serializer):
 
 
 class ExchangeSerializer(serializers.Serializer):
-    lines = ExchangeLineSerializer(
+    lines = ExchangeLineSerializer(  # type: ignore[call-arg]  # ListSerializer takes min_length
         many=True,
         min_length=1,
         required=False,

@@ -64,7 +64,8 @@ class ReturnCreateForm(forms.Form):
             yield line, available, self[f"qty_{sku}"], self[f"reason_{sku}"], self[f"note_{sku}"]
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         lines = []
         for line, _available in self.returnable:
             sku = line.product.sku

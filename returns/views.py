@@ -2,6 +2,7 @@
 inspect, refund or exchange) and the customer's public return page reached from a signed link.
 Thin: they call services and show their errors on the forms."""
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -186,7 +187,7 @@ def return_action(request, number, action):
             )
             return redirect("returns:detail", number=number)
         raise PermissionDenied
-    form = None
+    form: forms.Form | None = None
     try:
         if action == "reject":
             form = RejectForm(request.POST)

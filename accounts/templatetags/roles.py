@@ -4,6 +4,7 @@
 """
 
 from django import template
+from django.contrib.auth.models import AnonymousUser, User
 
 from accounts.roles import is_manager as _is_manager
 
@@ -11,5 +12,5 @@ register = template.Library()
 
 
 @register.filter
-def is_manager(user) -> bool:
+def is_manager(user: User | AnonymousUser) -> bool:
     return _is_manager(user)

@@ -12,10 +12,11 @@ under ``code``: clients of v1 read them there.
 """
 
 import logging
+from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
@@ -28,7 +29,7 @@ logger = logging.getLogger("oms.api")
 NOT_FOUND_BODY = {"code": NOT_FOUND, "detail": "Not found."}
 
 
-def with_code(data, code: str):
+def with_code(data: Any, code: str) -> Any:
     """``data`` (an error body) with ``code`` first, unless it has a ``code`` item already (or
     is not an object)."""
     if not isinstance(data, dict) or "code" in data:
@@ -36,7 +37,7 @@ def with_code(data, code: str):
     return {"code": code, **data}
 
 
-def error_code(exc) -> str:
+def error_code(exc: Exception) -> str:
     """The code of an error DRF answers itself."""
     if isinstance(exc, ValidationError):
         return INVALID
@@ -49,7 +50,7 @@ def error_code(exc) -> str:
     return INVALID
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler: domain errors by their base class, unexpected errors to JSON 500."""
     # Imported here: rest_framework.views reads DEFAULT_THROTTLE_CLASSES / PAGINATION (classes of
     # this package) when it is imported, so importing it at module level is circular.
@@ -84,13 +85,13 @@ def exception_handler(exc, context):
 
 
 @csrf_exempt
-def not_found(request, *args, **kwargs):
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """JSON 404 for every unknown path under the API prefix (Django's would be HTML), whatever
     the method: exempt from the CSRF check, which would answer a POST with an HTML 403."""
     return JsonResponse(NOT_FOUND_BODY, status=404)
 
 
-def handler404(request, exception=None):
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Root ``handler404``: JSON under /api/, Django's page elsewhere."""
     if request.path.startswith("/api/"):
         return not_found(request)
@@ -99,7 +100,7 @@ def handler404(request, exception=None):
     return page_not_found(request, exception)
 
 
-def handler500(request):
+def handler500(request: HttpRequest) -> HttpResponse:
     """Root ``handler500``: JSON under /api/ (errors outside DRF views), Django's page elsewhere."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Internal server error."}, status=500)

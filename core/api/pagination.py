@@ -7,11 +7,17 @@
 """
 
 from functools import partial
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
+
+if TYPE_CHECKING:  # rest_framework.views imports this module (API settings): no cycle
+    from rest_framework.views import APIView
 
 # An unfiltered list counts at most this many rows (or up to the page asked for): an exact
 # COUNT(*) grows with the table (~50 ms for 1,000,000 orders on 2 cores, docs/benchmarks.md).
@@ -22,7 +28,7 @@ COUNT_CAP = 10_000
 MAX_PAGE = 1_000_000
 
 
-def requested_page(value) -> int:
+def requested_page(value: Any) -> int:
     """The page number asked for (1 for anything that is not a positive number, at most
     ``MAX_PAGE``)."""
     try:
@@ -31,20 +37,29 @@ def requested_page(value) -> int:
         return 1
 
 
-class CappedPaginator(Paginator):
+# Paginator is generic in the stubs only (not subscriptable at run time).
+class CappedPaginator(Paginator):  # type: ignore[type-arg]
     """A Django paginator that counts at most ``cap`` rows, so the cost of the count does not
     grow with the table; ``capped`` tells whether there are more (``count`` is then a lower
     bound). The cap grows with the ``page`` asked for, so that page and the next one exist
     whenever they have rows. Shared by the order desk and the API's ``Pagination``."""
 
-    def __init__(self, object_list, per_page, *, cap: int = COUNT_CAP, page: int = 1):
+    def __init__(
+        self,
+        object_list: QuerySet[Any],
+        per_page: int | str,
+        *,
+        cap: int = COUNT_CAP,
+        page: int = 1,
+    ) -> None:
         super().__init__(object_list, per_page)
+        self.queryset = object_list
         self.cap = max(cap, (min(page, MAX_PAGE) + 1) * int(per_page))
         self.capped = False
 
     @cached_property
     def count(self) -> int:
-        found = self.object_list.order_by()[: self.cap + 1].count()
+        found = self.queryset.order_by()[: self.cap + 1].count()
         self.capped = found > self.cap
         return min(found, self.cap)
 
@@ -63,7 +78,9 @@ class Pagination(PageNumberPagination):
     count_cap = COUNT_CAP
     paging_params = frozenset({"page", "page_size", "format"})
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(  # type: ignore[override]
+        self, queryset: QuerySet[Any], request: Request, view: "APIView | None" = None
+    ) -> list[Any] | None:
         page = request.query_params.get(self.page_query_param)
         filtered = any(
             value for key, value in request.query_params.items() if key not in self.paging_params
@@ -71,12 +88,15 @@ class Pagination(PageNumberPagination):
         if filtered or page in self.last_page_strings:
             self.django_paginator_class = Paginator
         else:
-            self.django_paginator_class = partial(
-                CappedPaginator, cap=self.count_cap, page=requested_page(page)
+            # A class in all but name: called like one, it makes a CappedPaginator.
+            self.django_paginator_class = cast(
+                "type[Paginator[Any]]",
+                partial(CappedPaginator, cap=self.count_cap, page=requested_page(page)),
             )
         return super().paginate_queryset(queryset, request, view)
 
-    def get_paginated_response(self, data):
+    def get_paginated_response(self, data: Any) -> Response:
+        assert self.page is not None  # paginate_queryset made it
         paginator = self.page.paginator
         return Response(
             {
@@ -88,7 +108,7 @@ class Pagination(PageNumberPagination):
             }
         )
 
-    def get_paginated_response_schema(self, schema):
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         response = super().get_paginated_response_schema(schema)
         response["required"] = ["count", "count_exact", "next", "previous", "results"]
         response["properties"] = {

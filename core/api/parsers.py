@@ -1,8 +1,12 @@
 """Request bodies: the API's JSON parser checks every body once, here, before any view sees it;
 ``json_object`` gives a view the body as an object."""
 
+from collections.abc import Mapping
+from typing import IO, Any
+
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.request import Request
 
 from core.text import find_problems
 
@@ -21,7 +25,12 @@ class JSONParser(parsers.JSONParser):
 
     max_depth = MAX_JSON_DEPTH
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self,
+        stream: IO[Any],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
@@ -37,10 +46,10 @@ class JSONParser(parsers.JSONParser):
         return f"JSON parse error - nested more than {self.max_depth} levels deep."
 
 
-def json_object(request) -> dict:
+def json_object(request: Request) -> dict[str, Any]:
     """The request body as an object: an empty body is ``{}``, anything else but an object
     (a list, a string) is a 400 naming the problem."""
-    data = request.data
+    data: object = request.data
     if data is None or data == "" or (hasattr(data, "keys") and not data):
         return {}
     if not isinstance(data, dict):

@@ -6,15 +6,25 @@ A partner is the active object a token user reaches through its ``partner`` one-
 ``inventory`` (below ``orders``) guards its endpoints with these classes too.
 """
 
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.models import AnonymousUser, User
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+if TYPE_CHECKING:  # rest_framework.views imports this module (API settings): no cycle
+    from rest_framework.views import APIView
 
 
-def partner_of(user):
+def partner_of(user: User | AnonymousUser | None) -> Any:
     """The active partner of a token user, or None. Loaded with its channel (placement reads
-    it) in one query, unless authentication has loaded it already (token auth does)."""
+    it) in one query, unless authentication has loaded it already (token auth does).
+
+    An ``orders.Partner`` (typed ``Any``: this module imports no app)."""
     if user is None or not user.is_authenticated:
         return None
-    relation = user._meta.model.partner.related
+    user_model: Any = user._meta.model  # its `partner` relation is added by orders
+    relation = user_model.partner.related
     if not relation.is_cached(user):
         partners = relation.related_model._default_manager
         found = partners.select_related("channel").filter(user_id=user.pk).first()
@@ -26,7 +36,7 @@ def partner_of(user):
 class IsPartnerOrStaff(BasePermission):
     message = "This token belongs to neither an active partner nor a staff user."
 
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: "APIView") -> bool:
         user = request.user
         return bool(
             user and user.is_authenticated and (user.is_staff or partner_of(user) is not None)
@@ -38,7 +48,7 @@ def partner_or_staff_with(*, read: str, create: str | None = None) -> type[BaseP
     holding ``read`` to list and retrieve, and ``create`` to create."""
 
     class PartnerOrStaffWith(IsPartnerOrStaff):
-        def has_permission(self, request, view):
+        def has_permission(self, request: Request, view: "APIView") -> bool:
             if not super().has_permission(request, view):
                 return False
             user = request.user
@@ -67,7 +77,7 @@ def staff_with(*perms: str, any_of: bool = False) -> type[BasePermission]:
             + "."
         )
 
-        def has_permission(self, request, view):
+        def has_permission(self, request: Request, view: "APIView") -> bool:
             user = request.user
             if not (user and user.is_authenticated and user.is_staff):
                 return False

@@ -18,10 +18,16 @@ import logging
 import math
 import threading
 import time
+from typing import TYPE_CHECKING, Any
 
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
+from django.http import HttpRequest
+from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
+
+if TYPE_CHECKING:  # rest_framework.views imports this module (API settings): no cycle
+    from rest_framework.views import APIView
 
 try:  # celery[redis] brings redis-py; without it only other cache backends are possible.
     from redis.exceptions import RedisError
@@ -46,14 +52,15 @@ WARNING_INTERVAL = 60.0
 RETRY_AFTER_FAILURE = 5.0
 
 
-def client_ip(request) -> str | None:
+def client_ip(request: Request | HttpRequest) -> str | None:
     """The client's address: the peer address, or with ``NUM_PROXIES`` = n > 0 trusted proxies
     in front, the n-th address from the right of ``X-Forwarded-For`` (the one the outermost
     trusted proxy saw). Same rule as DRF's ``BaseThrottle.get_ident`` with ``NUM_PROXIES`` set."""
-    request = getattr(request, "_request", request)  # a DRF Request or a Django HttpRequest
-    remote_addr = request.META.get("REMOTE_ADDR")
+    django_request = getattr(request, "_request", request)  # a DRF Request or an HttpRequest
+    meta: dict[str, Any] = django_request.META
+    remote_addr: str | None = meta.get("REMOTE_ADDR")
     num_proxies = api_settings.NUM_PROXIES or 0
-    xff = request.META.get("HTTP_X_FORWARDED_FOR")
+    xff: str | None = meta.get("HTTP_X_FORWARDED_FOR")
     if num_proxies <= 0 and xff:
         _warn_proxies_once()
     if num_proxies <= 0 or not xff:
@@ -96,7 +103,7 @@ def _address(text: str) -> str | None:
 class _CacheHealth:
     """Per process: when the cache last failed, and when a warning was last logged."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.lock = threading.Lock()
         self.down_until = 0.0
         self.warned_at = -math.inf
@@ -128,7 +135,7 @@ class _CacheHealth:
 cache_health = _CacheHealth()
 
 
-def _hit(cache, key: str, timeout: int) -> int:
+def _hit(cache: BaseCache, key: str, timeout: int) -> int:
     """Add one to the counter ``key`` (created with ``timeout`` seconds to live); its new value."""
     from django.core.cache.backends.redis import RedisCache
 
@@ -144,10 +151,10 @@ def _hit(cache, key: str, timeout: int) -> int:
     # can be shared (memcached, Redis) and under a lock in LocMemCache.
     cache.add(key, 0, timeout)
     try:
-        return cache.incr(key)
+        return int(cache.incr(key))
     except ValueError:  # expired between add() and incr()
         cache.add(key, 0, timeout)
-        return cache.incr(key)
+        return int(cache.incr(key))
 
 
 class ApiRateThrottle(BaseThrottle):
@@ -160,7 +167,7 @@ class ApiRateThrottle(BaseThrottle):
     cache_alias = "default"
     key_prefix = "throttle"
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.wait_seconds: float | None = None
 
     @staticmethod
@@ -169,23 +176,23 @@ class ApiRateThrottle(BaseThrottle):
         duration = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
         return int(num), duration
 
-    def scope_of(self, request) -> str:
+    def scope_of(self, request: Request) -> str:
         user = request.user
         if user is not None and user.is_authenticated:
             return "staff" if user.is_staff else "partner"
         return "anon"
 
-    def ident_of(self, request, scope: str) -> str:
+    def ident_of(self, request: Request, scope: str) -> str:
         if scope == "anon":
             return str(client_ip(request))
         return str(request.user.pk)
 
-    def allow_request(self, request, view) -> bool:
+    def allow_request(self, request: Request, view: "APIView") -> bool:
         scope = self.scope_of(request)
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
         if not rate:
             return True
-        num_requests, duration = self.parse_rate(rate)
+        num_requests, duration = self.parse_rate(str(rate))
         if not cache_health.usable():
             return True
         now = time.time()
@@ -204,5 +211,7 @@ class ApiRateThrottle(BaseThrottle):
     def wait(self) -> float | None:
         return self.wait_seconds
 
-    def get_ident(self, request) -> str | None:
+    # DRF declares str; None when the request has no peer address (never called by DRF here:
+    # allow_request above does not use it).
+    def get_ident(self, request: Request) -> str | None:  # type: ignore[override]
         return client_ip(request)

@@ -4,7 +4,9 @@ all-or-nothing run (a file with one bad row imports nothing)."""
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from core.spreadsheet import FORMULA_START
@@ -12,6 +14,7 @@ from core.spreadsheet import FORMULA_START
 from .reading import FileRejected, Row, Table
 
 # ``progress(phase, rows_done, rows_total)``: told while a file is checked, then written.
+T = TypeVar("T")
 Progress = Callable[[str, int, int], None] | None
 CHECKING, WRITING = "checking", "writing"
 PHASE_LABELS = {CHECKING: "Checking", WRITING: "Importing"}
@@ -34,7 +37,7 @@ class Ticker:
             self._told = self.done
             self.report(self.phase, self.done, self.total)
 
-    def each(self, items: Iterable) -> Iterator:
+    def each(self, items: Iterable[T]) -> Iterator[T]:
         """Yield ``items``, counting one row as each is handled."""
         for item in items:
             yield item
@@ -165,10 +168,10 @@ def boolean(row: Row, column: str) -> bool | None:
     raise RowProblem(f"{column} '{row.get(column)}' is not yes/no (use true or false).")
 
 
-def reader(row: Row, problems: list[str]):
+def reader(row: Row, problems: list[str]) -> Callable[..., Any]:
     """``read(parse, column, ...)``: the parsed value, or None with the problem noted."""
 
-    def read(parse, *args, **kwargs):
+    def read(parse: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return parse(row, *args, **kwargs)
         except RowProblem as exc:
@@ -215,10 +218,14 @@ class Importer:
                 + "."
             )
 
-    def validate(self, rows: list[Row], *, tick: Ticker):
+    def validate(self, rows: list[Row], *, tick: Ticker) -> tuple[Any, list[RowError]]:
+        """The plan ``apply`` carries out, and the rows' errors."""
         raise NotImplementedError
 
-    def apply(self, plan, *, user=None, tick: Ticker):
+    def apply(
+        self, plan: Any, *, user: User | None = None, tick: Ticker
+    ) -> tuple[int, list[str], list[RowError]]:
+        """Rows done, summary lines, and errors (any error rolls the import back)."""
         raise NotImplementedError
 
     # --- entry points --------------------------------------------------------------------
@@ -240,7 +247,12 @@ class Importer:
         return plan, report
 
     def run(
-        self, table: Table, *, user=None, dry_run: bool = False, progress: Progress = None
+        self,
+        table: Table,
+        *,
+        user: User | None = None,
+        dry_run: bool = False,
+        progress: Progress = None,
     ) -> Report:
         """Validate ``table``; unless it has errors or this is a dry run, import it whole in one
         transaction. A service error during the import rolls back every row already written."""

@@ -1,10 +1,12 @@
 """The management commands' shared part: read a file, show progress, print the summary, and
 turn a rejected file into a ``CommandError`` listing its errors (nothing is imported)."""
 
+from argparse import ArgumentParser
 from pathlib import Path
+from typing import Any, Never
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from tqdm import tqdm
 
 from . import FileRejected, importer_for, read_table, size_limit
@@ -16,13 +18,13 @@ SHOWN_ERRORS = 50
 class _TqdmOut:
     """tqdm writes carriage returns: pass them to the command's stdout without new lines."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: OutputWrapper) -> None:
         self.stream = stream
 
-    def write(self, text):
+    def write(self, text: str) -> None:
         self.stream.write(text, ending="")
 
-    def flush(self):
+    def flush(self) -> None:
         self.stream.flush()
 
 
@@ -32,11 +34,12 @@ class _Bars:
     bar is redrawn at most every ``mininterval`` seconds (tqdm's default)."""
 
     mininterval = 0.1
-    miniters = None
+    miniters: int | None = None
 
-    def __init__(self, label: str, stdout, *, disable: bool):
+    def __init__(self, label: str, stdout: OutputWrapper, *, disable: bool) -> None:
         self.label, self.out, self.disable = label, _TqdmOut(stdout), disable
-        self.phase, self.bar = None, None
+        self.phase: str | None = None
+        self.bar: tqdm[Never] | None = None
 
     def __call__(self, phase: str, done: int, total: int) -> None:
         if phase != self.phase:
@@ -51,6 +54,7 @@ class _Bars:
                 mininterval=self.mininterval,
                 miniters=self.miniters,
             )
+        assert self.bar is not None
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
@@ -62,7 +66,7 @@ class _Bars:
 class ImportCommand(BaseCommand):
     kind = ""
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("file", help="A CSV (UTF-8) or Excel .xlsx file.")
         parser.add_argument(
             "--dry-run",
@@ -73,7 +77,7 @@ class ImportCommand(BaseCommand):
             "--user", help="Username recorded as having done the import (history, ledger)."
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         importer = importer_for(self.kind)
         path = Path(options["file"])
         if not path.is_file():

@@ -10,8 +10,9 @@ import csv
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from typing import IO, Any
 
-from django.db.models import F
+from django.db.models import F, QuerySet
 
 from core.spreadsheet import safe_row
 from inventory.models import Product, StockLevel, Warehouse
@@ -21,7 +22,7 @@ from orders.selectors import placed_between
 PRODUCT_COLUMNS = ["sku", "name", "unit_price", "currency", "cost_price", "weight_grams", "active"]
 
 
-def product_rows() -> Iterator[list]:
+def product_rows() -> Iterator[list[Any]]:
     """Header, then one row per product: its fields (as the products import reads them) and
     the units available (on hand minus reserved) in each warehouse."""
     warehouses = list(Warehouse.objects.order_by("code"))
@@ -78,8 +79,8 @@ def order_lines(
     end: datetime.date | None = None,
     status: str = "",
     channel: str = "",
-):
-    qs = OrderLine.objects.select_related(
+) -> QuerySet[OrderLine]:
+    qs: QuerySet[OrderLine] = OrderLine.objects.select_related(
         "order", "order__customer", "order__channel", "product"
     ).order_by("order__placed_at", "order_id", "pk")
     qs = placed_between(qs, first_day=start, last_day=end, field="order__placed_at")
@@ -90,7 +91,7 @@ def order_lines(
     return qs
 
 
-def order_rows(lines) -> Iterator[list]:
+def order_rows(lines: QuerySet[OrderLine]) -> Iterator[list[Any]]:
     """Header, then one row per order line (one query, streamed)."""
     yield ORDER_COLUMNS
     for line in lines.iterator(chunk_size=2000):
@@ -121,11 +122,11 @@ def order_rows(lines) -> Iterator[list]:
 
 
 class _Echo:
-    def write(self, value):
+    def write(self, value: str) -> str:
         return value
 
 
-def csv_lines(rows: Iterable[list]) -> Iterator[str]:
+def csv_lines(rows: Iterable[list[Any]]) -> Iterator[str]:
     """CSV text, one line at a time (for StreamingHttpResponse), with a BOM so Excel reads
     it as UTF-8."""
     writer = csv.writer(_Echo())
@@ -134,7 +135,7 @@ def csv_lines(rows: Iterable[list]) -> Iterator[str]:
         yield writer.writerow(safe_row(row))
 
 
-def write_csv(rows: Iterable[list], fh) -> int:
+def write_csv(rows: Iterable[list[Any]], fh: Any) -> int:
     writer = csv.writer(fh)
     count = -1
     for count, row in enumerate(rows):  # noqa: B007
@@ -142,7 +143,7 @@ def write_csv(rows: Iterable[list], fh) -> int:
     return max(count, 0)
 
 
-def write_xlsx(rows: Iterable[list], fh, *, title: str = "Export") -> int:
+def write_xlsx(rows: Iterable[list[Any]], fh: IO[bytes], *, title: str = "Export") -> int:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 

@@ -3,7 +3,9 @@ rows with the same ``order_ref`` make one order, placed through ``order_place``.
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
@@ -14,7 +16,8 @@ from orders.exceptions import OrderError, OrderValidationError
 from orders.models import Channel, Order
 from orders.services import order_place
 
-from .base import Importer, RowError, integer, plural, reader, text, unquoted
+from .base import Importer, RowError, Ticker, integer, plural, reader, text, unquoted
+from .reading import Row
 
 CHANNELS = ("phone", "counter", "web")
 DEFAULT_CHANNEL = "phone"
@@ -69,7 +72,7 @@ class OrderImporter(Importer):
         "and allocated at once."
     )
 
-    def validate(self, rows, *, tick):
+    def validate(self, rows: list[Row], *, tick: Ticker) -> tuple[list[OrderGroup], list[RowError]]:
         errors: list[RowError] = []
         groups: dict[str, OrderGroup] = {}
         channels = {c.code: c for c in Channel.objects.filter(code__in=CHANNELS)}
@@ -139,7 +142,7 @@ class OrderImporter(Importer):
                 errors.extend(RowError(group.first_row, p) for p in problems)
         return [g for ref, g in groups.items() if ref not in bad_groups], errors
 
-    def _group_problems(self, group: OrderGroup, channels) -> list[str]:
+    def _group_problems(self, group: OrderGroup, channels: dict[str, Channel]) -> list[str]:
         """Order-level checks, once every row of the order is read (values may come late)."""
         data, problems = group.data, []
         for column in REQUIRED_VALUES:
@@ -165,11 +168,14 @@ class OrderImporter(Importer):
             problems.append(f"channel '{data['channel']}' is not one of {', '.join(CHANNELS)}.")
         return problems
 
-    def apply(self, plan, *, user=None, tick):
+    def apply(
+        self, plan: list[OrderGroup], *, user: User | None = None, tick: Ticker
+    ) -> tuple[int, list[str], list[RowError]]:
         errors: list[RowError] = []
         placed = []
         for group in plan:
             data = group.data
+            assert group.channel is not None  # validate left out the groups without one
             try:
                 order = order_place(
                     channel=group.channel,
@@ -208,7 +214,7 @@ class OrderImporter(Importer):
         return rows, summary, []
 
 
-def _row_errors(group: OrderGroup, errors: dict) -> list[RowError]:
+def _row_errors(group: OrderGroup, errors: dict[str, Any]) -> list[RowError]:
     """Map ``OrderValidationError.errors`` to the rows they came from: line problems to the
     line's row ("Line 2 …" is the group's second line), the rest to the order's first row."""
     found = []

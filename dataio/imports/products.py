@@ -8,13 +8,27 @@ squared (20,000 products took 45-240 s; docs/benchmarks.md, section bench/import
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 
 from inventory.models import Product
 from inventory.skus import products_by_sku, sku_key
 
-from .base import Importer, RowError, boolean, decimal, integer, plural, reader, text, unquoted
+from .base import (
+    Importer,
+    RowError,
+    Ticker,
+    boolean,
+    decimal,
+    integer,
+    plural,
+    reader,
+    text,
+    unquoted,
+)
+from .reading import Row
 
 BATCH = 500
 UPDATABLE = ("name", "unit_price", "currency", "cost_price", "weight_grams", "is_active")
@@ -24,7 +38,7 @@ UPDATABLE = ("name", "unit_price", "currency", "cost_price", "weight_grams", "is
 class ProductChange:
     row: int
     sku: str
-    values: dict = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
     product: Product | None = None  # None: a new product
 
 
@@ -44,7 +58,9 @@ class ProductImporter(Importer):
     def ignored(self, header: str) -> bool:
         return header.startswith("available") or header in {"on_hand", "reserved"}
 
-    def validate(self, rows, *, tick):
+    def validate(
+        self, rows: list[Row], *, tick: Ticker
+    ) -> tuple[list[ProductChange], list[RowError]]:
         errors: list[RowError] = []
         existing = products_by_sku({unquoted(row, "sku") for row in rows} - {""})  # by sku_key
         seen: dict[str, int] = {}
@@ -89,7 +105,9 @@ class ProductImporter(Importer):
             )
         return plan, errors
 
-    def apply(self, plan, *, user=None, tick):
+    def apply(
+        self, plan: list[ProductChange], *, user: User | None = None, tick: Ticker
+    ) -> tuple[int, list[str], list[RowError]]:
         new, changed = [], []
         for change in plan:
             product = change.product

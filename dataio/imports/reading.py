@@ -9,8 +9,10 @@ import csv
 import datetime
 import io
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 
@@ -91,7 +93,7 @@ def read_table(data: bytes, filename: str = "", *, max_rows: int | None = None) 
     return _table(fmt, raw_rows, max_rows=row_limit() if max_rows is None else max_rows)
 
 
-def _table(fmt: str, raw_rows, *, max_rows: int) -> Table:
+def _table(fmt: str, raw_rows: Iterable[list[str]], *, max_rows: int) -> Table:
     headers: list[str] | None = None
     rows: list[Row] = []
     for number, cells in enumerate(raw_rows, start=1):
@@ -153,7 +155,7 @@ def _check_headers(headers: list[str]) -> None:
 
 
 # --- CSV ----------------------------------------------------------------------------------------
-def _csv_rows(data: bytes):
+def _csv_rows(data: bytes) -> Iterator[list[str]]:
     if b"\x00" in data[:8192]:
         raise FileRejected(
             "This is not a CSV text file (it contains binary data). Upload a CSV (UTF-8) or an "
@@ -181,7 +183,7 @@ def _csv_rows(data: bytes):
 
 
 # --- Excel --------------------------------------------------------------------------------------
-def _cell_text(value) -> str:
+def _cell_text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -197,7 +199,7 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def _refuse_formula(cell):
+def _refuse_formula(cell: Any) -> Any:
     """The cell's value; a formula cell rejects the file, naming the cell and its row."""
     if getattr(cell, "data_type", None) == "f":
         formula = str(getattr(cell.value, "text", cell.value) or "")[:60]
@@ -209,7 +211,7 @@ def _refuse_formula(cell):
     return cell.value
 
 
-def _xlsx_rows(data: bytes):
+def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
     from openpyxl import load_workbook
 
     not_a_workbook = FileRejected(

@@ -6,6 +6,8 @@ permissions to exactly those lists, so running it twice gives the same result, a
 added by hand in the admin is taken away again.
 """
 
+from typing import Any
+
 from django.apps import apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
@@ -41,7 +43,7 @@ class Command(BaseCommand):
         "exactly the permissions of docs/roles.md."
     )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         # Permissions are created after migrate; make sure custom ones of every model exist.
         for app_config in apps.get_app_configs():
             create_permissions(app_config, verbosity=0)

@@ -1,7 +1,9 @@
 """Export products with the units available per warehouse: `export_products [--format csv|xlsx]
 OUTPUT` (``-`` writes CSV to standard output)."""
 
+from argparse import ArgumentParser
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -11,7 +13,7 @@ from dataio.imports.exports import product_rows, write_csv, write_xlsx
 class Command(BaseCommand):
     help = "Export products with the units available per warehouse as CSV or Excel (.xlsx)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("output", help="File to write, or - for CSV on standard output.")
         parser.add_argument(
             "--format",
@@ -19,7 +21,7 @@ class Command(BaseCommand):
             help="Default: from the output's extension, else csv.",
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         output = options["output"]
         fmt = options["format"] or ("xlsx" if output.lower().endswith(".xlsx") else "csv")
         if output == "-":

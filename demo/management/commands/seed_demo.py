@@ -12,13 +12,15 @@ generator seeded with its index, so a top-up creates what a fresh run would have
 
 import random
 import secrets
+from argparse import ArgumentParser
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.db import transaction
 from django.db.models import F
 from tqdm import tqdm
@@ -55,7 +57,7 @@ try:  # fulfillment is optional for the demo: without it orders stop at allocate
     from fulfillment import services as fulfillment_services
     from fulfillment.models import Carrier, CarrierService, Shipment, ShipmentStatus
 except ImportError:  # pragma: no cover
-    fulfillment_services = None
+    fulfillment_services = None  # type: ignore[assignment]
 from orders.services import (
     order_confirm,
     order_line_substitute,
@@ -73,13 +75,13 @@ def demo_password(username: str) -> str:
 class _TqdmOut:
     """tqdm writes carriage returns: pass them to the command's stdout without new lines."""
 
-    def __init__(self, stdout):
+    def __init__(self, stdout: OutputWrapper) -> None:
         self.stdout = stdout
 
-    def write(self, text):
+    def write(self, text: str) -> None:
         self.stdout.write(text, ending="")
 
-    def flush(self):
+    def flush(self) -> None:
         self.stdout.flush()
 
 
@@ -93,7 +95,7 @@ class Command(BaseCommand):
         "reachable now. Safe to re-run: it only tops up what is missing."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
             "--orders",
             type=int,
@@ -106,7 +108,7 @@ class Command(BaseCommand):
             help="Do nothing when the database already holds any order.",
         )
 
-    def handle(self, *args, orders: int, first_run_only: bool, **options):
+    def handle(self, *args: Any, orders: int, first_run_only: bool, **options: Any) -> None:
         if orders < 0:
             raise CommandError(f"--orders must be zero or a positive number, not {orders}.")
         if orders > 100_000:
@@ -149,7 +151,9 @@ class Command(BaseCommand):
 
     def seed_products(self, rng: random.Random, warehouses: list[Warehouse]) -> list[Product]:
         """About 200 products; stock (with bins and reorder points) for those new in this run."""
-        products, receipts, placement = [], {w.pk: [] for w in warehouses}, {}
+        products: list[Product] = []
+        receipts: dict[int, list[tuple[Product, int]]] = {w.pk: [] for w in warehouses}
+        placement: dict[int, tuple[list[str], list[int]]] = {}
         for prefix, names in CATALOGUE:
             for item, name in enumerate(names, start=1):
                 base = rng.randint(4, 180)
@@ -234,19 +238,21 @@ class Command(BaseCommand):
             customers.append(customer)
         return customers
 
-    def seed_users(self) -> tuple[dict, Partner]:
-        User = get_user_model()
+    def seed_users(self) -> tuple[dict[str, User], Partner]:
+        user_model = get_user_model()
         if Group.objects.filter(name__in=STAFF_USERS.values()).count() != len(STAFF_USERS):
             call_command("setup_groups", stdout=self.stdout)
-        users = {}
+        users: dict[str, User] = {}
         # Known passwords (username = password) only on a development machine (DEBUG=1). With
         # DEBUG=0 each login created now gets a random password, printed once by report().
-        self.new_logins = {}
-        if not User.objects.filter(username="admin").exists():
+        self.new_logins: dict[str, str] = {}
+        if not user_model.objects.filter(username="admin").exists():
             self.new_logins["admin"] = demo_password("admin")
-            User.objects.create_superuser("admin", "admin@example.com", self.new_logins["admin"])
+            user_model.objects.create_superuser(
+                "admin", "admin@example.com", self.new_logins["admin"]
+            )
         for username, group_name in STAFF_USERS.items():
-            user, created = User.objects.get_or_create(
+            user, created = user_model.objects.get_or_create(
                 username=username,
                 defaults={"email": f"{username}@example.com", "is_staff": True},
             )
@@ -256,7 +262,7 @@ class Command(BaseCommand):
                 user.save(update_fields=["password"])
             user.groups.add(Group.objects.get(name=group_name))
             users[username] = user
-        partner_user, created = User.objects.get_or_create(
+        partner_user, created = user_model.objects.get_or_create(
             username=PARTNER_USERNAME, defaults={"email": "api@marketplace.example.com"}
         )
         if created:
@@ -269,7 +275,9 @@ class Command(BaseCommand):
         return users, partner
 
     # --- orders -----------------------------------------------------------------------------
-    def seed_orders(self, target: int, products, customers, partner: Partner) -> dict[int, str]:
+    def seed_orders(
+        self, target: int, products: list[Product], customers: list[Customer], partner: Partner
+    ) -> dict[int, str]:
         """Top the demo orders up to ``target``; returns the fulfillment plan of the new ones
         (order id -> fate)."""
         plans: dict[int, str] = {}
@@ -337,7 +345,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Orders: {created} demo orders added ({existing + created} in all).")
         return plans
 
-    def move_order(self, order: Order, rng: random.Random, products, user) -> None:
+    def move_order(
+        self, order: Order, rng: random.Random, products: list[Product], user: User | None
+    ) -> None:
         """Move some orders on (confirm, hold, cancel, substitute), so that every state before
         fulfillment has orders; ``fulfil`` takes some allocated ones further."""
         roll = rng.random()
@@ -376,7 +386,9 @@ class Command(BaseCommand):
         except (OrderError, InventoryError) as exc:  # demo data: report and go on
             self.stderr.write(f"{order.number}: {exc}")
 
-    def substitute(self, order: Order, rng: random.Random, products, user) -> None:
+    def substitute(
+        self, order: Order, rng: random.Random, products: list[Product], user: User | None
+    ) -> None:
         lines = [line for line in order.lines.all() if line.quantity_backordered > 0]
         on_order = set(order.lines.values_list("product_id", flat=True))
         line = lines[0]
@@ -425,7 +437,7 @@ class Command(BaseCommand):
             .select_related("warehouse")
             .order_by("order_id", "pk")
         )
-        by_warehouse: dict[int, list] = {}
+        by_warehouse: dict[int, list[Shipment]] = {}
         for shipment in shipments:
             by_warehouse.setdefault(shipment.warehouse_id, []).append(shipment)
         for batch in by_warehouse.values():
@@ -438,7 +450,7 @@ class Command(BaseCommand):
                     )
                 except OrderError as exc:
                     self.stderr.write(f"Pick list {batch[0].warehouse.code}: {exc}")
-        parcels: dict[int, list] = {}
+        parcels: dict[int, list[Shipment]] = {}
         for shipment in shipments:
             parcels.setdefault(shipment.order_id, []).append(shipment)
         to_ship, split = [], 0
@@ -463,7 +475,7 @@ class Command(BaseCommand):
         )
         for shipment in progress:
             try:
-                packed = {}
+                packed: dict[str, int] = {}
                 for line in shipment.lines.select_related("order_line__product"):
                     sku = line.order_line.product.sku
                     packed[sku] = packed.get(sku, 0) + line.quantity
@@ -471,7 +483,7 @@ class Command(BaseCommand):
                     data=fs.PackInput(
                         shipment=shipment,
                         lines=fs.packed_lines(packed),
-                        weight_grams=max(fs.shipment_estimated_weight(shipment), 100),
+                        weight_grams=max(fs.shipment_estimated_weight(shipment) or 0, 100),
                         length_cm=40,
                         width_cm=30,
                         height_cm=20,
@@ -485,7 +497,7 @@ class Command(BaseCommand):
                 self.stderr.write(f"{shipment.number}: {exc}")
 
     def report(self) -> None:
-        by_status = {}
+        by_status: dict[str, int] = {}
         for status in Order.objects.values_list("status", flat=True):
             by_status[status] = by_status.get(status, 0) + 1
         summary = ", ".join(

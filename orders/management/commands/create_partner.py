@@ -39,7 +39,7 @@ class Command(BaseCommand):
             raise CommandError("Give the partner a name.")
         if rotate:
             return self.rotate(name)
-        if len(name) > Partner._meta.get_field("name").max_length:
+        if len(name) > (Partner._meta.get_field("name").max_length or len(name)):
             raise CommandError("The name is too long (at most 120 characters).")
         if Partner.objects.filter(name__iexact=name).exists():
             raise CommandError(f"A partner named '{name}' already exists.")

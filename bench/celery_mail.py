@@ -28,7 +28,8 @@ def messages_create(count: int) -> list[int]:
     from django.utils import timezone
 
     from inventory.models import Product, Warehouse
-    from orders.models import Channel, OutboxKind, OutboxMessage
+    from notifications.models import OutboxKind, OutboxMessage
+    from orders.models import Channel
     from orders.services import order_place, stock_receipt_record
 
     warehouse = Warehouse.objects.create(code="LDS", name="Leeds", country="GB")
@@ -85,8 +86,8 @@ def main():
     }
     subprocess.run(["redis-cli", "-n", str(REDIS_DB), "flushdb"], capture_output=True, check=True)
     common.django_setup(DATABASE, **extra)
-    from orders.models import OutboxMessage, OutboxStatus
-    from orders.notifications import enqueue
+    from notifications.models import OutboxMessage, OutboxStatus
+    from notifications.outbox import enqueue
 
     ids = messages_create(args.emails)
     worker = subprocess.Popen(
@@ -174,7 +175,7 @@ def main():
         f"`celery -A oms worker -c {args.concurrency}` (prefork) against Redis "
         f"`{redis_url}` and PostgreSQL `{DATABASE}`; EMAIL_BACKEND filebased into /tmp. "
         f"{len(ids):,} outbox e-mails (copies of a real order confirmation) enqueued with "
-        f"`orders.notifications.enqueue`; the worker claims, sends and records each one. "
+        f"`notifications.outbox.enqueue`; the worker claims, sends and records each one. "
         f"Mean child RSS {mean_child:.0f} MB.\n\n"
         + common.table(rows, ["figure", "measured", "target", ""])
         + "\n"

@@ -1014,7 +1014,7 @@ def feedback_token(order: Order) -> str:
 def feedback_url(order: Order) -> str:
     """Absolute URL (``OMS_SITE_URL`` + path) of the order's signed, expiring feedback page:
     it is sent in the delivery e-mail, so it must work outside the site."""
-    from orders.notifications import site_url
+    from core.site import site_url
 
     return site_url(reverse("fulfillment:feedback", kwargs={"token": feedback_token(order)}))
 

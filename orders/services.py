@@ -51,7 +51,7 @@ from .models import (
     OrderStatus,
     Partner,
 )
-from .signals import order_allocated, order_cancelled, orders_allocated
+from .signals import order_allocated, order_cancelled, orders_allocated, orders_flagged_late
 from .transitions import TRANSITIONS
 
 NOTES_MAX_LENGTH = 5000  # an order's notes (a TextField: the limit is ours)
@@ -869,8 +869,6 @@ def orders_late_flag(*, limit: int = 500) -> list[Order]:
     staff. The promised ship date stays: the order remains late until it ships in full, is
     cancelled or gets a new promise, each of which clears the flag, so a later miss of a new
     promise is told again. One transaction per order (locked), then one for the alert."""
-    from . import notifications
-
     today = timezone.localdate()
     candidates = Order.objects.late(today=today).filter(late_notified=False)
     ids = list(candidates.order_by("pk").values_list("pk", flat=True)[:limit])
@@ -902,17 +900,8 @@ def orders_late_flag(*, limit: int = 500) -> list[Order]:
             )
             flagged.append(order)
     if flagged:
-        with transaction.atomic():
-            alert = notifications.staff_alert_build(
-                key=f"late-orders:{flagged[0].number}:{timezone.now():%Y%m%d%H%M%S}",
-                title=f"{len(flagged)} order(s) late",
-                lines=[
-                    f"{o.number}: promised ship date {o.promised_ship_date}, status {o.status}"
-                    for o in flagged
-                ],
-            )
-            if alert is not None:
-                notifications.outbox_save([alert])
+        with transaction.atomic():  # staff are alerted (notifications listens)
+            orders_flagged_late.send(sender=Order, orders=flagged)
     return flagged
 
 

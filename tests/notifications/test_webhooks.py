@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from orders.models import OutboxMessage, OutboxStatus, WebhookEndpoint
+from notifications.models import OutboxMessage, OutboxStatus, WebhookEndpoint
 from orders.services import order_cancel
 from tests.factories import PartnerFactory, place
 
@@ -127,7 +127,7 @@ def test_endpoint_event_type_filter_and_other_partners(
 def test_failing_endpoint_is_retried_and_logged(
     stocked, mug, partner, django_capture_on_commit_callbacks
 ):
-    from orders import notifications
+    from notifications import services as notifications
 
     with Receiver(status=500) as receiver:
         WebhookEndpoint.objects.create(

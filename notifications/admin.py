@@ -1,4 +1,4 @@
-"""Admin of the notification outbox and partner webhook endpoints (imported by orders/admin.py)."""
+"""Admin of the notification outbox and partner webhook endpoints."""
 
 import secrets
 
@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from . import notifications, webhook_http
+from . import services, webhook_http
 from .models import OutboxAttempt, OutboxMessage, OutboxStatus, WebhookEndpoint
 
 
@@ -81,7 +81,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     @admin.action(description="Retry now (failed messages)", permissions=["view"])
     def retry_now(self, request, queryset):
         failed = queryset.filter(status=OutboxStatus.FAILED)
-        count = notifications.outbox_retry(messages=failed)
+        count = services.outbox_retry(messages=failed)
         skipped = queryset.count() - count
         self.message_user(request, f"{count} message(s) queued to be sent again.", messages.SUCCESS)
         if skipped:

@@ -4,7 +4,7 @@ A row is written per message with its recipient and cause; nothing is rendered h
 notifications.rendering). Queries grow with the number of orders involved, not of events."""
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from django.db.models import Q
@@ -96,16 +96,24 @@ def _webhooks(event: OrderEvent, endpoints: Iterable[WebhookEndpoint]) -> list[O
     ]
 
 
-def _low_stock_alerts(events: Sequence[OrderEvent]) -> list[OutboxMessage]:
-    """Staff alerts for the stock levels the ALLOCATED events reserved from (their details
-    name the warehouses and SKUs)."""
+def _low_stock_alerts(
+    events: Sequence[OrderEvent], *, placed: Collection[int]
+) -> list[OutboxMessage]:
+    """Staff alerts for the stock levels the ALLOCATED events reserved from. A placement's
+    event names the rows it left at or below their reorder point (``low_stock_levels``, absent
+    when none): nothing is read unless there are some. Other ALLOCATED events (backorder fills)
+    name the warehouses and SKUs they reserved, whose rows are checked."""
+    low: set[int] = set()
     wanted: dict[str, set[str]] = defaultdict(set)
     for event in events:
+        if event.order_id in placed:
+            low.update(event.details.get("low_stock_levels") or [])
+            continue
         for code, skus in (event.details.get("warehouses") or {}).items():
             wanted[code].update(skus)
-    if not wanted:
+    if not low and not wanted:
         return []
-    condition = Q()
+    condition = Q(pk__in=sorted(low)) if low else Q()
     for code, skus in wanted.items():
         condition |= Q(warehouse__code=code, product__sku__in=sorted(skus))
     return low_stock_alerts_for(StockLevel.objects.filter(condition))
@@ -150,7 +158,8 @@ def notify_events(saved: Sequence[OrderEvent]) -> list[OutboxMessage]:
                 )
         if order.partner_id and event.type in WEBHOOK_EVENT_TYPES:
             messages.extend(_webhooks(event, endpoints[order.partner_id]))
-    messages.extend(_low_stock_alerts([e for e in relevant if e.type == EventType.ALLOCATED]))
+    allocated = [e for e in relevant if e.type == EventType.ALLOCATED]
+    messages.extend(_low_stock_alerts(allocated, placed=new_orders))
     return outbox_save(messages, new_order_ids=new_orders)
 
 

@@ -506,8 +506,19 @@ def _place_confirmed(order: Order, lines: list[OrderLine], built: list, *, user)
     allocations = stock_reserve(reservations=reservations, fresh_lines=True)
     order.number = ORDER_NUMBER.for_pk(order.pk)
     order.save(update_fields=["number"])
+    _note_low_stock(new_events, reservations)
     events.events_save(built + new_events)
     return allocations
+
+
+def _note_low_stock(built: list, reservations: list[Reservation]) -> None:
+    """The stock rows this placement left at or below their reorder point (locked, current in
+    memory), in its ALLOCATED event: staff are alerted (notifications) without a re-read."""
+    levels = {r.stock_level.pk: r.stock_level for r in reservations}.values()
+    low = sorted(lv.pk for lv in levels if 0 < lv.reorder_point >= lv.available)
+    for event in built:
+        if low and event.type == EventType.ALLOCATED:
+            event.details["low_stock_levels"] = low
 
 
 # --- confirmation and allocation ----------------------------------------------------------------

@@ -170,3 +170,16 @@ def test_dedupe_key_is_unique_per_cause(stocked, mug):
         ]
     )
     assert OutboxMessage.objects.filter(dedupe_key=f"email:{order.number}:cancelled").count() == 1
+
+
+def test_a_message_whose_order_was_deleted_is_given_up_cleanly(stocked, mug):
+    order = place({mug: 1})  # its confirmation waits in the outbox (not committed here)
+    row = confirmation(order)
+    # What deleting the order (lines, shipments and all) leaves: the links set to NULL.
+    OutboxMessage.objects.filter(pk=row.pk).update(order=None, event=None)
+    assert notifications.outbox_send(message_id=row.pk) == "failed"
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.order_id) == (OutboxStatus.FAILED, 1, None)
+    assert "deleted" in row.last_error
+    assert mail.outbox == []
+    assert not OutboxMessage.objects.filter(purpose="staff_alert").exists()  # nothing to fix

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django_fsm import can_proceed
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -17,7 +17,7 @@ from .transitions import TRANSITIONS
 
 
 # --- shipments -----------------------------------------------------------------------------------
-def _shipment_rows(shipments):
+def _shipment_rows(shipments: Any) -> QuerySet[Any]:
     """``shipments`` (a queryset of fulfillment's Shipment, reached through ``order.shipments``
     so that the orders app does not import the app above it) as the serializer reads them."""
     return shipments.select_related("warehouse", "carrier_service__carrier").order_by("pk")
@@ -142,7 +142,7 @@ class OrderSerializer(serializers.Serializer):
         return ShipmentSummarySerializer(order.shipments.all(), many=True).data
 
 
-def order_queryset():
+def order_queryset() -> QuerySet[Order]:
     """Orders with everything the serializer reads, in a constant number of queries."""
     qs = Order.objects.select_related("channel", "customer").prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("id"))
@@ -155,4 +155,7 @@ def order_representation(order: Order) -> dict[str, Any]:
     """The order as the API shows it to its partner (what a webhook carries), as plain JSON
     values: read again with everything the serializer needs in a constant number of queries."""
     fresh = order_queryset().get(pk=order.pk)
-    return json.loads(json.dumps(OrderSerializer(fresh).data, cls=DjangoJSONEncoder))
+    data: dict[str, Any] = json.loads(
+        json.dumps(OrderSerializer(fresh).data, cls=DjangoJSONEncoder)
+    )
+    return data

@@ -6,12 +6,14 @@ models keep the tables ``orders_outboxmessage``, ``orders_outboxattempt`` and
 log entries stay attached."""
 
 import django.db.models.deletion
+from typing import Any
+
 from django.db import migrations, models
 
 MODELS = ("outboxmessage", "outboxattempt", "webhookendpoint")
 
 
-def content_types_to(apps, schema_editor, *, old: str, new: str) -> None:
+def content_types_to(apps: Any, schema_editor: Any, *, old: str, new: str) -> None:
     ContentType = apps.get_model("contenttypes", "ContentType")
     db = schema_editor.connection.alias
     for model in MODELS:
@@ -20,11 +22,11 @@ def content_types_to(apps, schema_editor, *, old: str, new: str) -> None:
         ContentType.objects.using(db).filter(app_label=old, model=model).update(app_label=new)
 
 
-def forwards(apps, schema_editor):
+def forwards(apps: Any, schema_editor: Any) -> None:
     content_types_to(apps, schema_editor, old="orders", new="notifications")
 
 
-def backwards(apps, schema_editor):
+def backwards(apps: Any, schema_editor: Any) -> None:
     content_types_to(apps, schema_editor, old="notifications", new="orders")
 
 

@@ -24,7 +24,8 @@ REDIS_DB = 12
 
 def messages_create(count: int) -> list[int]:
     """One real order confirmation (through order_place), copied ``count`` times as outbox
-    e-mails with their own dedupe keys and recipients."""
+    e-mails with their own dedupe keys and recipients. Like the real row, each holds only what it
+    is about (order, event, context): the worker renders it when it sends it."""
     from django.utils import timezone
 
     from inventory.models import Product, Warehouse
@@ -54,10 +55,9 @@ def messages_create(count: int) -> list[int]:
             purpose=template.purpose,
             dedupe_key=f"bench:{i}",
             order=order,
+            event=template.event,
             recipient=f"customer{i}@example.com",
-            subject=template.subject,
-            body_text=template.body_text,
-            body_html=template.body_html,
+            context=template.context,
             next_attempt_at=now,
         )
         for i in range(count)

@@ -105,8 +105,10 @@ ROLES: dict[str, dict[str, list[str]]] = {
             *_crud("channel", "view", "add", "change", "delete"),
             *_crud("partner", "view", "add", "change", "delete"),
             *_crud("customer", "view", "add", "change"),
-            *_crud("webhookendpoint", "view", "add", "change", "delete"),
             *_crud("idempotencykey", "view", "delete"),  # expired keys are purged by hand
+        ],
+        "notifications": [
+            *_crud("webhookendpoint", "view", "add", "change", "delete"),
             "view_outboxmessage",  # also "retry now"
             "view_outboxattempt",
         ],

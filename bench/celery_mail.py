@@ -24,11 +24,13 @@ REDIS_DB = 12
 
 def messages_create(count: int) -> list[int]:
     """One real order confirmation (through order_place), copied ``count`` times as outbox
-    e-mails with their own dedupe keys and recipients."""
+    e-mails with their own dedupe keys and recipients. Like the real row, each holds only what it
+    is about (order, event, context): the worker renders it when it sends it."""
     from django.utils import timezone
 
     from inventory.models import Product, Warehouse
-    from orders.models import Channel, OutboxKind, OutboxMessage
+    from notifications.models import OutboxKind, OutboxMessage
+    from orders.models import Channel
     from orders.services import order_place, stock_receipt_record
 
     warehouse = Warehouse.objects.create(code="LDS", name="Leeds", country="GB")
@@ -53,10 +55,9 @@ def messages_create(count: int) -> list[int]:
             purpose=template.purpose,
             dedupe_key=f"bench:{i}",
             order=order,
+            event=template.event,
             recipient=f"customer{i}@example.com",
-            subject=template.subject,
-            body_text=template.body_text,
-            body_html=template.body_html,
+            context=template.context,
             next_attempt_at=now,
         )
         for i in range(count)
@@ -85,8 +86,8 @@ def main():
     }
     subprocess.run(["redis-cli", "-n", str(REDIS_DB), "flushdb"], capture_output=True, check=True)
     common.django_setup(DATABASE, **extra)
-    from orders.models import OutboxMessage, OutboxStatus
-    from orders.notifications import enqueue
+    from notifications.models import OutboxMessage, OutboxStatus
+    from notifications.outbox import enqueue
 
     ids = messages_create(args.emails)
     worker = subprocess.Popen(
@@ -174,7 +175,7 @@ def main():
         f"`celery -A oms worker -c {args.concurrency}` (prefork) against Redis "
         f"`{redis_url}` and PostgreSQL `{DATABASE}`; EMAIL_BACKEND filebased into /tmp. "
         f"{len(ids):,} outbox e-mails (copies of a real order confirmation) enqueued with "
-        f"`orders.notifications.enqueue`; the worker claims, sends and records each one. "
+        f"`notifications.outbox.enqueue`; the worker claims, sends and records each one. "
         f"Mean child RSS {mean_child:.0f} MB.\n\n"
         + common.table(rows, ["figure", "measured", "target", ""])
         + "\n"

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "fulfillment",
     "returns",
     # Edges above the domain apps (pyproject.toml [tool.importlinter] has the layers).
+    "notifications",
     "accounts",
     "reports",
     "dataio",
@@ -272,7 +273,7 @@ LOGGING = {
 # Idempotency keys of order placement are kept this long.
 OMS_IDEMPOTENCY_TTL_HOURS = int(os.environ.get("OMS_IDEMPOTENCY_TTL_HOURS", "24"))
 
-# --- Notifications: outbox, Celery beat, webhooks (orders/notifications.py) ---------------------
+# --- Notifications: outbox, Celery beat, webhooks (notifications/) ---------------------
 # Staff alerts (low stock, late orders, messages that failed for good) go here; empty = none.
 OMS_STAFF_ALERT_EMAIL = os.environ.get("OMS_STAFF_ALERT_EMAIL", "ops@example.com")
 # A message is given up (status failed, staff alerted) after this many attempts; between them
@@ -283,9 +284,9 @@ OMS_OUTBOX_BACKOFF_MAX_SECONDS = int(os.environ.get("OMS_OUTBOX_BACKOFF_MAX_SECO
 # A message claimed for sending longer ago than this is "in doubt" (the worker died mid-send).
 OMS_OUTBOX_CLAIM_TIMEOUT_MINUTES = int(os.environ.get("OMS_OUTBOX_CLAIM_TIMEOUT_MINUTES", "10"))
 OMS_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("OMS_WEBHOOK_TIMEOUT_SECONDS", "10"))
-# Partner webhooks (orders/webhook_http.py): redirects are never followed, and hosts that resolve
-# to loopback, private, link-local or other non-public addresses are refused, except the host
-# names listed here (comma-separated, e.g. an ERP on the premises).
+# Partner webhooks (notifications/webhook_http.py): redirects are never followed, and hosts
+# that resolve to loopback, private, link-local or other non-public addresses are refused,
+# except the host names listed here (comma-separated, e.g. an ERP on the premises).
 OMS_WEBHOOK_ALLOWED_HOSTS = env_list("OMS_WEBHOOK_ALLOWED_HOSTS")
 # https:// only; unset follows DEBUG (plain http is accepted only when DEBUG is on).
 OMS_WEBHOOK_REQUIRE_HTTPS = (
@@ -307,9 +308,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_max": 0.5,
 }
 CELERY_BEAT_SCHEDULE = {
-    "outbox-sweep": {"task": "orders.outbox_sweep", "schedule": 60.0},
+    "outbox-sweep": {"task": "notifications.outbox_sweep", "schedule": 60.0},
     "late-orders": {"task": "orders.late_orders", "schedule": 3600.0},
-    "low-stock": {"task": "orders.low_stock", "schedule": 3600.0},
+    "low-stock": {"task": "notifications.low_stock", "schedule": 3600.0},
     "backorders-sweep": {"task": "orders.backorders_sweep", "schedule": 300.0},
     "idempotency-cleanup": {"task": "orders.idempotency_cleanup", "schedule": 86400.0},
 }

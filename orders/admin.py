@@ -486,6 +486,3 @@ class StockLevelAdmin(inventory_admin.StockLevelAdmin):
 
 admin.site.unregister(StockLevel)
 admin.site.register(StockLevel, StockLevelAdmin)
-
-# The notification outbox and webhook endpoints have their own module (orders/admin_outbox.py).
-from . import admin_outbox  # noqa: E402, F401

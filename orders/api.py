@@ -9,15 +9,13 @@ import datetime
 
 import django_filters
 from django import forms
-from django.db.models import Prefetch
-from django_fsm import can_proceed, has_transition_perm
+from django_fsm import has_transition_perm
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import mixins, serializers, status, viewsets
@@ -43,10 +41,16 @@ from core.api import (
 from inventory.models import Product, Warehouse
 from inventory.skus import products_by_sku, sku_key
 
-from .models import Order, OrderEvent, OrderLine, OrderStatus
+from .models import Order, OrderEvent, OrderStatus
+from .representation import (
+    AddressSerializer,
+    CustomerSerializer,
+    OrderSerializer,
+    _shipment_rows,
+    order_queryset,
+)
 from .services import (
     REASON_MAX_LENGTH,
-    available_transitions,
     idempotency_fingerprint,
     order_place_idempotent,
     order_transition,
@@ -55,141 +59,6 @@ from .services import (
 from .transitions import TRANSITIONS
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-
-
-# --- shipments -----------------------------------------------------------------------------------
-def _shipment_rows(shipments):
-    """``shipments`` (a queryset of fulfillment's Shipment, reached through ``order.shipments``
-    so that the orders app does not import the app above it) as the serializer reads them."""
-    return shipments.select_related("warehouse", "carrier_service__carrier").order_by("pk")
-
-
-class ShipmentSummarySerializer(serializers.Serializer):
-    number = serializers.CharField()
-    warehouse = serializers.CharField(help_text="Warehouse code.")
-    status = serializers.CharField()
-    carrier = serializers.CharField(allow_null=True, help_text="Carrier code.")
-    tracking_number = serializers.CharField(allow_null=True)
-    shipped_at = serializers.DateTimeField(allow_null=True)
-    delivered_at = serializers.DateTimeField(allow_null=True)
-
-    def to_representation(self, shipment):
-        carrier = getattr(shipment, "carrier", None)
-        stamp = serializers.DateTimeField()
-        shipped_at = getattr(shipment, "shipped_at", None)
-        delivered_at = getattr(shipment, "delivered_at", None)
-        return {
-            "number": shipment.number,
-            "warehouse": shipment.warehouse.code,
-            "status": shipment.status,
-            "carrier": getattr(carrier, "code", None) if carrier else None,
-            "tracking_number": getattr(shipment, "tracking_number", "") or None,
-            "shipped_at": stamp.to_representation(shipped_at) if shipped_at else None,
-            "delivered_at": stamp.to_representation(delivered_at) if delivered_at else None,
-        }
-
-
-# --- order output ---------------------------------------------------------------------------------
-class CustomerSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    email = serializers.EmailField(max_length=254)
-    phone = serializers.CharField(
-        max_length=40,
-        required=False,
-        allow_blank=True,
-        help_text="Given with its country prefix, or as dialled in the shipping country; "
-        "shown in the international format, e.g. +44 20 7946 0000.",
-    )
-
-
-class AddressSerializer(serializers.Serializer):
-    line1 = serializers.CharField(max_length=200)
-    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    city = serializers.CharField(max_length=100)
-    postal_code = serializers.CharField(max_length=20)
-    country = serializers.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code.")
-
-
-class OrderLineSerializer(serializers.Serializer):
-    # Declared, not a ModelSerializer: it is built for every order rendered, and a
-    # ModelSerializer inspects the model on each instantiation (see docs/benchmarks.md).
-    sku = serializers.CharField(source="product.sku")
-    quantity = serializers.IntegerField(min_value=0)
-    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
-    quantity_allocated = serializers.IntegerField(
-        min_value=0, help_text="Units reserved in a warehouse and not yet shipped."
-    )
-    quantity_backordered = serializers.IntegerField()
-    quantity_shipped = serializers.IntegerField(min_value=0)
-    quantity_returned = serializers.IntegerField(min_value=0)
-    quantity_cancelled = serializers.IntegerField(min_value=0)
-
-
-class OrderSerializer(serializers.Serializer):
-    number = serializers.CharField(max_length=32)
-    reference = serializers.CharField(
-        max_length=100, help_text="The partner's or customer's own order id."
-    )
-    status = serializers.ChoiceField(choices=OrderStatus.choices)
-    channel = serializers.CharField(source="channel.code")
-    customer = serializers.SerializerMethodField()
-    shipping_address = serializers.SerializerMethodField()
-    lines = OrderLineSerializer(many=True)
-    total = serializers.DecimalField(max_digits=14, decimal_places=2)
-    currency = serializers.CharField(max_length=3)
-    placed_at = serializers.DateTimeField(read_only=True)
-    estimated_delivery_date = serializers.DateField(allow_null=True)
-    available_transitions = serializers.SerializerMethodField()
-    shipments = serializers.SerializerMethodField()
-
-    @extend_schema_field(CustomerSerializer)
-    def get_customer(self, order) -> dict:
-        # What was given with this order: the shared customer record may hold another
-        # channel's details for the same e-mail address, which a partner must not see.
-        return {
-            "name": order.shipping_name,
-            "email": order.contact_email,
-            # International format ("+44 20 7946 0000"); an old unreadable entry as typed.
-            "phone": str(order.contact_phone),
-        }
-
-    @extend_schema_field(AddressSerializer)
-    def get_shipping_address(self, order) -> dict:
-        return {
-            "line1": order.shipping_line1,
-            "line2": order.shipping_line2,
-            "city": order.shipping_city,
-            "postal_code": order.shipping_postal_code,
-            "country": str(order.shipping_country),  # the code (django-countries' Country)
-        }
-
-    @extend_schema_field(
-        serializers.ListField(child=serializers.ChoiceField(choices=list(TRANSITIONS)))
-    )
-    def get_available_transitions(self, order) -> list[str]:
-        request = self.context.get("request")
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.is_staff:
-            return available_transitions(order, user)
-        # A partner may only cancel its own order.
-        return [
-            name
-            for name, t in TRANSITIONS.items()
-            if t.partner and can_proceed(getattr(order, name))
-        ]
-
-    @extend_schema_field(ShipmentSummarySerializer(many=True))
-    def get_shipments(self, order) -> list[dict]:
-        return ShipmentSummarySerializer(order.shipments.all(), many=True).data
-
-
-def order_queryset():
-    """Orders with everything the serializer reads, in a constant number of queries."""
-    qs = Order.objects.select_related("channel", "customer").prefetch_related(
-        Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("id"))
-    )
-    shipments = Order._meta.get_field("shipments").related_model.objects
-    return qs.prefetch_related(Prefetch("shipments", queryset=_shipment_rows(shipments)))
 
 
 def _prefetched(manager, rows):

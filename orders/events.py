@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from .models import EventType, Order, OrderEvent
+from .signals import order_events_saved
 
 # Events built inside ``collected()``: written together when it ends.
 _collecting: ContextVar[list[OrderEvent] | None] = ContextVar("oms_events", default=None)
@@ -37,7 +38,8 @@ def event_build(
 
 def events_save(events: list[OrderEvent]) -> list[OrderEvent]:
     """Save built events in one query. Every history write goes through here, so this is also
-    where the notifications they cause are written to the outbox (same transaction).
+    where ``order_events_saved`` is sent: the notifications they cause are written to the
+    outbox by its receivers, in the same transaction.
 
     Inside ``collected()`` the events are only gathered (they get their ids when it ends)."""
     buffer = _collecting.get()
@@ -48,10 +50,8 @@ def events_save(events: list[OrderEvent]) -> list[OrderEvent]:
 
 
 def _write(events: list[OrderEvent]) -> list[OrderEvent]:
-    from .notifications import notify_events
-
     saved = OrderEvent.objects.bulk_create(events)
-    notify_events(saved)
+    order_events_saved.send(sender=OrderEvent, events=saved)
     return saved
 
 

@@ -51,7 +51,7 @@ from .models import (
     OrderStatus,
     Partner,
 )
-from .signals import order_allocated, order_cancelled, orders_allocated
+from .signals import order_allocated, order_cancelled, orders_allocated, orders_flagged_late
 from .transitions import TRANSITIONS
 
 NOTES_MAX_LENGTH = 5000  # an order's notes (a TextField: the limit is ours)
@@ -506,8 +506,19 @@ def _place_confirmed(order: Order, lines: list[OrderLine], built: list, *, user)
     allocations = stock_reserve(reservations=reservations, fresh_lines=True)
     order.number = ORDER_NUMBER.for_pk(order.pk)
     order.save(update_fields=["number"])
+    _note_low_stock(new_events, reservations)
     events.events_save(built + new_events)
     return allocations
+
+
+def _note_low_stock(built: list, reservations: list[Reservation]) -> None:
+    """The stock rows this placement left at or below their reorder point (locked, current in
+    memory), in its ALLOCATED event: staff are alerted (notifications) without a re-read."""
+    levels = {r.stock_level.pk: r.stock_level for r in reservations}.values()
+    low = sorted(lv.pk for lv in levels if 0 < lv.reorder_point >= lv.available)
+    for event in built:
+        if low and event.type == EventType.ALLOCATED:
+            event.details["low_stock_levels"] = low
 
 
 # --- confirmation and allocation ----------------------------------------------------------------
@@ -869,8 +880,6 @@ def orders_late_flag(*, limit: int = 500) -> list[Order]:
     staff. The promised ship date stays: the order remains late until it ships in full, is
     cancelled or gets a new promise, each of which clears the flag, so a later miss of a new
     promise is told again. One transaction per order (locked), then one for the alert."""
-    from . import notifications
-
     today = timezone.localdate()
     candidates = Order.objects.late(today=today).filter(late_notified=False)
     ids = list(candidates.order_by("pk").values_list("pk", flat=True)[:limit])
@@ -902,17 +911,8 @@ def orders_late_flag(*, limit: int = 500) -> list[Order]:
             )
             flagged.append(order)
     if flagged:
-        with transaction.atomic():
-            alert = notifications.staff_alert_build(
-                key=f"late-orders:{flagged[0].number}:{timezone.now():%Y%m%d%H%M%S}",
-                title=f"{len(flagged)} order(s) late",
-                lines=[
-                    f"{o.number}: promised ship date {o.promised_ship_date}, status {o.status}"
-                    for o in flagged
-                ],
-            )
-            if alert is not None:
-                notifications.outbox_save([alert])
+        with transaction.atomic():  # staff are alerted (notifications listens)
+            orders_flagged_late.send(sender=Order, orders=flagged)
     return flagged
 
 

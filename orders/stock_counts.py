@@ -36,8 +36,8 @@ from inventory.services import stock_count_set, stock_levels_ensure
 from . import events
 from .exceptions import OrderValidationError
 from .models import EventType, Order, OrderLine, OrderStatus
-from .notifications import outbox_save, staff_alert_build
 from .services import _allocation_sites, _estimate_dates
+from .signals import stock_count_came_short
 
 # Sent inside the count's transaction with the orders that went from allocated back to
 # backordered (on hold ones included): fulfillment cancels their pending shipments.
@@ -298,22 +298,13 @@ def _backorder(orders: dict, taken, *, level: StockLevel, counted: int, user):
 
 
 def _alert(level: StockLevel, movement, *, previous: int, backordered: dict, user) -> None:
-    sku, code, counted = level.product.sku, level.warehouse.code, level.on_hand
-    units = sum(q for lines in backordered.values() for q in lines.values())
-    by = f" by {user}" if user is not None and getattr(user, "is_authenticated", False) else ""
-    alert = staff_alert_build(
-        key=f"stock-count:{movement.pk}",
-        title=f"Stock count: {units} × {sku} at {code} went back to backorders",
-        lines=[
-            f"{sku} ({level.product.name}) at {code} was counted{by}: {counted} on hand, "
-            f"{previous} expected.",
-            f"{units} reserved units are missing; these orders wait for stock again:",
-            *(
-                f"{number}: {q} × {sku}"
-                for number, lines in backordered.items()
-                for q in lines.values()
-            ),
-        ],
+    """Staff are alerted (notifications listens), in the count's transaction."""
+    counted_by = str(user) if user is not None and getattr(user, "is_authenticated", False) else ""
+    stock_count_came_short.send(
+        sender=StockLevel,
+        level=level,
+        movement_id=movement.pk,
+        previous=previous,
+        backordered=backordered,
+        counted_by=counted_by,
     )
-    if alert is not None:
-        outbox_save([alert])

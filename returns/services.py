@@ -973,7 +973,7 @@ def customer_return_token(order: Order) -> str:
 def customer_return_url(order: Order) -> str:
     """Absolute URL (``OMS_SITE_URL`` + path) of the customer's self-service return page, as
     the delivery e-mail carries it."""
-    from orders.notifications import site_url
+    from core.site import site_url
 
     return site_url(reverse("returns:customer", args=[customer_return_token(order)]))
 

@@ -28,8 +28,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from notifications.outbox import notice_build, outbox_save
 from orders.models import ImportJob, ImportJobStatus
-from orders.notifications import _email, outbox_save
 
 from . import FileRejected, importer_for, read_table
 from .base import PHASE_LABELS, Report
@@ -128,15 +128,7 @@ def _email_user(job: ImportJob) -> None:
         if len(job.errors) > 20:
             lines.append(f"… and {len(job.errors) - 20} more errors (see the import's page).")
     outbox_save(
-        [
-            _email(
-                purpose="staff_alert",
-                key=f"import-job:{job.pk}:{job.status}",
-                to=to,
-                context={"title": title, "lines": lines},
-                title=title,
-            )
-        ]
+        [notice_build(key=f"import-job:{job.pk}:{job.status}", to=to, title=title, lines=lines)]
     )
 
 

@@ -10,6 +10,7 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 
+from core.site import site_url
 from orders import events
 from orders.models import EventType, Order, OrderStatus
 
@@ -36,8 +37,6 @@ def feedback_token(order: Order) -> str:
 def feedback_url(order: Order) -> str:
     """Absolute URL (``OMS_SITE_URL`` + path) of the order's signed, expiring feedback page:
     it is sent in the delivery e-mail, so it must work outside the site."""
-    from orders.notifications import site_url
-
     return site_url(reverse("fulfillment:feedback", kwargs={"token": feedback_token(order)}))
 
 

@@ -612,7 +612,7 @@ def test_unexpected_error_is_json_500(staff_client, partner_order, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("orders.api.available_transitions", broken)
+    monkeypatch.setattr("orders.representation.available_transitions", broken)
     response = staff_client.get(detail(partner_order.number))
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"

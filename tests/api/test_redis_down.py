@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from rest_framework.authtoken.models import Token
 
-from orders.models import Order, OutboxMessage, OutboxStatus
-from orders.tasks import outbox_sweep_task
+from notifications.models import OutboxMessage, OutboxStatus
+from notifications.tasks import outbox_sweep_task
+from orders.models import Order
 from tests.notifications.conftest import celery_broker
 from tests.notifications.test_worker import database_url
 

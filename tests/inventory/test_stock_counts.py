@@ -8,8 +8,10 @@ from django.urls import reverse
 from fulfillment.models import Shipment, ShipmentStatus
 from fulfillment.services import picklist_create
 from inventory.models import Allocation, MovementKind, StockLevel, StockMovement
+from notifications.models import OutboxMessage
+from notifications.rendering import render
 from orders.exceptions import OrderValidationError
-from orders.models import EventType, OrderEvent, OrderStatus, OutboxMessage
+from orders.models import EventType, OrderEvent, OrderStatus
 from orders.services import order_hold, order_release
 from orders.stock_counts import stock_count_record
 from tests.factories import ProductFactory, UserFactory, WarehouseFactory, place, receive
@@ -111,7 +113,7 @@ def test_a_count_below_reserved_backorders_the_newest_reservations(three_orders,
     told = OutboxMessage.objects.get(order=third, purpose="order_backordered")
     assert told.recipient == "third@example.com"
     # One staff alert naming the orders.
-    alert = OutboxMessage.objects.get(purpose="staff_alert")
+    alert = render(OutboxMessage.objects.get(purpose="staff_alert"))  # as the worker sends it
     assert "5 × MUG-BLUE at LDS went back to backorders" in alert.subject
     assert f"{third.number}: 3 × MUG-BLUE" in alert.body_text
     assert f"{second.number}: 2 × MUG-BLUE" in alert.body_text

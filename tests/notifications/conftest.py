@@ -4,8 +4,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from notifications.models import OutboxMessage
 from oms.celery import app as celery_app
-from orders.models import OutboxMessage
 from tests.factories import ProductFactory, WarehouseFactory, receive
 
 

@@ -11,8 +11,9 @@ from django.core import mail
 from fulfillment.models import Shipment, ShipmentStatus
 from inventory.models import StockLevel
 from inventory.services import stock_adjust
+from notifications.models import OutboxMessage
 from oms.celery import app as celery_app
-from orders.models import EventType, Order, OrderStatus, OutboxMessage
+from orders.models import EventType, Order, OrderStatus
 from orders.services import order_cancel
 from orders.tasks import backorders_sweep_task
 from tests.factories import place, receive

@@ -5,9 +5,10 @@ import datetime
 import pytest
 from django.core import mail
 
+from notifications.models import OutboxMessage, OutboxStatus
+from notifications.services import message_id_for
 from orders import events
-from orders.models import EventType, OrderStatus, OutboxMessage, OutboxStatus
-from orders.notifications import message_id_for
+from orders.models import EventType, OrderStatus
 from orders.services import order_cancel
 from tests.factories import place
 

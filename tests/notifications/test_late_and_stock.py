@@ -7,8 +7,9 @@ from django.core import mail
 from django.utils import timezone
 
 from inventory.models import StockLevel
+from notifications.tasks import low_stock_task
 from orders.models import EventType, Order, OrderStatus
-from orders.tasks import late_orders_task, low_stock_task
+from orders.tasks import late_orders_task
 from tests.factories import place
 
 pytestmark = pytest.mark.django_db

@@ -12,10 +12,12 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.test import RequestFactory
 from django.utils import timezone
 
-from orders import notifications
-from orders.admin_outbox import OutboxMessageAdmin
-from orders.models import Order, OrderStatus, OutboxMessage, OutboxStatus
-from orders.tasks import outbox_send_task, outbox_sweep_task
+from notifications import outbox
+from notifications import services as notifications
+from notifications.admin import OutboxMessageAdmin
+from notifications.models import OutboxMessage, OutboxStatus
+from notifications.tasks import outbox_send_task, outbox_sweep_task
+from orders.models import Order, OrderStatus
 from tests.factories import place
 
 from .conftest import celery_broker, make_due
@@ -39,7 +41,7 @@ def confirmation(order):
 def test_broker_unreachable_order_commits_and_the_sweeper_sends_later(
     stocked, mug, django_capture_on_commit_callbacks, caplog
 ):
-    caplog.set_level(logging.WARNING, logger="orders.notifications")
+    caplog.set_level(logging.WARNING, logger="notifications.outbox")
     with (
         celery_broker("redis://127.0.0.1:1/0"),
         django_capture_on_commit_callbacks(execute=True),
@@ -142,7 +144,7 @@ def test_backoff_then_give_up_alerts_staff_and_retry_now_sends(
 
     # The SMTP server is fixed; staff use "Retry now" in the admin.
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    request = RequestFactory().post("/admin/orders/outboxmessage/")
+    request = RequestFactory().post("/admin/notifications/outboxmessage/")
     request.session = {}
     request._messages = FallbackStorage(request)
     model_admin = OutboxMessageAdmin(OutboxMessage, AdminSite())
@@ -156,17 +158,28 @@ def test_backoff_then_give_up_alerts_staff_and_retry_now_sends(
 
 def test_dedupe_key_is_unique_per_cause(stocked, mug):
     order = place({mug: 1})
-    notifications.outbox_save(
+    outbox.outbox_save(
         [
-            notifications._email(
+            outbox.email_build(
                 purpose="order_cancelled",
                 key=f"email:{order.number}:cancelled",
                 to="ada@example.com",
                 order=order,
-                context={"order": order, "lines": []},
-                number=order.number,
             )
             for _ in range(2)
         ]
     )
     assert OutboxMessage.objects.filter(dedupe_key=f"email:{order.number}:cancelled").count() == 1
+
+
+def test_a_message_whose_order_was_deleted_is_given_up_cleanly(stocked, mug):
+    order = place({mug: 1})  # its confirmation waits in the outbox (not committed here)
+    row = confirmation(order)
+    # What deleting the order (lines, shipments and all) leaves: the links set to NULL.
+    OutboxMessage.objects.filter(pk=row.pk).update(order=None, event=None)
+    assert notifications.outbox_send(message_id=row.pk) == "failed"
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.order_id) == (OutboxStatus.FAILED, 1, None)
+    assert "deleted" in row.last_error
+    assert mail.outbox == []
+    assert not OutboxMessage.objects.filter(purpose="staff_alert").exists()  # nothing to fix

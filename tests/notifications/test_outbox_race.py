@@ -6,9 +6,9 @@ other skips. The e-mail goes out once."""
 import pytest
 from django.core import mail
 
-from orders import notifications
-from orders.models import OutboxAttempt, OutboxMessage, OutboxStatus
-from orders.tasks import outbox_send_task
+from notifications import services as notifications
+from notifications.models import OutboxAttempt, OutboxMessage, OutboxStatus
+from notifications.tasks import outbox_send_task
 from tests.concurrency import run_together
 from tests.factories import place
 

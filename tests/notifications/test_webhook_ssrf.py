@@ -9,7 +9,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from orders.models import OutboxMessage, OutboxStatus, WebhookEndpoint
+from notifications.models import OutboxMessage, OutboxStatus, WebhookEndpoint
 from tests.factories import PartnerFactory, place
 
 pytestmark = pytest.mark.django_db
@@ -250,7 +250,7 @@ def test_refused_for_good_alerts_staff_and_the_worker_goes_on(
 # --- admin ------------------------------------------------------------------------------------
 def _add(client, partner, url, secret=""):
     return client.post(
-        reverse("admin:orders_webhookendpoint_add"),
+        reverse("admin:notifications_webhookendpoint_add"),
         {
             "partner": partner.pk,
             "url": url,
@@ -291,11 +291,11 @@ def test_admin_secret_is_write_only(client, superuser, partner, settings):
     endpoint = WebhookEndpoint.objects.get()
     assert endpoint.secret == SECRET
 
-    listing = client.get(reverse("admin:orders_webhookendpoint_changelist"))
+    listing = client.get(reverse("admin:notifications_webhookendpoint_changelist"))
     assert listing.status_code == 200
     assert "erp.partner.example" in listing.content.decode()
     assert SECRET not in listing.content.decode()
-    change_url = reverse("admin:orders_webhookendpoint_change", args=[endpoint.pk])
+    change_url = reverse("admin:notifications_webhookendpoint_change", args=[endpoint.pk])
     form = client.get(change_url)
     assert form.status_code == 200 and SECRET not in form.content.decode()
 

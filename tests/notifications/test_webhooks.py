@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from orders.models import OutboxMessage, OutboxStatus, WebhookEndpoint
+from notifications.models import OutboxMessage, OutboxStatus, WebhookEndpoint
 from orders.services import order_cancel
 from tests.factories import PartnerFactory, place
 
@@ -127,7 +127,7 @@ def test_endpoint_event_type_filter_and_other_partners(
 def test_failing_endpoint_is_retried_and_logged(
     stocked, mug, partner, django_capture_on_commit_callbacks
 ):
-    from orders import notifications
+    from notifications import services as notifications
 
     with Receiver(status=500) as receiver:
         WebhookEndpoint.objects.create(
@@ -150,3 +150,51 @@ def test_failing_endpoint_is_retried_and_logged(
     assert [(a.status_code, a.succeeded) for a in first.log.all()] == [(500, False), (204, True)]
     assert len(receiver.received) == 4
     assert all(r["valid"] for r in receiver.received)
+
+
+def test_a_webhook_shows_the_order_as_the_api_does_carrier_by_code(
+    stocked, mug, partner, django_capture_on_commit_callbacks
+):
+    from notifications.models import OutboxKind
+    from orders.representation import order_representation
+    from tests.returns.conftest import ship
+
+    with Receiver() as receiver:
+        WebhookEndpoint.objects.create(
+            partner=partner, url=receiver.url, secret=SECRET, event_types=["shipped"]
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            order = place_for(partner, mug)
+        with django_capture_on_commit_callbacks(execute=True):
+            ship(order)
+    [shipped] = [r["body"] for r in receiver.received]
+    assert shipped["type"] == "order.shipped"
+    [shipment] = shipped["order"]["shipments"]
+    assert shipment["carrier"] == "test-post"  # the carrier's code, not its name "Test Post"
+    assert shipped["order"] == order_representation(order)
+    assert OutboxMessage.objects.get(kind=OutboxKind.WEBHOOK).status == OutboxStatus.SENT
+
+
+def test_a_webhook_sent_later_says_the_status_the_order_had_then(
+    stocked, mug, partner, django_capture_on_commit_callbacks
+):
+    with Receiver() as receiver:
+        WebhookEndpoint.objects.create(
+            partner=partner, url=receiver.url, secret=SECRET, event_types=["status_changed"]
+        )
+        order = place_for(partner, mug)  # not sent yet: the worker is slow today
+        with django_capture_on_commit_callbacks(execute=True):
+            order_cancel(order=order, reason="Changed our mind")
+        make_due(*OutboxMessage.objects.filter(kind="webhook"))
+        from notifications import services
+
+        services.outbox_sweep()
+    by_change = {
+        (r["body"]["from_status"], r["body"]["to_status"]): r["body"]["order"]["status"]
+        for r in receiver.received
+    }
+    assert by_change == {
+        ("placed", "confirmed"): "allocated",  # as the placement left it
+        ("confirmed", "allocated"): "allocated",
+        ("allocated", "cancelled"): "cancelled",
+    }

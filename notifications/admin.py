@@ -1,28 +1,32 @@
-"""Admin of the notification outbox and partner webhook endpoints (imported by orders/admin.py)."""
+"""Admin of the notification outbox and partner webhook endpoints."""
 
 import secrets
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
-from . import notifications, webhook_http
+from . import services, webhook_http
 from .models import OutboxAttempt, OutboxMessage, OutboxStatus, WebhookEndpoint
 
 
-class OutboxAttemptInline(admin.TabularInline):
+class OutboxAttemptInline(admin.TabularInline):  # type: ignore[type-arg]
     model = OutboxAttempt
     extra = 0
     can_delete = False
     fields = ("number", "created_at", "succeeded", "status_code", "duration_ms", "error")
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = (
         "dedupe_key",
         "kind",
@@ -62,14 +66,14 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     )
     exclude = ("body_html",)
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     @admin.display(description="HTML body")
-    def html_preview(self, obj):
+    def html_preview(self, obj: OutboxMessage) -> SafeString | str:
         if not obj.body_html:
             return "-"
         return format_html(
@@ -79,9 +83,9 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         )
 
     @admin.action(description="Retry now (failed messages)", permissions=["view"])
-    def retry_now(self, request, queryset):
+    def retry_now(self, request: HttpRequest, queryset: "QuerySet[OutboxMessage]") -> None:
         failed = queryset.filter(status=OutboxStatus.FAILED)
-        count = notifications.outbox_retry(messages=failed)
+        count = services.outbox_retry(messages=failed)
         skipped = queryset.count() - count
         self.message_user(request, f"{count} message(s) queued to be sent again.", messages.SUCCESS)
         if skipped:
@@ -92,7 +96,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
             )
 
 
-class WebhookEndpointForm(forms.ModelForm):
+class WebhookEndpointForm(forms.ModelForm):  # type: ignore[type-arg]
     """The secret is write-only: never shown again once set. Left empty on a new endpoint, one is
     generated and shown once; left empty on an existing endpoint, the old one is kept."""
 
@@ -112,15 +116,15 @@ class WebhookEndpointForm(forms.ModelForm):
         model = WebhookEndpoint
         fields = ("partner", "url", "secret", "event_types", "is_active")
 
-    def clean_url(self):
-        url = self.cleaned_data["url"]
+    def clean_url(self) -> str:
+        url: str = self.cleaned_data["url"]
         problem = webhook_http.url_problem(url)
         if problem:
             raise forms.ValidationError(problem)
         return url
 
-    def save(self, commit=True):
-        endpoint = super().save(commit=False)
+    def save(self, commit: bool = True) -> WebhookEndpoint:
+        endpoint: WebhookEndpoint = super().save(commit=False)
         new_secret = self.cleaned_data.get("secret")
         if new_secret:
             endpoint.secret = new_secret
@@ -136,14 +140,16 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = WebhookEndpointForm
     list_display = ("partner", "url", "event_types", "is_active", "created_at")
     list_filter = ("is_active", "partner")
     search_fields = ("url", "partner__name")
     autocomplete_fields = ()
 
-    def save_model(self, request, obj, form, change):
+    def save_model(
+        self, request: HttpRequest, obj: WebhookEndpoint, form: Any, change: bool
+    ) -> None:
         super().save_model(request, obj, form, change)
         generated = getattr(form, "generated_secret", None)
         if generated:

@@ -124,7 +124,7 @@ def resolve(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError) as exc:
         raise WebhookDeliveryError(f"Cannot resolve {host}: {exc}") from exc
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
         raise WebhookDeliveryError(f"Cannot resolve {host}: no address.")
     if _host_allowed(host):
@@ -150,24 +150,27 @@ def _connect(addresses: list[str], port: int, timeout: float) -> socket.socket:
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, host, port, *, addresses: list[str], timeout: float):
+    def __init__(self, host: str, port: int, *, addresses: list[str], timeout: float) -> None:
         super().__init__(host, port, timeout=timeout)
         self._addresses = addresses
+        self._timeout = timeout
 
-    def connect(self):
-        self.sock = _connect(self._addresses, self.port, self.timeout)
+    def connect(self) -> None:
+        self.sock = _connect(self._addresses, self.port, self._timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host, port, *, addresses: list[str], timeout: float):
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+    def __init__(self, host: str, port: int, *, addresses: list[str], timeout: float) -> None:
+        self._tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self._tls)
         self._addresses = addresses
+        self._timeout = timeout
 
-    def connect(self):
-        sock = _connect(self._addresses, self.port, self.timeout)
+    def connect(self) -> None:
+        sock = _connect(self._addresses, self.port, self._timeout)
         # SNI and the certificate check use the name from the URL, not the IP.
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
 
 
 def post(url: str, *, body: bytes, headers: dict[str, str], timeout: float) -> int:
@@ -179,10 +182,11 @@ def post(url: str, *, body: bytes, headers: dict[str, str], timeout: float) -> i
     parts = urlsplit(url)
     secure = parts.scheme == "https"
     port = parts.port or (443 if secure else 80)
-    addresses = resolve(parts.hostname, port)
+    host = parts.hostname or ""  # url_problem refused a URL without a host
+    addresses = resolve(host, port)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     connection_class = _PinnedHTTPSConnection if secure else _PinnedHTTPConnection
-    connection = connection_class(parts.hostname, port, addresses=addresses, timeout=timeout)
+    connection = connection_class(host, port, addresses=addresses, timeout=timeout)
     try:
         connection.request("POST", path, body=body, headers=headers)
         response = connection.getresponse()

@@ -1,0 +1,43 @@
+"""The domain apps' signals, turned into outbox rows in the sender's transaction (the
+invariant: a notification is written in the same transaction as the change that caused it).
+The domain apps send the signals and never import this package."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.dispatch import receiver
+
+from inventory.models import StockLevel
+from orders.models import Order, OrderEvent
+from orders.signals import order_events_saved, orders_flagged_late, stock_count_came_short
+
+from . import builders
+
+
+@receiver(order_events_saved, dispatch_uid="notifications.order_events_saved")
+def write_order_messages(sender: Any, events: Sequence[OrderEvent], **kwargs: Any) -> None:
+    builders.notify_events(events)
+
+
+@receiver(orders_flagged_late, dispatch_uid="notifications.orders_flagged_late")
+def write_late_orders_alert(sender: Any, orders: Sequence[Order], **kwargs: Any) -> None:
+    builders.late_orders_alert(orders)
+
+
+@receiver(stock_count_came_short, dispatch_uid="notifications.stock_count_came_short")
+def write_stock_count_alert(
+    sender: Any,
+    level: StockLevel,
+    movement_id: int,
+    previous: int,
+    backordered: dict[str, dict[str, int]],
+    counted_by: str,
+    **kwargs: Any,
+) -> None:
+    builders.stock_count_alert(
+        level=level,
+        movement_id=movement_id,
+        previous=previous,
+        backordered=backordered,
+        counted_by=counted_by,
+    )

@@ -37,7 +37,8 @@ from . import events
 from .exceptions import OrderValidationError
 from .models import EventType, Order, OrderLine, OrderStatus
 from .notifications import outbox_save, staff_alert_build
-from .services import _allocation_sites, _estimate_dates
+from .services.allocation import _allocation_sites
+from .services.common import _estimate_dates
 
 # Sent inside the count's transaction with the orders that went from allocated back to
 # backordered (on hold ones included): fulfillment cancels their pending shipments.

@@ -31,6 +31,7 @@ from inventory.locks import stock_levels_for_update
 from inventory.models import Allocation, Warehouse
 from inventory.services import stock_consume
 from orders import events
+from orders.locks import order_for_update, orders_for_update
 from orders.models import LATE_FIELDS, OPEN_STATUSES, EventType, Order, OrderLine, OrderStatus
 
 from .exceptions import (
@@ -58,16 +59,11 @@ FEEDBACK_SALT = "fulfillment.delivery-feedback"
 
 # --- locks ------------------------------------------------------------------------------------
 def _lock_order(order_id: int) -> Order:
-    return Order.objects.select_for_update(of=("self",), no_key=True).get(pk=order_id)
+    return order_for_update(order_id)
 
 
 def _lock_orders(order_ids: Iterable[int]) -> list[Order]:
-    return list(
-        Order.objects.filter(pk__in=list(order_ids))
-        .select_related("customer")
-        .order_by("pk")
-        .select_for_update(of=("self",), no_key=True)
-    )
+    return orders_for_update(ids=order_ids, related=("customer",))
 
 
 def _lock_shipment(shipment: Shipment) -> tuple[Order, Shipment]:

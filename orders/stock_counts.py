@@ -35,6 +35,7 @@ from inventory.services import stock_count_set, stock_levels_ensure
 
 from . import events
 from .exceptions import OrderValidationError
+from .locks import orders_for_update
 from .models import EventType, Order, OrderLine, OrderStatus
 from .notifications import outbox_save, staff_alert_build
 from .services.allocation import _allocation_sites
@@ -144,13 +145,7 @@ def _count(level_id: int, counted: int, *, reason: str, user) -> StockCountResul
             )
         )
     )
-    orders = {
-        o.pk: o
-        for o in Order.objects.filter(pk__in=order_ids)
-        .order_by("pk")
-        .select_for_update(of=("self",), no_key=True)
-        .select_related("customer", "channel")
-    }
+    orders = {o.pk: o for o in orders_for_update(ids=order_ids, related=("customer", "channel"))}
     level = stock_levels_for_update(ids=[level_id]).select_related("product").get()
     allocations = list(
         Allocation.objects.filter(stock_level_id=level_id).select_related("order_line")

@@ -7,7 +7,6 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from inventory.locks import stock_levels_for_update
 from inventory.models import Product, StockLevel
 from inventory.services import (
     Reservation,
@@ -15,6 +14,7 @@ from inventory.services import (
 )
 
 from .. import events
+from ..locks import stock_arrival_lock
 from ..models import (
     Order,
     OrderLine,
@@ -25,37 +25,18 @@ from .allocation import _allocation_sites, _lines_update_allocated, _plan_order,
 
 
 # --- backorders --------------------------------------------------------------------------------
-def _backordered_order_ids(product_ids: Iterable[int]) -> list[int]:
-    return list(
-        Order.objects.filter(
-            status=OrderStatus.BACKORDERED,
-            lines__product_id__in=list(product_ids),
-            lines__quantity__gt=F("lines__quantity_allocated")
-            + F("lines__quantity_shipped")
-            + F("lines__quantity_cancelled"),
-        )
-        .order_by("placed_at", "pk")
-        .values_list("pk", flat=True)
-        .distinct()
-    )
-
-
-def _fill(order_ids: list[int], product_ids: set[int], *, user) -> list[Order]:
-    """Fill backorders of ``product_ids``, oldest order first. Locks orders, then stock.
+def _fill(
+    orders: list[Order], levels: list[StockLevel], product_ids: set[int], *, user
+) -> list[Order]:
+    """Fill backorders of ``product_ids``, oldest order first: ``orders`` and ``levels`` are
+    the waiting orders and the stock rows, locked (``orders.locks.stock_arrival_lock``).
 
     Every order is planned in memory against the locked stock rows (the same policy as one
     order's allocation), then everything is written at once: one reservation, one update of
     lines per increment, one update of orders per outcome, one batched shipment creation, one
     events INSERT. The number of statements does not grow with the number of orders."""
-    if not order_ids:
+    if not orders:
         return []
-    orders = list(
-        Order.objects.filter(pk__in=order_ids)
-        .order_by("pk")
-        .select_for_update(of=("self",), no_key=True)
-        .select_related("channel", "customer")  # the e-mails of partly filled orders
-    )
-    levels = list(stock_levels_for_update(product_ids=product_ids))
     candidates = [
         order
         for order in sorted(orders, key=lambda o: (o.placed_at, o.pk))
@@ -128,7 +109,8 @@ def backorders_fill(*, products: Iterable[Product], user=None) -> list[Order]:
     """Give available stock of ``products`` to backordered orders, oldest first."""
     product_ids = {p.pk for p in products}
     with transaction.atomic():
-        return _fill(_backordered_order_ids(product_ids), product_ids, user=user)
+        arrival = stock_arrival_lock(product_ids=product_ids)
+        return _fill(arrival.orders, arrival.levels, product_ids, user=user)
 
 
 def backorders_sweep(*, product_ids: Iterable[int] | None = None, user=None) -> list[Order]:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from core.calendar import add_business_days
 
 from ..exceptions import TransitionNotAllowedNow
+from ..locks import order_for_update
 from ..models import (
     Order,
     OrderStatus,
@@ -41,11 +42,7 @@ def _lock_order(order: Order, *, action: str | None = None) -> Order:
     racing a receipt cancels. This is the check django-fsm's ``ConcurrentTransitionMixin``
     makes on ``save``, made before any work.
     """
-    locked = (
-        Order.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("channel")
-        .get(pk=order.pk)
-    )
+    locked = order_for_update(order.pk, related=("channel",))
     if action is not None and changed_meanwhile(order.status, locked.status):
         raise TransitionNotAllowedNow(
             f"Order {locked.number} cannot be {action}: it was changed meanwhile and is now "

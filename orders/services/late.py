@@ -9,6 +9,7 @@ from django.utils import timezone
 from core.calendar import add_business_days, business_days_between
 
 from .. import events
+from ..locks import orders_locking
 from ..models import (
     LATE_FIELDS,
     EventType,
@@ -45,9 +46,8 @@ def orders_late_flag(*, limit: int = 500) -> list[Order]:
     for pk in ids:
         with transaction.atomic():
             order = (
-                candidates.select_for_update(of=("self",))
+                orders_locking(candidates.filter(pk=pk))
                 .select_related("customer", "channel")
-                .filter(pk=pk)
                 .first()
             )
             if order is None:  # shipped, cancelled or re-promised meanwhile

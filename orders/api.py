@@ -46,6 +46,7 @@ from inventory.skus import products_by_sku, sku_key
 from .models import Order, OrderEvent, OrderLine, OrderStatus
 from .services import (
     REASON_MAX_LENGTH,
+    PlacedOrder,
     available_transitions,
     idempotency_fingerprint,
     order_place_idempotent,
@@ -110,7 +111,20 @@ class AddressSerializer(serializers.Serializer):
     country = serializers.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code.")
 
 
+class OrderLinesSerializer(serializers.ListSerializer):
+    """An order's lines; a just-placed order's from memory (``PlacedOrder`` in the context)."""
+
+    def get_attribute(self, instance):
+        placed = self.context.get("placed")
+        if placed is not None and placed.order is instance:
+            return placed.lines
+        return super().get_attribute(instance)
+
+
 class OrderLineSerializer(serializers.Serializer):
+    class Meta:
+        list_serializer_class = OrderLinesSerializer
+
     # Declared, not a ModelSerializer: it is built for every order rendered, and a
     # ModelSerializer inspects the model on each instantiation (see docs/benchmarks.md).
     sku = serializers.CharField(source="product.sku")
@@ -171,15 +185,22 @@ class OrderSerializer(serializers.Serializer):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.is_staff:
             return available_transitions(order, user)
-        # A partner may only cancel its own order.
+        # A partner may only cancel its own order. One it has just placed has shipped nothing:
+        # the transitions' one condition (``nothing_shipped``) holds without reading its lines.
+        placed = self.context.get("placed")
+        check = not (placed is not None and placed.order is order)
         return [
             name
             for name, t in TRANSITIONS.items()
-            if t.partner and can_proceed(getattr(order, name))
+            if t.partner and can_proceed(getattr(order, name), check_conditions=check)
         ]
 
     @extend_schema_field(ShipmentSummarySerializer(many=True))
     def get_shipments(self, order) -> list[dict]:
+        placed = self.context.get("placed")
+        if placed is not None and placed.order is order:
+            # Created with it, warehouses loaded (fulfillment); none unless allocated in full.
+            return ShipmentSummarySerializer(placed.shipments, many=True).data
         return ShipmentSummarySerializer(order.shipments.all(), many=True).data
 
 
@@ -190,14 +211,6 @@ def order_queryset():
     )
     shipments = Order._meta.get_field("shipments").related_model.objects
     return qs.prefetch_related(Prefetch("shipments", queryset=_shipment_rows(shipments)))
-
-
-def _prefetched(manager, rows):
-    """A related manager's queryset holding ``rows``, as ``prefetch_related`` leaves it."""
-    qs = manager.get_queryset()
-    qs._result_cache = list(rows)
-    qs._prefetch_done = True
-    return qs
 
 
 # --- order input (documentation: the service validates and names every problem) -----------------
@@ -324,22 +337,12 @@ class OrderViewSet(
         order = order_queryset().get(pk=order.pk)
         return Response(self.get_serializer(order).data, status=code)
 
-    def _render_placed(self, order: Order) -> Response:
-        """A just-placed order from memory: ``order_place`` hands back its lines (with their
-        products) and the customer and channel it used; only the shipments are read."""
-        lines = getattr(order, "placed_lines", None)
-        if lines is None:
-            return self._render(order, status.HTTP_201_CREATED)
-        cached = {"lines": _prefetched(order.lines, lines)}
-        placed_shipments = getattr(order, "placed_shipments", None)
-        if placed_shipments is None and order.status != OrderStatus.ALLOCATED:
-            placed_shipments = []  # shipments are made when an order is allocated in full
-        if placed_shipments is not None:  # created with it, warehouses loaded (fulfillment)
-            cached["shipments"] = _prefetched(order.shipments, placed_shipments)
-        else:
-            cached["shipments"] = _prefetched(order.shipments, _shipment_rows(order.shipments))
-        order._prefetched_objects_cache = cached
-        return Response(self.get_serializer(order).data, status=status.HTTP_201_CREATED)
+    def _render_placed(self, placed: PlacedOrder) -> Response:
+        """A just-placed order from memory: placement hands back its lines (with their
+        products), its shipments and the customer and channel it used; nothing is read."""
+        context = {**self.get_serializer_context(), "placed": placed}
+        data = self.get_serializer_class()(placed.order, context=context).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Place an order (partner)",
@@ -394,7 +397,7 @@ class OrderViewSet(
         if len(key) > 255:
             raise ValidationError({IDEMPOTENCY_HEADER: ["At most 255 characters."]})
 
-        order, created = order_place_idempotent(
+        placement = order_place_idempotent(
             user=request.user,
             key=key,
             fingerprint=idempotency_fingerprint(data),
@@ -406,9 +409,9 @@ class OrderViewSet(
             reference=data.get("reference", ""),
             notes=data.get("notes", ""),
         )
-        if created:
-            return self._render_placed(order)
-        return self._render(order)
+        if placement.placed is not None:
+            return self._render_placed(placement.placed)
+        return self._render(placement.order)
 
     def _transition(self, request, name: str) -> Response:
         order = self.get_object()

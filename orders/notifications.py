@@ -42,6 +42,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from . import webhook_http
+from .events import known_now
 from .models import (
     EventType,
     Order,
@@ -177,17 +178,23 @@ def staff_alert_build(*, key: str, title: str, lines: Iterable[str]) -> OutboxMe
 class _OrderData:
     """What the e-mails of one order need, loaded once per order (no N+1 over its events)."""
 
-    def __init__(self, order: Order, *, backordered_on_confirmation: OrderEvent | None = None):
+    def __init__(
+        self,
+        order: Order,
+        *,
+        backordered_on_confirmation: OrderEvent | None = None,
+        lines: list | None = None,
+    ):
         self.order = order
+        self._known_lines = lines  # a new order's, in memory
         # The order was confirmed and found short in one go (a placement): the confirmation
         # says which lines wait and the estimate, and no separate delay notice is sent.
         self.backordered_on_confirmation = backordered_on_confirmation
 
     @cached_property
     def lines(self) -> list:
-        placed = getattr(self.order, "placed_lines", None)  # a new order's, in memory
-        if placed is not None:
-            return placed
+        if self._known_lines is not None:
+            return self._known_lines
         return list(self.order.lines.select_related("product"))
 
     @cached_property
@@ -470,11 +477,11 @@ def _webhooks(event: OrderEvent, endpoints: list[WebhookEndpoint], cache: dict) 
     return messages
 
 
-def _low_stock_alerts(events: list[OrderEvent]) -> list[OutboxMessage]:
+def _low_stock_alerts(events: list[OrderEvent], reserved: dict) -> list[OutboxMessage]:
     """Staff alerts for the stock levels that the ALLOCATED events reserved from."""
     from inventory.models import StockLevel
 
-    known = [getattr(event, "reserved_levels", None) for event in events]
+    known = [reserved.get(event.order_id) for event in events]
     if events and all(levels is not None for levels in known):
         # The stock rows the events reserved from, locked and current in memory: only the ones
         # at or below their reorder point are read (with their product and warehouse).
@@ -522,7 +529,11 @@ def low_stock_alerts_for(levels) -> list[OutboxMessage]:
 
 def notify_events(saved: list[OrderEvent]) -> list[OutboxMessage]:
     """The hook of ``events.events_save``: write the outbox rows the new events cause, in the
-    caller's transaction. Queries grow with the number of orders involved, not of events."""
+    caller's transaction. Queries grow with the number of orders involved, not of events.
+    What the writer holds in memory (new orders, their lines, the stock rows reserved from) is
+    used instead of reading it back (``events.known_now``)."""
+    known = known_now()
+    new_orders, reserved = known.new_orders, known.reserved_levels
     relevant = [
         e
         for e in saved
@@ -548,26 +559,33 @@ def notify_events(saved: list[OrderEvent]) -> list[OutboxMessage]:
         order = event.order
         if order.pk not in data:
             data[order.pk] = _OrderData(
-                order, backordered_on_confirmation=short_on_confirmation.get(order.pk)
+                order,
+                backordered_on_confirmation=short_on_confirmation.get(order.pk),
+                lines=new_orders.get(order.pk),
             )
         messages.extend(_customer_emails(event, data[order.pk]))
         if order.partner_id and event.type in WEBHOOK_EVENT_TYPES:
             messages.extend(_webhooks(event, endpoints[order.partner_id], representations))
-    messages.extend(_low_stock_alerts([e for e in relevant if e.type == EventType.ALLOCATED]))
-    return outbox_save(messages)
+    allocated = [e for e in relevant if e.type == EventType.ALLOCATED]
+    messages.extend(_low_stock_alerts(allocated, reserved))
+    return outbox_save(messages, new_order_ids=set(new_orders))
 
 
 # --- writing and enqueuing ------------------------------------------------------------------------
-def outbox_save(messages: list[OutboxMessage]) -> list[OutboxMessage]:
+def outbox_save(
+    messages: list[OutboxMessage], *, new_order_ids: Iterable[int] = ()
+) -> list[OutboxMessage]:
     """Insert the messages (a dedupe key already present is skipped) and hand the new ones to
-    Celery after the surrounding transaction commits."""
+    Celery after the surrounding transaction commits. ``new_order_ids``: orders created in
+    this transaction."""
     if not messages:
         return []
     # A message about an order created in this transaction has a key nobody used before: it is
     # inserted plainly and its id comes back with the INSERT. Any other may be a repeat.
     fresh, maybe_seen = [], []
+    new_order_ids = set(new_order_ids)
     for m in messages:
-        new_order = m.order is not None and getattr(m.order, "placed_now", False)
+        new_order = m.order_id is not None and m.order_id in new_order_ids
         (fresh if new_order and m.purpose != "staff_alert" else maybe_seen).append(m)
     pending = [m.pk for m in OutboxMessage.objects.bulk_create(fresh)] if fresh else []
     if maybe_seen:

@@ -32,8 +32,11 @@ from .placement import (
     ADDRESS_LABELS,
     ADDRESS_REQUIRED,
     NOTES_MAX_LENGTH,
+    IdempotentPlacement,
+    PlacedOrder,
     order_place,
     order_place_idempotent,
+    order_placement,
 )
 from .receipts import stock_receipt_record
 from .transitions import (
@@ -54,6 +57,8 @@ __all__ = [
     "ADDRESS_LABELS",
     "ADDRESS_REQUIRED",
     "DECIDED_STATUSES",
+    "IdempotentPlacement",
+    "PlacedOrder",
     "NOTES_MAX_LENGTH",
     "REASON_ACTIONS",
     "REASON_MAX_LENGTH",
@@ -73,6 +78,7 @@ __all__ = [
     "order_line_substitute",
     "order_place",
     "order_place_idempotent",
+    "order_placement",
     "order_release",
     "order_transition",
     "orders_late_flag",

@@ -55,8 +55,17 @@ def _place_confirmed(order: Order, lines: list[OrderLine], built: list, *, user)
     allocations = stock_reserve(reservations=reservations, fresh_lines=True)
     order.number = ORDER_NUMBER.for_pk(order.pk)
     order.save(update_fields=["number"])
-    events.events_save(built + new_events)
+    events.events_save(
+        built + new_events,
+        known=events.Known(reserved_levels={order.pk: _levels_of(reservations)}),
+    )
     return allocations
+
+
+def _levels_of(reservations: list[Reservation]) -> list[StockLevel]:
+    """The locked stock rows reserved from, for the low-stock check of the notifications (no
+    re-read)."""
+    return list({r.stock_level.pk: r.stock_level for r in reservations}.values())
 
 
 def _allocation_sites(order_ids: Iterable[int]) -> dict[int, set[tuple[int, str]]]:
@@ -134,10 +143,6 @@ def _settle(
                 for code, skus in sorted(by_warehouse.items())
             ),
             warehouses=by_warehouse,
-        )
-        # The locked stock rows, for the low-stock check of the notifications (no re-read).
-        allocated.reserved_levels = list(
-            {r.stock_level.pk: r.stock_level for r in reservations}.values()
         )
         new_events.append(allocated)
     previous = order.status
@@ -241,7 +246,9 @@ def _allocate(
     if save:
         order.save(update_fields=ALLOCATION_FIELDS)
     if new_events:
-        events.events_save(new_events)
+        events.events_save(
+            new_events, known=events.Known(reserved_levels={order.pk: _levels_of(reservations)})
+        )
     if order.status == OrderStatus.ALLOCATED and previous != OrderStatus.ALLOCATED:
         order_allocated.send(sender=Order, order=order, user=user, allocations=None)
     return reserved

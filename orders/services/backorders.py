@@ -21,7 +21,7 @@ from ..models import (
     OrderStatus,
 )
 from ..signals import orders_allocated
-from .allocation import _allocation_sites, _lines_update_allocated, _plan_order, _settle
+from .allocation import _allocation_sites, _levels_of, _lines_update_allocated, _plan_order, _settle
 
 
 # --- backorders --------------------------------------------------------------------------------
@@ -99,7 +99,10 @@ def _fill(
     for order, _ in planned:
         order._update_initial_state()
     with events.collected():  # the shipments' history goes into the same INSERT
-        events.events_save(new_events)
+        events.events_save(
+            new_events,
+            known=events.Known(reserved_levels={order.pk: _levels_of(rs) for order, rs in planned}),
+        )
         if allocated:
             orders_allocated.send(sender=Order, orders=allocated, user=user)
     return [order for order, _ in planned]

@@ -2,7 +2,9 @@
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,7 +14,7 @@ from django.db import IntegrityError, transaction
 from core.contact import UNKNOWN_COUNTRY_MESSAGE, is_country_code, phone_normalise
 from core.numbers import ORDER_NUMBER
 from core.validation import is_positive_int
-from inventory.models import Product, Warehouse
+from inventory.models import Allocation, Product, Warehouse
 from inventory.skus import products_by_sku, sku_key
 
 from .. import events
@@ -40,6 +42,9 @@ ADDRESS_LABELS = {
     "postal_code": "a postal code",
     "country": "a country",
 }
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser as User
 
 
 # --- placement --------------------------------------------------------------------------------
@@ -189,6 +194,19 @@ def _customer_for(data: dict, address: dict) -> Customer:
     return customer
 
 
+@dataclass(frozen=True)
+class PlacedOrder:
+    """A just-placed order and what was created with it, as placement leaves them in memory
+    (the API answers from it without reading them back)."""
+
+    order: Order
+    lines: list[OrderLine]
+    # Fulfillment's shipments created when the order was allocated at once (the
+    # ``order_allocated`` receivers' answer; orders does not import fulfillment).
+    shipments: list[Any]
+    reservations: list[Allocation]
+
+
 def order_place(
     *,
     channel: Channel,
@@ -198,10 +216,38 @@ def order_place(
     reference: str = "",
     notes: str = "",
     partner: Partner | None = None,
-    user=None,
+    user: "User | None" = None,
     free_of_charge: bool = False,
     idempotency: tuple[str, str] | None = None,
 ) -> Order:
+    """``order_placement``, for callers that want only the order."""
+    return order_placement(
+        channel=channel,
+        customer=customer,
+        shipping_address=shipping_address,
+        lines=lines,
+        reference=reference,
+        notes=notes,
+        partner=partner,
+        user=user,
+        free_of_charge=free_of_charge,
+        idempotency=idempotency,
+    ).order
+
+
+def order_placement(
+    *,
+    channel: Channel,
+    customer: dict,
+    shipping_address: dict,
+    lines: Sequence[dict],
+    reference: str = "",
+    notes: str = "",
+    partner: Partner | None = None,
+    user: "User | None" = None,
+    free_of_charge: bool = False,
+    idempotency: tuple[str, str] | None = None,
+) -> PlacedOrder:
     """Validate and create an order; auto-confirming channels also confirm and allocate it.
 
     ``free_of_charge`` prices every line at 0 (replacements of an exchange): the order is
@@ -240,7 +286,7 @@ def order_place(
     # the savepoint is rolled back), not by a look-up before every placement.
     try:
         with transaction.atomic():
-            order = _order_create(
+            placed = _order_create(
                 channel=channel,
                 partner=partner,
                 reference=reference,
@@ -262,7 +308,7 @@ def order_place(
             if existing is not None:
                 raise _duplicate(existing, fingerprint) from None
         raise
-    return order
+    return placed
 
 
 def _duplicate(existing: Order, fingerprint: str) -> DuplicateOrder:
@@ -290,7 +336,7 @@ def _order_create(
     user,
     free_of_charge=False,
     idempotency: tuple[str, str] | None = None,
-) -> Order:
+) -> PlacedOrder:
     customer = _customer_for(customer_data, address)
 
     def price(product: Product) -> Decimal:
@@ -328,58 +374,74 @@ def _order_create(
             lines={p.sku: q for p, q in pairs},
         )
     ]
-    # The API's answer and the e-mails use these lines instead of reading them back.
-    order.placed_lines = lines
-    # Notifications see the order as this transaction leaves it; a brand-new order's outbox
-    # rows cannot collide with earlier ones (orders.notifications).
-    order.placed_now = True
-    allocations = []
-    try:
-        with events.collected():
-            if channel.auto_confirm:
-                allocations = _place_confirmed(order, lines, built, user=user)
-            else:
-                domestic = Warehouse.objects.filter(
-                    is_active=True, country=order.shipping_country
-                ).exists()
-                _estimate_dates(
-                    order,
-                    ships_from_countries=[order.shipping_country] if domestic else [],
-                    backordered=False,
-                )
-                order.save()
-                OrderLine.objects.bulk_create(lines)
-                order.number = ORDER_NUMBER.for_pk(order.pk)
-                order.save(update_fields=["number"])
-                events.events_save(built)
-            if idempotency is not None:
-                _idempotency_key_save(
-                    user=user, order=order, key=idempotency[0], fingerprint=idempotency[1]
-                )
-            if order.status == OrderStatus.ALLOCATED:
-                # Its reservations are all in ``allocations``: receivers need not read them.
-                order_allocated.send(sender=Order, order=order, user=user, allocations=allocations)
-    finally:
-        del order.placed_now  # later changes to the order may repeat a message
-    return order
+    allocations: list[Allocation] = []
+    shipments: list[Any] = []
+    known = events.Known()
+    with events.collected(known):
+        if channel.auto_confirm:
+            allocations = _place_confirmed(order, lines, built, user=user)
+        else:
+            domestic = Warehouse.objects.filter(
+                is_active=True, country=order.shipping_country
+            ).exists()
+            _estimate_dates(
+                order,
+                ships_from_countries=[order.shipping_country] if domestic else [],
+                backordered=False,
+            )
+            order.save()
+            OrderLine.objects.bulk_create(lines)
+            order.number = ORDER_NUMBER.for_pk(order.pk)
+            order.save(update_fields=["number"])
+            events.events_save(built)
+        # The e-mails use these lines instead of reading them back; a brand-new order's
+        # outbox rows cannot collide with earlier ones (orders.notifications).
+        known.new_orders[order.pk] = lines
+        if idempotency is not None:
+            _idempotency_key_save(
+                user=user, order=order, key=idempotency[0], fingerprint=idempotency[1]
+            )
+        if order.status == OrderStatus.ALLOCATED:
+            # Its reservations are all in ``allocations``: receivers need not read them. A
+            # receiver may answer with the rows it created for the order (fulfillment: its
+            # shipments).
+            responses = order_allocated.send(
+                sender=Order, order=order, user=user, allocations=allocations
+            )
+            shipments = [row for _, rows in responses if isinstance(rows, list) for row in rows]
+    return PlacedOrder(order=order, lines=lines, shipments=shipments, reservations=allocations)
 
 
-def _place_or_repeat(place_kwargs: dict) -> tuple[Order, bool]:
-    """``order_place``; a repeat of the same request (same partner reference, same body)
+@dataclass(frozen=True)
+class IdempotentPlacement:
+    """The answer of ``order_place_idempotent``: the order, and ``placed`` when this request
+    created it (``None``: a repeat of an earlier request, answered with the earlier order)."""
+
+    order: Order
+    placed: PlacedOrder | None
+
+    @property
+    def created(self) -> bool:
+        return self.placed is not None
+
+
+def _place_or_repeat(place_kwargs: dict[str, Any]) -> IdempotentPlacement:
+    """``order_placement``; a repeat of the same request (same partner reference, same body)
     answers with the earlier order instead of ``DuplicateOrder``."""
     try:
-        return order_place(**place_kwargs), True
+        placed = order_placement(**place_kwargs)
     except DuplicateOrder as exc:
         if not (exc.same_request and exc.order is not None):
             raise
-        return exc.order, False
+        return IdempotentPlacement(order=exc.order, placed=None)
+    return IdempotentPlacement(order=placed.order, placed=placed)
 
 
 def order_place_idempotent(
-    *, user, key: str, fingerprint: str, **place_kwargs
-) -> tuple[Order, bool]:
-    """Place an order (``order_place(user=user, **place_kwargs)``) at most once per
-    (user, key); returns (order, created).
+    *, user: "User | None", key: str, fingerprint: str, **place_kwargs: Any
+) -> IdempotentPlacement:
+    """Place an order (``order_placement(user=user, **place_kwargs)``) at most once per
+    (user, key).
 
     The same key with the same ``fingerprint`` (of the request body) returns the first order;
     with another fingerprint it raises ``DuplicateOrder``. An empty ``key`` places without a
@@ -413,5 +475,5 @@ def order_place_idempotent(
                 f"Idempotency-Key '{key}' was already used with a different request body.",
                 order=entry.order,
             )
-        return entry.order, False
+        return IdempotentPlacement(order=entry.order, placed=None)
     raise DuplicateOrder(f"Idempotency-Key '{key}' is being used by another request; retry.")

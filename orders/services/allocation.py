@@ -1,68 +1,69 @@
-"""Allocation: reserving stock for an order's lines by the policy of ``orders.allocation``."""
+"""Allocation: reserving stock for orders' lines by the policy of ``orders.allocation``.
+
+One writer for every allocation (a new order, a confirmed or released one, a line change,
+backorders filled by a receipt), in two steps:
+
+- ``plan`` is pure: it decides, against stock rows the caller has locked, which units each
+  order gets (``orders.allocation.plan_allocation``), in the order given (oldest first when
+  filling backorders: the next orders see what the earlier ones took);
+- ``apply`` writes the plan: the reservations (stock reserved, allocation rows), the lines'
+  allocated quantities, the orders' status and promise dates, the events, in a constant
+  number of statements whatever the number of orders.
+
+The caller holds the locks in the fixed order (``orders.locks``): orders, then stock rows.
+"""
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db.models import F
+from django.utils import timezone
 
-from core.numbers import ORDER_NUMBER
 from inventory.locks import stock_levels_for_update
 from inventory.models import Allocation, StockLevel
-from inventory.services import (
-    Reservation,
-    stock_reserve,
-)
+from inventory.services import Reservation, stock_reserve
 
 from .. import events
 from ..allocation import Need, plan_allocation
-from ..models import (
-    LATE_FIELDS,
-    EventType,
-    Order,
-    OrderLine,
-    OrderStatus,
-)
-from ..signals import order_allocated
+from ..models import EventType, Order, OrderEvent, OrderLine, OrderStatus
+from ..signals import orders_allocated
 from .common import _estimate_dates
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser as User
 
-def _place_confirmed(order: Order, lines: list[OrderLine], built: list, *, user) -> list:
-    """An auto-confirmed new order: plan its reservations against the locked stock rows first,
-    so the order and its lines are inserted as they end (allocated or backordered, quantities
-    reserved) and nothing is updated afterwards but the number, which comes from the id."""
-    order.confirm()
-    built.append(
-        events.event_build(
-            order=order,
-            type=EventType.STATUS_CHANGED,
-            user=user,
-            from_status=OrderStatus.PLACED,
-            to_status=OrderStatus.CONFIRMED,
-        )
-    )
-    # A new order is locked by nobody else: taking the stock rows first keeps the lock order.
-    levels = list(stock_levels_for_update(product_ids={line.product_id for line in lines}))
-    needs = [Need(i, line.product_id, line.quantity) for i, line in enumerate(lines)]
-    plan = plan_allocation(needs=needs, levels=levels, country=order.shipping_country)
-    reservations = [
-        Reservation(order_line=lines[i], stock_level=level, quantity=qty)
-        for i, parts in plan.items()
-        for level, qty in parts
-    ]
-    _, _, new_events, _ = _settle(order, lines, reservations, user=user, sites=set())
-    order.save()
-    OrderLine.objects.bulk_create(lines)
-    allocations = stock_reserve(reservations=reservations, fresh_lines=True)
-    order.number = ORDER_NUMBER.for_pk(order.pk)
-    order.save(update_fields=["number"])
-    events.events_save(
-        built + new_events,
-        known=events.Known(reserved_levels={order.pk: _levels_of(reservations)}),
-    )
-    return allocations
+Site = tuple[int, str]  # (warehouse id, country) of a warehouse an order has reservations in
 
 
-def _levels_of(reservations: list[Reservation]) -> list[StockLevel]:
+@dataclass(frozen=True)
+class OrderPlan:
+    """What one order gets: ``reservations`` of its ``lines`` (maybe none)."""
+
+    order: Order
+    lines: list[OrderLine]
+    reservations: list[Reservation]
+    sites: frozenset[Site]
+
+
+@dataclass(frozen=True)
+class AllocationPlan:
+    orders: list[OrderPlan]
+
+    @property
+    def reservations(self) -> list[Reservation]:
+        return [r for planned in self.orders for r in planned.reservations]
+
+
+@dataclass(frozen=True)
+class AppliedAllocation:
+    allocations: list[Allocation]  # the allocation rows written
+    filled: list[Order]  # the orders that got stock
+    allocated: list[Order]  # the orders that became allocated (every unit reserved)
+
+
+def _levels_of(reservations: Iterable[Reservation]) -> list[StockLevel]:
     """The locked stock rows reserved from, for the low-stock check of the notifications (no
     re-read)."""
     return list({r.stock_level.pk: r.stock_level for r in reservations}.values())
@@ -84,9 +85,9 @@ def _plan_order(
     order: Order,
     lines: list[OrderLine],
     *,
-    levels: list[StockLevel],
-    product_ids: set[int] | None,
-    sites: set[tuple[int, str]],
+    levels: Sequence[StockLevel],
+    product_ids: Collection[int] | None,
+    sites: Collection[Site],
 ) -> list[Reservation]:
     """The reservations the allocation policy makes for the order's backordered lines."""
     open_lines = [
@@ -97,17 +98,52 @@ def _plan_order(
     if not open_lines:
         return []
     wanted = {line.product_id for line in open_lines}
+    # Keyed by position: the lines of a new order have no id yet (and so no hash).
     plan = plan_allocation(
-        needs=[Need(line, line.product_id, line.quantity_backordered) for line in open_lines],
+        needs=[
+            Need(i, line.product_id, line.quantity_backordered) for i, line in enumerate(open_lines)
+        ],
         levels=[lv for lv in levels if lv.product_id in wanted],
         country=order.shipping_country,
         preferred_warehouse_ids=frozenset(wid for wid, _ in sites),
     )
     return [
-        Reservation(order_line=line, stock_level=level, quantity=qty)
-        for line, parts in plan.items()
+        Reservation(order_line=open_lines[i], stock_level=level, quantity=qty)
+        for i, parts in plan.items()
         for level, qty in parts
     ]
+
+
+def plan(
+    *,
+    orders: Sequence[tuple[Order, list[OrderLine]]],
+    levels: Sequence[StockLevel],
+    sites: Mapping[int, Collection[Site]] | None = None,
+    product_ids: Collection[int] | None = None,
+) -> AllocationPlan:
+    """Plan the reservations of ``orders`` (each with its lines), in the order given, against
+    the locked stock ``levels``. ``sites``: per order id, where it already has reservations
+    (preferred, to keep parcels together); ``product_ids`` limits the plan to those products
+    (backorders filled by a receipt). Writes nothing: the levels are left as they were."""
+    sites = sites or {}
+    planned: list[OrderPlan] = []
+    held: dict[int, int] = defaultdict(int)
+    try:
+        for order, lines in orders:
+            order_sites = (
+                frozenset(sites.get(order.pk, ())) if order.pk is not None else frozenset()
+            )
+            reservations = _plan_order(
+                order, lines, levels=levels, product_ids=product_ids, sites=order_sites
+            )
+            for r in reservations:  # the next orders see what this one took
+                r.stock_level.reserved += r.quantity
+                held[r.stock_level.pk] += r.quantity
+            planned.append(OrderPlan(order, lines, reservations, order_sites))
+    finally:
+        for level in levels:  # stock_reserve adds them again, checks and writes
+            level.reserved -= held.pop(level.pk, 0)
+    return AllocationPlan(planned)
 
 
 def _settle(
@@ -115,23 +151,21 @@ def _settle(
     lines: list[OrderLine],
     reservations: list[Reservation],
     *,
-    user,
-    sites: set[tuple[int, str]],
-) -> tuple[str, bool, list, dict[str, int]]:
+    user: "User | None",
+    sites: Collection[tuple[int, str]],
+) -> tuple[str, bool, list[OrderEvent]]:
     """Apply planned ``reservations`` to the order in memory: lines' allocated quantities,
     status (allocated / backordered), dates; build the events. Nothing is written here.
 
-    Returns (previous status, whether the order row must be saved, events, units per SKU)."""
-    reserved: dict[str, int] = defaultdict(int)
+    Returns (previous status, whether the order row must be saved, events)."""
     by_warehouse: dict[str, dict[str, int]] = defaultdict(dict)
     for r in reservations:
         r.order_line.quantity_allocated += r.quantity
-        reserved[r.order_line.product.sku] += r.quantity
         by_warehouse[r.stock_level.warehouse.code][r.order_line.product.sku] = r.quantity
 
     short = {line.product.sku: line.quantity_backordered for line in lines}
     short = {sku: qty for sku, qty in short.items() if qty > 0}
-    new_events = []
+    new_events: list[OrderEvent] = []
     if reservations:
         allocated = events.event_build(
             order=order,
@@ -177,7 +211,7 @@ def _settle(
                 to_status=order.status,
             )
         )
-    return previous, save, new_events, dict(reserved)
+    return previous, save, new_events
 
 
 def _lines_update_allocated(reservations: list[Reservation]) -> None:
@@ -200,55 +234,93 @@ def _lines_update_allocated(reservations: list[Reservation]) -> None:
         )
 
 
-ALLOCATION_FIELDS = [
-    "status",
-    "promised_ship_date",
-    "estimated_delivery_date",
-    *LATE_FIELDS,  # a new promise clears the late flag (_estimate_dates)
-    "updated_at",
-]
+def apply(
+    allocation_plan: AllocationPlan, *, user: "User | None", new_order: bool = False
+) -> AppliedAllocation:
+    """Write ``allocation_plan``: the orders' lines, status and dates, the reservations and the
+    history; every order that became allocated is announced once (``orders_allocated``:
+    fulfillment creates its shipments) with its history in the same INSERT.
+
+    ``new_order``: the plan is one order not inserted yet (an auto-confirmed placement): the
+    order and its lines are inserted as they end (allocated or backordered, quantities
+    reserved), nothing is updated afterwards, and the caller announces it."""
+    settled = []
+    for planned in allocation_plan.orders:
+        previous, save, built = _settle(
+            planned.order, planned.lines, planned.reservations, user=user, sites=planned.sites
+        )
+        settled.append((planned, previous, save, built))
+    every = allocation_plan.reservations
+    if new_order:
+        ((planned, *_),) = settled
+        planned.order.save()
+        OrderLine.objects.bulk_create(planned.lines)
+        allocations = stock_reserve(reservations=every, fresh_lines=True)
+    else:
+        allocations = stock_reserve(reservations=every)
+        if every:
+            _lines_update_allocated(every)
+        _orders_update([planned.order for planned, _, save, _ in settled if save])
+    new_events = [event for *_, built in settled for event in built]
+    filled = [planned.order for planned in allocation_plan.orders if planned.reservations]
+    allocated = [
+        planned.order
+        for planned, previous, _, _ in settled
+        if planned.order.status == OrderStatus.ALLOCATED and previous != OrderStatus.ALLOCATED
+    ]
+    known = events.Known(
+        reserved_levels={
+            planned.order.pk: _levels_of(planned.reservations)
+            for planned in allocation_plan.orders
+            if planned.reservations
+        }
+    )
+    with events.collected():  # the shipments' history goes into the same INSERT
+        if new_events:
+            events.events_save(new_events, known=known)
+        if allocated and not new_order:
+            orders_allocated.send(sender=Order, orders=allocated, user=user)
+    return AppliedAllocation(allocations=allocations, filled=filled, allocated=allocated)
 
 
-def _allocate(
-    order: Order,
-    *,
-    user,
-    product_ids: set[int] | None = None,
-    locked_levels: list[StockLevel] | None = None,
-    lines: list[OrderLine] | None = None,
-) -> dict[str, int]:
-    """Reserve what the order's backordered lines need, set allocated / backordered, write
-    events. The order must be locked. Returns the units reserved per SKU. (A new order is
-    allocated before it is inserted: ``_place_confirmed``.)
+def _orders_update(orders: list[Order]) -> None:
+    """Write the orders' new status and promise (set in memory by ``_settle``): one UPDATE per
+    outcome (the orders are locked)."""
+    if not orders:
+        return
+    now = timezone.now()
+    by_outcome: dict[tuple[object, ...], list[int]] = defaultdict(list)
+    for order in orders:
+        order.updated_at = now
+        outcome = (
+            order.status,
+            order.promised_ship_date,
+            order.estimated_delivery_date,
+            order.late_since,
+            order.late_notified,
+        )
+        by_outcome[outcome].append(order.pk)
+    for (status, ship, delivery, late_since, late_notified), pks in by_outcome.items():
+        Order.objects.filter(pk__in=pks).update(
+            status=status,
+            promised_ship_date=ship,
+            estimated_delivery_date=delivery,
+            late_since=late_since,
+            late_notified=late_notified,
+            updated_at=now,
+        )
+    for order in orders:
+        order._update_initial_state()
 
-    ``product_ids`` limits the check to those products (backorder filling after a receipt);
-    ``locked_levels`` are stock rows the caller has already locked (then no lock is taken here).
-    """
+
+def allocate_order(
+    order: Order, *, user: "User | None", lines: list[OrderLine] | None = None
+) -> AppliedAllocation:
+    """Reserve what the locked ``order``'s backordered lines need (a confirmation, a release,
+    a line change): lock the stock rows, plan, apply."""
     if lines is None:
         lines = list(order.lines.select_related("product"))
-    wanted = {
-        line.product_id
-        for line in lines
-        if line.quantity_backordered > 0 and (product_ids is None or line.product_id in product_ids)
-    }
-    if locked_levels is None:
-        levels = list(stock_levels_for_update(product_ids=wanted)) if wanted else []
-    else:
-        levels = [lv for lv in locked_levels if lv.product_id in wanted]
-    sites = _allocation_sites([order.pk]).get(order.pk, set())
-    reservations = _plan_order(order, lines, levels=levels, product_ids=product_ids, sites=sites)
-    stock_reserve(reservations=reservations)
-    previous, save, new_events, reserved = _settle(
-        order, lines, reservations, user=user, sites=sites
-    )
-    if reservations:
-        _lines_update_allocated(reservations)
-    if save:
-        order.save(update_fields=ALLOCATION_FIELDS)
-    if new_events:
-        events.events_save(
-            new_events, known=events.Known(reserved_levels={order.pk: _levels_of(reservations)})
-        )
-    if order.status == OrderStatus.ALLOCATED and previous != OrderStatus.ALLOCATED:
-        order_allocated.send(sender=Order, order=order, user=user, allocations=None)
-    return reserved
+    wanted = {line.product_id for line in lines if line.quantity_backordered > 0}
+    levels = list(stock_levels_for_update(product_ids=wanted)) if wanted else []
+    sites = _allocation_sites([order.pk])
+    return apply(plan(orders=[(order, lines)], levels=levels, sites=sites), user=user)

@@ -16,7 +16,7 @@ from ..models import (
     OrderStatus,
 )
 from ..signals import order_cancelled
-from .allocation import _allocate
+from .allocation import allocate_order
 from .common import _lock_order, _refuse
 
 
@@ -128,7 +128,7 @@ def order_line_substitute(
         _recompute_total(order)
         order.save(update_fields=["total", "updated_at"])
         if order.status == OrderStatus.BACKORDERED:
-            _allocate(order, user=user)
+            allocate_order(order, user=user)
             new_line.refresh_from_db()
             if new_line.quantity_backordered:  # the stock is in no warehouse that can ship it
                 raise _substitute_out_of_stock(  # rolls back the whole substitution
@@ -199,5 +199,5 @@ def order_line_cancel_backorder(*, line: OrderLine, user=None, reason: str = "")
             )
             order_cancelled.send(sender=Order, order=order, user=user)
         elif order.status == OrderStatus.BACKORDERED:
-            _allocate(order, user=user, lines=lines)
+            allocate_order(order, user=user, lines=lines)
     return order

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from core.contact import UNKNOWN_COUNTRY_MESSAGE, is_country_code, phone_normalise
 from core.numbers import ORDER_NUMBER
 from core.validation import is_positive_int
+from inventory.locks import stock_levels_for_update
 from inventory.models import Allocation, Product, Warehouse
 from inventory.skus import products_by_sku, sku_key
 
@@ -24,12 +25,13 @@ from ..models import (
     Customer,
     EventType,
     Order,
+    OrderEvent,
     OrderLine,
     OrderStatus,
     Partner,
 )
 from ..signals import order_allocated
-from .allocation import _place_confirmed
+from . import allocation
 from .common import _estimate_dates
 from .idempotency import _idempotency_cutoff, _idempotency_key_save, idempotency_fingerprint
 
@@ -423,6 +425,33 @@ class IdempotentPlacement:
     @property
     def created(self) -> bool:
         return self.placed is not None
+
+
+def _place_confirmed(
+    order: Order, lines: list[OrderLine], built: list[OrderEvent], *, user: "User | None"
+) -> list[Allocation]:
+    """An auto-confirmed new order: plan its reservations against the locked stock rows first,
+    so the order and its lines are inserted as they end (allocated or backordered, quantities
+    reserved) and nothing is updated afterwards but the number, which comes from the id."""
+    order.confirm()
+    built.append(
+        events.event_build(
+            order=order,
+            type=EventType.STATUS_CHANGED,
+            user=user,
+            from_status=OrderStatus.PLACED,
+            to_status=OrderStatus.CONFIRMED,
+        )
+    )
+    # A new order is locked by nobody else: taking the stock rows first keeps the lock order.
+    levels = list(stock_levels_for_update(product_ids={line.product_id for line in lines}))
+    events.events_save(built)  # collected: written with the allocation's, in one INSERT
+    applied = allocation.apply(
+        allocation.plan(orders=[(order, lines)], levels=levels), user=user, new_order=True
+    )
+    order.number = ORDER_NUMBER.for_pk(order.pk)
+    order.save(update_fields=["number"])
+    return applied.allocations
 
 
 def _place_or_repeat(place_kwargs: dict[str, Any]) -> IdempotentPlacement:

@@ -19,7 +19,7 @@ from ..models import (
 )
 from ..signals import order_cancelled
 from ..transitions import TRANSITIONS
-from .allocation import _allocate
+from .allocation import allocate_order
 from .common import _lock_order, _refuse, _sync
 
 
@@ -40,7 +40,7 @@ def order_confirm(*, order: Order, user=None) -> Order:
         if not can_proceed(locked.confirm):
             raise _refuse(locked, "confirmed")
         _confirm(locked, user=user)
-        _allocate(locked, user=user)
+        allocate_order(locked, user=user)
         _sync(order, locked)
     return locked
 
@@ -108,7 +108,7 @@ def order_release(*, order: Order, user=None, reason: str = "") -> Order:
             order=locked, from_status=OrderStatus.ON_HOLD, user=user, message=reason[:500]
         )
         if locked.status == OrderStatus.BACKORDERED:
-            _allocate(locked, user=user)
+            allocate_order(locked, user=user)
         _sync(order, locked)
     return locked
 

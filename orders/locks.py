@@ -44,18 +44,20 @@ def order_for_update(order_id: int, *, related: Sequence[str] = ()) -> Order:
     qs = Order.objects.select_for_update(of=("self",), no_key=True)
     if related:
         qs = qs.select_related(*related)
-    return qs.get(pk=order_id)
+    order: Order = qs.get(pk=order_id)
+    return order
 
 
 def waiting_orders(product_ids: Collection[int]) -> QuerySet[Order]:
     """Backordered orders with a line of ``product_ids`` still waiting for units."""
-    return Order.objects.filter(
+    waiting: QuerySet[Order] = Order.objects.filter(
         status=OrderStatus.BACKORDERED,
         lines__product_id__in=list(product_ids),
         lines__quantity__gt=F("lines__quantity_allocated")
         + F("lines__quantity_shipped")
         + F("lines__quantity_cancelled"),
     )
+    return waiting
 
 
 @dataclass(frozen=True)

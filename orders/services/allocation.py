@@ -16,8 +16,9 @@ The caller holds the locks in the fixed order (``orders.locks``): orders, then s
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import cast
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import F
 from django.utils import timezone
 
@@ -30,9 +31,6 @@ from ..allocation import Need, plan_allocation
 from ..models import EventType, Order, OrderEvent, OrderLine, OrderStatus
 from ..signals import orders_allocated
 from .common import _estimate_dates
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser as User
 
 Site = tuple[int, str]  # (warehouse id, country) of a warehouse an order has reservations in
 
@@ -61,6 +59,11 @@ class AppliedAllocation:
     allocations: list[Allocation]  # the allocation rows written
     filled: list[Order]  # the orders that got stock
     allocated: list[Order]  # the orders that became allocated (every unit reserved)
+
+
+def _line(reservation: Reservation) -> OrderLine:
+    """The order line of a reservation (inventory types it loosely: it knows no orders)."""
+    return cast(OrderLine, reservation.order_line)
 
 
 def _levels_of(reservations: Iterable[Reservation]) -> list[StockLevel]:
@@ -109,7 +112,7 @@ def _plan_order(
     )
     return [
         Reservation(order_line=open_lines[i], stock_level=level, quantity=qty)
-        for i, parts in plan.items()
+        for i, parts in cast(dict[int, list[tuple[StockLevel, int]]], plan).items()
         for level, qty in parts
     ]
 
@@ -151,7 +154,7 @@ def _settle(
     lines: list[OrderLine],
     reservations: list[Reservation],
     *,
-    user: "User | None",
+    user: User | AnonymousUser | None,
     sites: Collection[tuple[int, str]],
 ) -> tuple[str, bool, list[OrderEvent]]:
     """Apply planned ``reservations`` to the order in memory: lines' allocated quantities,
@@ -160,8 +163,9 @@ def _settle(
     Returns (previous status, whether the order row must be saved, events)."""
     by_warehouse: dict[str, dict[str, int]] = defaultdict(dict)
     for r in reservations:
-        r.order_line.quantity_allocated += r.quantity
-        by_warehouse[r.stock_level.warehouse.code][r.order_line.product.sku] = r.quantity
+        line = _line(r)
+        line.quantity_allocated += r.quantity
+        by_warehouse[r.stock_level.warehouse.code][line.product.sku] = r.quantity
 
     short = {line.product.sku: line.quantity_backordered for line in lines}
     short = {sku: qty for sku, qty in short.items() if qty > 0}
@@ -220,12 +224,12 @@ def _lines_update_allocated(reservations: list[Reservation]) -> None:
     locked)."""
     delta: dict[int, int] = defaultdict(int)
     for r in reservations:
-        delta[r.order_line.pk] += r.quantity
+        delta[_line(r).pk] += r.quantity
     by_delta: dict[int, list[int]] = defaultdict(list)
     for pk, quantity in delta.items():
         by_delta[quantity].append(pk)
     if len(by_delta) > 1 and len(delta) <= 50:
-        lines = {r.order_line.pk: r.order_line for r in reservations}
+        lines = {_line(r).pk: _line(r) for r in reservations}
         OrderLine.objects.bulk_update(lines.values(), ["quantity_allocated"])
         return
     for quantity, pks in by_delta.items():
@@ -235,7 +239,7 @@ def _lines_update_allocated(reservations: list[Reservation]) -> None:
 
 
 def apply(
-    allocation_plan: AllocationPlan, *, user: "User | None", new_order: bool = False
+    allocation_plan: AllocationPlan, *, user: User | AnonymousUser | None, new_order: bool = False
 ) -> AppliedAllocation:
     """Write ``allocation_plan``: the orders' lines, status and dates, the reservations and the
     history; every order that became allocated is announced once (``orders_allocated``:
@@ -314,7 +318,7 @@ def _orders_update(orders: list[Order]) -> None:
 
 
 def allocate_order(
-    order: Order, *, user: "User | None", lines: list[OrderLine] | None = None
+    order: Order, *, user: User | AnonymousUser | None, lines: list[OrderLine] | None = None
 ) -> AppliedAllocation:
     """Reserve what the locked ``order``'s backordered lines need (a confirmation, a release,
     a line change): lock the stock rows, plan, apply."""

@@ -3,6 +3,7 @@
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.db.models import F
 
@@ -19,7 +20,11 @@ from .allocation import AllocationPlan, _allocation_sites, apply, plan
 
 # --- backorders --------------------------------------------------------------------------------
 def _fill(
-    orders: list[Order], levels: list[StockLevel], product_ids: set[int], *, user
+    orders: list[Order],
+    levels: list[StockLevel],
+    product_ids: set[int],
+    *,
+    user: User | AnonymousUser | None,
 ) -> list[Order]:
     """Fill backorders of ``product_ids``, oldest order first: ``orders`` and ``levels`` are
     the waiting orders and the stock rows, locked (``orders.locks.stock_arrival_lock``).
@@ -59,7 +64,9 @@ def _fill(
     return apply(filling, user=user).filled
 
 
-def backorders_fill(*, products: Iterable[Product], user=None) -> list[Order]:
+def backorders_fill(
+    *, products: Iterable[Product], user: User | AnonymousUser | None = None
+) -> list[Order]:
     """Give available stock of ``products`` to backordered orders, oldest first."""
     product_ids = {p.pk for p in products}
     with transaction.atomic():
@@ -67,7 +74,9 @@ def backorders_fill(*, products: Iterable[Product], user=None) -> list[Order]:
         return _fill(arrival.orders, arrival.levels, product_ids, user=user)
 
 
-def backorders_sweep(*, product_ids: Iterable[int] | None = None, user=None) -> list[Order]:
+def backorders_sweep(
+    *, product_ids: Iterable[int] | None = None, user: User | AnonymousUser | None = None
+) -> list[Order]:
     """Fill backorders wherever stock is free: after a cancellation released units, an
     adjustment added some, or a receipt raced with a placement (runs after their commit), and
     every few minutes as a safety net. Only products with both a backordered order and free

@@ -73,7 +73,9 @@ def _refuse(order: Order, action: str, why: str = "") -> TransitionNotAllowedNow
     return TransitionNotAllowedNow(message, status=order.status)
 
 
-def _estimate_dates(order: Order, *, ships_from_countries: Iterable[str], backordered: bool):
+def _estimate_dates(
+    order: Order, *, ships_from_countries: Iterable[str], backordered: bool
+) -> None:
     """Promised ship date and estimated delivery date from the handling and transit settings
     (business days). A new promise lies in the future, so the late flag is cleared (the
     caller saves ``LATE_FIELDS``): if this promise is missed too, the customer is told again."""

@@ -5,6 +5,7 @@ import hashlib
 import json
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from ..models import (
@@ -12,7 +13,7 @@ from ..models import (
 )
 
 
-def idempotency_fingerprint(data) -> str:
+def idempotency_fingerprint(data: object) -> str:
     """Fingerprint of a request: the same Idempotency-Key (the API sends the body's) or partner
     reference (placement sends the cleaned order's) must come with the same request. SHA-256 of
     canonical JSON: keys sorted, no spaces, anything else (Decimal, dates) as its string."""
@@ -35,7 +36,7 @@ def idempotency_keys_cleanup() -> int:
     return deleted
 
 
-def _idempotency_key_save(*, user, order: Order, key: str, fingerprint: str) -> None:
+def _idempotency_key_save(*, user: User, order: Order, key: str, fingerprint: str) -> None:
     """Record the key with the order it placed, last in the placing transaction: a second
     request with the same key waits on the unique index until this one commits (then its
     INSERT fails and its whole transaction, order included, is rolled back) or rolls back."""

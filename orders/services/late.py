@@ -53,7 +53,9 @@ def orders_late_flag(*, limit: int = 500) -> list[Order]:
             if order is None:  # shipped, cancelled or re-promised meanwhile
                 continue
             promised = order.promised_ship_date
-            order.estimated_delivery_date = late_estimate(order, today=today)
+            assert promised is not None  # late orders have a promise (Order.objects.late)
+            estimate = late_estimate(order, today=today)
+            order.estimated_delivery_date = estimate
             order.late_since = timezone.now()
             order.late_notified = True
             order.save(update_fields=[*LATE_FIELDS, "estimated_delivery_date", "updated_at"])
@@ -62,10 +64,10 @@ def orders_late_flag(*, limit: int = 500) -> list[Order]:
                 type=EventType.LATE,
                 message=(
                     f"Not shipped by the promised date {promised:%d %b %Y}; "
-                    f"new estimate {order.estimated_delivery_date:%d %b %Y}."
+                    f"new estimate {estimate:%d %b %Y}."
                 ),
                 promised_ship_date=promised.isoformat(),
-                new_estimate=order.estimated_delivery_date.isoformat(),
+                new_estimate=estimate.isoformat(),
             )
             flagged.append(order)
     if flagged:

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
 from inventory.models import Product
@@ -45,7 +46,9 @@ def _units_available(product: Product) -> int:
     return max(0, row.available) if row is not None else 0
 
 
-def _substitute_out_of_stock(product: Product, *, available: int, needed: int):
+def _substitute_out_of_stock(
+    product: Product, *, available: int, needed: int
+) -> OrderValidationError:
     return OrderValidationError(
         {
             "product": [
@@ -61,7 +64,7 @@ def order_line_substitute(
     *,
     line: OrderLine,
     product: Product,
-    user=None,
+    user: User | AnonymousUser | None = None,
     reason: str = "",
     charge_substitute_price: bool = False,
     price_reason: str = "",
@@ -158,7 +161,9 @@ def order_line_substitute(
     return new_line
 
 
-def order_line_cancel_backorder(*, line: OrderLine, user=None, reason: str = "") -> Order:
+def order_line_cancel_backorder(
+    *, line: OrderLine, user: User | AnonymousUser | None = None, reason: str = ""
+) -> Order:
     """Cancel the backordered units of one line (the customer would rather not wait)."""
     with transaction.atomic():
         order, line = _lock_line(line)

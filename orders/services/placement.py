@@ -1,12 +1,12 @@
 """Placement: validate an order and create it (auto-confirming channels also allocate it)."""
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -45,23 +45,24 @@ ADDRESS_LABELS = {
     "country": "a country",
 }
 
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser as User
-
 
 # --- placement --------------------------------------------------------------------------------
-def _clean_text(value, *, max_length: int) -> str:
+# The problems of a placement, by field: messages, or messages by sub-field (the 400's body).
+Errors = dict[str, Any]
+
+
+def _clean_text(value: object, *, max_length: int) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
         raise TypeError
-    value = value.strip()
-    if len(value) > max_length:
+    text = value.strip()
+    if len(text) > max_length:
         raise ValueError(f"at most {max_length} characters")
-    return value
+    return text
 
 
-def _validate_customer(data, errors: dict, *, region: str | None) -> dict:
+def _validate_customer(data: object, errors: Errors, *, region: str | None) -> dict[str, str]:
     """The customer's name, e-mail and phone; the phone as E.164, read with ``region`` (the
     shipping country) when it has no ``+`` prefix."""
     if not isinstance(data, dict):
@@ -95,7 +96,7 @@ def _validate_customer(data, errors: dict, *, region: str | None) -> dict:
     return cleaned
 
 
-def _validate_address(data, errors: dict) -> dict:
+def _validate_address(data: object, errors: Errors) -> dict[str, str]:
     if not isinstance(data, dict):
         errors["shipping_address"] = [
             "Give the address as an object with line1, line2, city, postal_code and country."
@@ -127,7 +128,7 @@ def _validate_address(data, errors: dict) -> dict:
     return cleaned
 
 
-def _validate_lines(data, errors: dict) -> tuple[list[tuple[Product, int]], str]:
+def _validate_lines(data: object, errors: Errors) -> tuple[list[tuple[Product, int]], str]:
     """Return (product, quantity) pairs and the order currency; record problems in ``errors``."""
     if not isinstance(data, list | tuple) or not data:
         errors["lines"] = ["An order needs at least one line."]
@@ -184,7 +185,7 @@ def _validate_lines(data, errors: dict) -> tuple[list[tuple[Product, int]], str]
     return pairs, currency
 
 
-def _customer_for(data: dict, address: dict) -> Customer:
+def _customer_for(data: dict[str, str], address: dict[str, str]) -> Customer:
     customer = Customer.objects.filter(email__iexact=data["email"]).order_by("pk").first()
     if customer is None:
         customer = Customer.objects.create(
@@ -212,13 +213,13 @@ class PlacedOrder:
 def order_place(
     *,
     channel: Channel,
-    customer: dict,
-    shipping_address: dict,
-    lines: Sequence[dict],
-    reference: str = "",
-    notes: str = "",
+    customer: object,
+    shipping_address: object,
+    lines: object,
+    reference: object = "",
+    notes: object = "",
     partner: Partner | None = None,
-    user: "User | None" = None,
+    user: User | AnonymousUser | None = None,
     free_of_charge: bool = False,
     idempotency: tuple[str, str] | None = None,
 ) -> Order:
@@ -240,13 +241,13 @@ def order_place(
 def order_placement(
     *,
     channel: Channel,
-    customer: dict,
-    shipping_address: dict,
-    lines: Sequence[dict],
-    reference: str = "",
-    notes: str = "",
+    customer: object,
+    shipping_address: object,
+    lines: object,
+    reference: object = "",
+    notes: object = "",
     partner: Partner | None = None,
-    user: "User | None" = None,
+    user: User | AnonymousUser | None = None,
     free_of_charge: bool = False,
     idempotency: tuple[str, str] | None = None,
 ) -> PlacedOrder:
@@ -259,18 +260,19 @@ def order_placement(
     ``DuplicateOrder`` when the partner already placed an order with this ``reference``
     (``same_request`` tells whether the earlier order came from the same body).
     """
-    errors: dict = {}
+    errors: Errors = {}
     address = _validate_address(shipping_address, errors)
     # A phone number without its country prefix is read as dialled in the shipping country.
     region = None if "country" in errors.get("shipping_address", {}) else address.get("country")
     customer_data = _validate_customer(customer, errors, region=region)
     pairs, currency = _validate_lines(lines, errors)
+    reference_text = notes_text = ""
     try:
-        reference = _clean_text(reference, max_length=100)
+        reference_text = _clean_text(reference, max_length=100)
     except (TypeError, ValueError):
         errors["reference"] = ["The reference must be a string of at most 100 characters."]
     try:
-        notes = _clean_text(notes, max_length=NOTES_MAX_LENGTH)
+        notes_text = _clean_text(notes, max_length=NOTES_MAX_LENGTH)
     except (TypeError, ValueError):
         errors["notes"] = [f"Notes must be a string of at most {NOTES_MAX_LENGTH} characters."]
     if errors:
@@ -281,7 +283,7 @@ def order_placement(
             "customer": customer_data,
             "address": address,
             "lines": sorted((p.sku, q) for p, q in pairs),
-            "notes": notes,
+            "notes": notes_text,
         }
     )
     # A partner reference used before is found by the unique constraint (the INSERT fails and
@@ -291,12 +293,12 @@ def order_placement(
             placed = _order_create(
                 channel=channel,
                 partner=partner,
-                reference=reference,
+                reference=reference_text,
                 customer_data=customer_data,
                 address=address,
                 pairs=pairs,
                 currency=currency,
-                notes=notes,
+                notes=notes_text,
                 fingerprint=fingerprint,
                 user=user,
                 free_of_charge=free_of_charge,
@@ -305,8 +307,8 @@ def order_placement(
     except IntegrityError:
         # The partner reference was used before (or two requests with it raced): answer like a
         # repeat.
-        if partner is not None and reference:
-            existing = Order.objects.filter(partner=partner, reference=reference).first()
+        if partner is not None and reference_text:
+            existing = Order.objects.filter(partner=partner, reference=reference_text).first()
             if existing is not None:
                 raise _duplicate(existing, fingerprint) from None
         raise
@@ -326,17 +328,17 @@ def _duplicate(existing: Order, fingerprint: str) -> DuplicateOrder:
 
 def _order_create(
     *,
-    channel,
-    partner,
-    reference,
-    customer_data,
-    address,
-    pairs,
-    currency,
-    notes,
-    fingerprint,
-    user,
-    free_of_charge=False,
+    channel: Channel,
+    partner: Partner | None,
+    reference: str,
+    customer_data: dict[str, str],
+    address: dict[str, str],
+    pairs: list[tuple[Product, int]],
+    currency: str,
+    notes: str,
+    fingerprint: str,
+    user: User | AnonymousUser | None,
+    free_of_charge: bool = False,
     idempotency: tuple[str, str] | None = None,
 ) -> PlacedOrder:
     customer = _customer_for(customer_data, address)
@@ -400,6 +402,7 @@ def _order_create(
         # outbox rows cannot collide with earlier ones (orders.notifications).
         known.new_orders[order.pk] = lines
         if idempotency is not None:
+            assert isinstance(user, User), "an Idempotency-Key belongs to a token's user"
             _idempotency_key_save(
                 user=user, order=order, key=idempotency[0], fingerprint=idempotency[1]
             )
@@ -407,10 +410,12 @@ def _order_create(
             # Its reservations are all in ``allocations``: receivers need not read them. A
             # receiver may answer with the rows it created for the order (fulfillment: its
             # shipments).
-            responses = order_allocated.send(
+            answers = order_allocated.send(
                 sender=Order, order=order, user=user, allocations=allocations
             )
-            shipments = [row for _, rows in responses if isinstance(rows, list) for row in rows]
+            for _receiver, rows in cast(list[tuple[object, object]], answers):
+                if isinstance(rows, list):
+                    shipments.extend(rows)
     return PlacedOrder(order=order, lines=lines, shipments=shipments, reservations=allocations)
 
 
@@ -428,7 +433,11 @@ class IdempotentPlacement:
 
 
 def _place_confirmed(
-    order: Order, lines: list[OrderLine], built: list[OrderEvent], *, user: "User | None"
+    order: Order,
+    lines: list[OrderLine],
+    built: list[OrderEvent],
+    *,
+    user: User | AnonymousUser | None,
 ) -> list[Allocation]:
     """An auto-confirmed new order: plan its reservations against the locked stock rows first,
     so the order and its lines are inserted as they end (allocated or backordered, quantities
@@ -467,7 +476,7 @@ def _place_or_repeat(place_kwargs: dict[str, Any]) -> IdempotentPlacement:
 
 
 def order_place_idempotent(
-    *, user: "User | None", key: str, fingerprint: str, **place_kwargs: Any
+    *, user: User, key: str, fingerprint: str, **place_kwargs: Any
 ) -> IdempotentPlacement:
     """Place an order (``order_placement(user=user, **place_kwargs)``) at most once per
     (user, key).
@@ -504,5 +513,6 @@ def order_place_idempotent(
                 f"Idempotency-Key '{key}' was already used with a different request body.",
                 order=entry.order,
             )
+        assert entry.order is not None  # order_id checked above
         return IdempotentPlacement(order=entry.order, placed=None)
     raise DuplicateOrder(f"Idempotency-Key '{key}' is being used by another request; retry.")

@@ -1,8 +1,8 @@
 """Receipts: stock booked in, and the backorders it fills, in one transaction."""
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
 from inventory.locks import stock_levels_for_update
@@ -13,15 +13,12 @@ from ..locks import stock_arrival_lock
 from ..models import Order
 from .backorders import _fill
 
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser as User
-
 
 def stock_receipt_record(
     *,
     warehouse: Warehouse,
     lines: Sequence[tuple[Product, int]],
-    user: "User | None" = None,
+    user: User | AnonymousUser | None = None,
     reference: str = "",
 ) -> tuple[list[StockMovement], list[Order]]:
     """Receive stock into a warehouse and fill the backorders it allows, in one transaction.

@@ -1,5 +1,8 @@
 """The transitions staff decide: confirm, hold, release, cancel; one entry point for them."""
 
+from collections.abc import Callable
+
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django_fsm import can_proceed
 
@@ -24,14 +27,14 @@ from .common import _lock_order, _refuse, _sync
 
 
 # --- confirmation and allocation ----------------------------------------------------------------
-def _confirm(order: Order, *, user) -> None:
+def _confirm(order: Order, *, user: User | AnonymousUser | None) -> None:
     previous = order.status
     order.confirm()
     order.save(update_fields=["status", "confirmed_at", "updated_at"])
     events.status_changed(order=order, from_status=previous, user=user)
 
 
-def order_confirm(*, order: Order, user=None) -> Order:
+def order_confirm(*, order: Order, user: User | AnonymousUser | None = None) -> Order:
     """Staff confirm a placed order; its stock is then reserved at once. The history (and the
     customer's e-mail) is written once: a confirmation that found lines short says so in one
     e-mail, not a confirmation and a delay notice in the same second."""
@@ -53,13 +56,13 @@ REASON_MAX_LENGTH = Order._meta.get_field("hold_reason").max_length
 REASON_ACTIONS = {"hold": "put the order on hold", "cancel": "cancel the order"}
 
 
-def reason_clean(reason, *, action: str, required: bool = True) -> str:
+def reason_clean(reason: object, *, action: str, required: bool = True) -> str:
     """The reason for ``action`` (``hold`` or ``cancel``), stripped; raises
     ``OrderValidationError`` ``{"reason": [...]}`` naming the problem and the limit."""
     if reason is not None and not isinstance(reason, str):
         raise OrderValidationError({"reason": ["Give the reason as text."]})
-    reason = (reason or "").strip()
-    if required and not reason:
+    text = (reason or "").strip()
+    if required and not text:
         raise OrderValidationError(
             {
                 "reason": [
@@ -68,19 +71,21 @@ def reason_clean(reason, *, action: str, required: bool = True) -> str:
                 ]
             }
         )
-    if len(reason) > REASON_MAX_LENGTH:
+    if len(text) > REASON_MAX_LENGTH:
         raise OrderValidationError(
             {
                 "reason": [
                     f"The reason may be at most {REASON_MAX_LENGTH} characters long; "
-                    f"this one has {len(reason)}."
+                    f"this one has {len(text)}."
                 ]
             }
         )
-    return reason
+    return text
 
 
-def order_hold(*, order: Order, user=None, reason: str = "") -> Order:
+def order_hold(
+    *, order: Order, user: User | AnonymousUser | None = None, reason: str = ""
+) -> Order:
     reason = reason_clean(reason, action="hold", required=False)
     with transaction.atomic():
         locked = _lock_order(order, action="put on hold")
@@ -94,7 +99,9 @@ def order_hold(*, order: Order, user=None, reason: str = "") -> Order:
     return locked
 
 
-def order_release(*, order: Order, user=None, reason: str = "") -> Order:
+def order_release(
+    *, order: Order, user: User | AnonymousUser | None = None, reason: str = ""
+) -> Order:
     """Return a held order to the state it was held from. A backordered order then gets the
     stock that arrived while it was held (receipts fill only orders that are backordered)."""
     reason = (reason or "").strip()
@@ -113,7 +120,9 @@ def order_release(*, order: Order, user=None, reason: str = "") -> Order:
     return locked
 
 
-def order_cancel(*, order: Order, user=None, reason: str = "") -> Order:
+def order_cancel(
+    *, order: Order, user: User | AnonymousUser | None = None, reason: str = ""
+) -> Order:
     """Cancel the order and release every reservation; refused once anything has shipped."""
     reason = reason_clean(reason, action="cancel", required=False)
     caller = order
@@ -150,10 +159,14 @@ def order_cancel(*, order: Order, user=None, reason: str = "") -> Order:
 
 # --- one entry point for the transitions staff trigger (API, admin, pages) ----------------------
 # Name -> service, in the order of orders.transitions.TRANSITIONS (the buttons' order).
-STAFF_TRANSITIONS = {name: globals()[t.service] for name, t in TRANSITIONS.items()}
+STAFF_TRANSITIONS: dict[str, Callable[..., Order]] = {
+    name: globals()[t.service] for name, t in TRANSITIONS.items()
+}
 
 
-def order_transition(*, order: Order, name: str, user=None, reason: str = "") -> Order:
+def order_transition(
+    *, order: Order, name: str, user: User | AnonymousUser | None = None, reason: str = ""
+) -> Order:
     try:
         service = STAFF_TRANSITIONS[name]
     except KeyError:
@@ -163,6 +176,6 @@ def order_transition(*, order: Order, name: str, user=None, reason: str = "") ->
     return service(order=order, user=user, reason=reason)
 
 
-def available_transitions(order: Order, user=None) -> list[str]:
+def available_transitions(order: Order, user: User | AnonymousUser | None = None) -> list[str]:
     """Staff transitions allowed now (and, with ``user``, permitted to them)."""
     return allowed_transitions(order, STAFF_TRANSITIONS, user)

@@ -23,6 +23,7 @@ before the row was locked holds an order this count has not locked; the count th
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
@@ -94,7 +95,12 @@ def _held_status(order: Order) -> str:
 
 
 def stock_count_record(
-    *, warehouse: Warehouse, sku, counted: int, user=None, reason: str = ""
+    *,
+    warehouse: Warehouse,
+    sku: str | Product,
+    counted: int,
+    user: User | AnonymousUser | None = None,
+    reason: str = "",
 ) -> StockCountResult:
     """Record that ``counted`` units of ``sku`` (a SKU, any case, or a Product) are on hand in
     ``warehouse``. Raises ``OrderValidationError`` (fields ``sku``, ``counted``, ``reason``,
@@ -137,7 +143,9 @@ def stock_count_record(
     raise AssertionError("unreachable")
 
 
-def _count(level_id: int, counted: int, *, reason: str, user) -> StockCountResult:
+def _count(
+    level_id: int, counted: int, *, reason: str, user: User | AnonymousUser | None
+) -> StockCountResult:
     order_ids = sorted(
         set(
             Allocation.objects.filter(stock_level_id=level_id).values_list(
@@ -208,7 +216,9 @@ def _count(level_id: int, counted: int, *, reason: str, user) -> StockCountResul
     )
 
 
-def _backorder(orders: dict, taken, *, level: StockLevel, counted: int, user):
+def _backorder(
+    orders: dict, taken, *, level: StockLevel, counted: int, user: User | AnonymousUser | None
+):
     """The orders' side of the units taken back: lines, status, dates, history, shipments."""
     if not taken:
         return {}
@@ -293,7 +303,14 @@ def _backorder(orders: dict, taken, *, level: StockLevel, counted: int, user):
     }
 
 
-def _alert(level: StockLevel, movement, *, previous: int, backordered: dict, user) -> None:
+def _alert(
+    level: StockLevel,
+    movement,
+    *,
+    previous: int,
+    backordered: dict,
+    user: User | AnonymousUser | None,
+) -> None:
     sku, code, counted = level.product.sku, level.warehouse.code, level.on_hand
     units = sum(q for lines in backordered.values() for q in lines.values())
     by = f" by {user}" if user is not None and getattr(user, "is_authenticated", False) else ""

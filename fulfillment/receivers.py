@@ -4,7 +4,9 @@ from .services import shipments_cancel_for_order, shipments_create_for_orders
 
 
 def on_order_allocated(sender, *, order, user=None, allocations=None, **kwargs):
-    shipments_create_for_orders(orders=[order], user=user, new_allocations=allocations)
+    # The answer: a new order's shipments, for the API's answer (orders' PlacedOrder) without
+    # reading them back.
+    return shipments_create_for_orders(orders=[order], user=user, new_allocations=allocations)
 
 
 def on_orders_allocated(sender, *, orders, user=None, **kwargs):

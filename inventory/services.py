@@ -402,3 +402,34 @@ def stock_consume(
             reason="",
             user=user,
         )
+
+
+@dataclass(frozen=True)
+class StockLevelSettings:
+    """New settings of one stock row; ``None`` leaves a setting as it is."""
+
+    warehouse: Warehouse
+    product: Product
+    bin_location: str | None = None
+    reorder_point: int | None = None
+
+
+def stock_levels_configure(*, changes: Sequence[StockLevelSettings]) -> list[StockLevel]:
+    """Set the bin location and reorder point of existing stock rows (an import's columns).
+    No stock moves, so no row lock: the last writer of a setting wins."""
+    product_ids = {change.product.pk for change in changes}
+    levels = {
+        (level.warehouse_id, level.product_id): level
+        for level in StockLevel.objects.filter(product_id__in=product_ids)
+    }
+    touched = []
+    for change in changes:
+        level = levels[(change.warehouse.pk, change.product.pk)]
+        if change.bin_location is not None:
+            level.bin_location = change.bin_location
+        if change.reorder_point is not None:
+            level.reorder_point = change.reorder_point
+        touched.append(level)
+    with transaction.atomic():
+        StockLevel.objects.bulk_update(touched, ["bin_location", "reorder_point"], batch_size=500)
+    return touched

@@ -46,11 +46,11 @@ from .representation import (
     AddressSerializer,
     CustomerSerializer,
     OrderSerializer,
-    _shipment_rows,
     order_queryset,
 )
 from .services import (
     REASON_MAX_LENGTH,
+    PlacedOrder,
     idempotency_fingerprint,
     order_place_idempotent,
     order_transition,
@@ -59,14 +59,6 @@ from .services import (
 from .transitions import TRANSITIONS
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-
-
-def _prefetched(manager, rows):
-    """A related manager's queryset holding ``rows``, as ``prefetch_related`` leaves it."""
-    qs = manager.get_queryset()
-    qs._result_cache = list(rows)
-    qs._prefetch_done = True
-    return qs
 
 
 # --- order input (documentation: the service validates and names every problem) -----------------
@@ -84,7 +76,7 @@ class OrderPlaceSerializer(serializers.Serializer):
     )
     customer = CustomerSerializer()
     shipping_address = AddressSerializer()
-    lines = OrderLineInputSerializer(many=True, min_length=1)
+    lines = OrderLineInputSerializer(many=True, min_length=1)  # type: ignore[call-arg]
     notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
 
 
@@ -193,22 +185,12 @@ class OrderViewSet(
         order = order_queryset().get(pk=order.pk)
         return Response(self.get_serializer(order).data, status=code)
 
-    def _render_placed(self, order: Order) -> Response:
-        """A just-placed order from memory: ``order_place`` hands back its lines (with their
-        products) and the customer and channel it used; only the shipments are read."""
-        lines = getattr(order, "placed_lines", None)
-        if lines is None:
-            return self._render(order, status.HTTP_201_CREATED)
-        cached = {"lines": _prefetched(order.lines, lines)}
-        placed_shipments = getattr(order, "placed_shipments", None)
-        if placed_shipments is None and order.status != OrderStatus.ALLOCATED:
-            placed_shipments = []  # shipments are made when an order is allocated in full
-        if placed_shipments is not None:  # created with it, warehouses loaded (fulfillment)
-            cached["shipments"] = _prefetched(order.shipments, placed_shipments)
-        else:
-            cached["shipments"] = _prefetched(order.shipments, _shipment_rows(order.shipments))
-        order._prefetched_objects_cache = cached
-        return Response(self.get_serializer(order).data, status=status.HTTP_201_CREATED)
+    def _render_placed(self, placed: PlacedOrder) -> Response:
+        """A just-placed order from memory: placement hands back its lines (with their
+        products), its shipments and the customer and channel it used; nothing is read."""
+        context = {**self.get_serializer_context(), "placed": placed}
+        data = self.get_serializer_class()(placed.order, context=context).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Place an order (partner)",
@@ -263,7 +245,7 @@ class OrderViewSet(
         if len(key) > 255:
             raise ValidationError({IDEMPOTENCY_HEADER: ["At most 255 characters."]})
 
-        order, created = order_place_idempotent(
+        placement = order_place_idempotent(
             user=request.user,
             key=key,
             fingerprint=idempotency_fingerprint(data),
@@ -275,9 +257,9 @@ class OrderViewSet(
             reference=data.get("reference", ""),
             notes=data.get("notes", ""),
         )
-        if created:
-            return self._render_placed(order)
-        return self._render(order)
+        if placement.placed is not None:
+            return self._render_placed(placement.placed)
+        return self._render(placement.order)
 
     def _transition(self, request, name: str) -> Response:
         order = self.get_object()
@@ -326,7 +308,7 @@ class ReceiptLineSerializer(serializers.Serializer):
 
 class ReceiptSerializer(serializers.Serializer):
     warehouse = serializers.CharField(help_text="Warehouse code.")
-    lines = ReceiptLineSerializer(many=True, min_length=1)
+    lines = ReceiptLineSerializer(many=True, min_length=1)  # type: ignore[call-arg]
     reference = serializers.CharField(
         max_length=100, required=False, allow_blank=True, help_text="Delivery note or PO."
     )

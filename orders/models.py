@@ -284,7 +284,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=CANCELLABLE,
         target=S.CANCELLED,
-        conditions=[nothing_shipped],
+        conditions=[nothing_shipped],  # type: ignore[list-item]  # django-fsm types it loosely
         permission=TRANSITIONS["cancel"].permission,
     )
     def cancel(self):

@@ -69,7 +69,20 @@ class AddressSerializer(serializers.Serializer):
     country = serializers.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code.")
 
 
+class OrderLinesSerializer(serializers.ListSerializer):
+    """An order's lines; a just-placed order's from memory (``PlacedOrder`` in the context)."""
+
+    def get_attribute(self, instance):
+        placed = self.context.get("placed")
+        if placed is not None and placed.order is instance:
+            return placed.lines
+        return super().get_attribute(instance)
+
+
 class OrderLineSerializer(serializers.Serializer):
+    class Meta:
+        list_serializer_class = OrderLinesSerializer
+
     # Declared, not a ModelSerializer: it is built for every order rendered, and a
     # ModelSerializer inspects the model on each instantiation (see docs/benchmarks.md).
     sku = serializers.CharField(source="product.sku")
@@ -130,15 +143,22 @@ class OrderSerializer(serializers.Serializer):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.is_staff:
             return available_transitions(order, user)
-        # A partner may only cancel its own order.
+        # A partner may only cancel its own order. One it has just placed has shipped nothing:
+        # the transitions' one condition (``nothing_shipped``) holds without reading its lines.
+        placed = self.context.get("placed")
+        check = not (placed is not None and placed.order is order)
         return [
             name
             for name, t in TRANSITIONS.items()
-            if t.partner and can_proceed(getattr(order, name))
+            if t.partner and can_proceed(getattr(order, name), check_conditions=check)
         ]
 
     @extend_schema_field(ShipmentSummarySerializer(many=True))
     def get_shipments(self, order) -> list[dict]:
+        placed = self.context.get("placed")
+        if placed is not None and placed.order is order:
+            # Created with it, warehouses loaded (fulfillment); none unless allocated in full.
+            return list(ShipmentSummarySerializer(placed.shipments, many=True).data)
         return list(ShipmentSummarySerializer(order.shipments.all(), many=True).data)
 
 

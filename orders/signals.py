@@ -4,14 +4,16 @@ from django.dispatch import Signal
 # higher apps (fulfillment) can close what they hold for the order. Arguments: order, user.
 order_cancelled = Signal()
 
-# Sent inside the allocating transaction when an order becomes ``allocated`` (every unit
+# Sent inside the placing transaction when a new order is ``allocated`` at once (every unit
 # reserved), so that fulfillment can create one shipment per warehouse. Arguments: order, user,
-# allocations (the order's reservations when the order was created in this transaction, so that
-# nothing has to be read back; None otherwise).
+# allocations (the order's reservations, so that nothing has to be read back). A receiver may
+# answer with the rows it created for the order (a list: fulfillment's shipments); placement
+# hands them on in ``PlacedOrder.shipments``.
 order_allocated = Signal()
 
-# The batched form of ``order_allocated``: sent once by a backorder fill for every order it
-# allocated (a receipt may allocate thousands). Arguments: orders (a list), user.
+# Sent once per write by the allocation writer (``orders.services.allocation.apply``) with the
+# existing orders it allocated: a confirmation, a release, a line change, a backorder fill (a
+# receipt may allocate thousands). Arguments: orders (a list), user.
 orders_allocated = Signal()
 
 # Sent by ``events.events_save`` right after it saved order events, inside the business

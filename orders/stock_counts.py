@@ -23,6 +23,7 @@ before the row was locked holds an order this count has not locked; the count th
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
@@ -35,8 +36,10 @@ from inventory.services import stock_count_set, stock_levels_ensure
 
 from . import events
 from .exceptions import OrderValidationError
+from .locks import orders_for_update
 from .models import EventType, Order, OrderLine, OrderStatus
-from .services import _allocation_sites, _estimate_dates
+from .services.allocation import _allocation_sites
+from .services.common import _estimate_dates
 from .signals import stock_count_came_short
 
 # Sent inside the count's transaction with the orders that went from allocated back to
@@ -92,7 +95,12 @@ def _held_status(order: Order) -> str:
 
 
 def stock_count_record(
-    *, warehouse: Warehouse, sku, counted: int, user=None, reason: str = ""
+    *,
+    warehouse: Warehouse,
+    sku: str | Product,
+    counted: int,
+    user: User | AnonymousUser | None = None,
+    reason: str = "",
 ) -> StockCountResult:
     """Record that ``counted`` units of ``sku`` (a SKU, any case, or a Product) are on hand in
     ``warehouse``. Raises ``OrderValidationError`` (fields ``sku``, ``counted``, ``reason``,
@@ -135,7 +143,9 @@ def stock_count_record(
     raise AssertionError("unreachable")
 
 
-def _count(level_id: int, counted: int, *, reason: str, user) -> StockCountResult:
+def _count(
+    level_id: int, counted: int, *, reason: str, user: User | AnonymousUser | None
+) -> StockCountResult:
     order_ids = sorted(
         set(
             Allocation.objects.filter(stock_level_id=level_id).values_list(
@@ -143,13 +153,7 @@ def _count(level_id: int, counted: int, *, reason: str, user) -> StockCountResul
             )
         )
     )
-    orders = {
-        o.pk: o
-        for o in Order.objects.filter(pk__in=order_ids)
-        .order_by("pk")
-        .select_for_update(of=("self",), no_key=True)
-        .select_related("customer", "channel")
-    }
+    orders = {o.pk: o for o in orders_for_update(ids=order_ids, related=("customer", "channel"))}
     level = stock_levels_for_update(ids=[level_id]).select_related("product").get()
     allocations = list(
         Allocation.objects.filter(stock_level_id=level_id).select_related("order_line")
@@ -212,7 +216,9 @@ def _count(level_id: int, counted: int, *, reason: str, user) -> StockCountResul
     )
 
 
-def _backorder(orders: dict, taken, *, level: StockLevel, counted: int, user):
+def _backorder(
+    orders: dict, taken, *, level: StockLevel, counted: int, user: User | AnonymousUser | None
+):
     """The orders' side of the units taken back: lines, status, dates, history, shipments."""
     if not taken:
         return {}
@@ -297,7 +303,14 @@ def _backorder(orders: dict, taken, *, level: StockLevel, counted: int, user):
     }
 
 
-def _alert(level: StockLevel, movement, *, previous: int, backordered: dict, user) -> None:
+def _alert(
+    level: StockLevel,
+    movement,
+    *,
+    previous: int,
+    backordered: dict,
+    user: User | AnonymousUser | None,
+) -> None:
     """Staff are alerted (notifications listens), in the count's transaction."""
     counted_by = str(user) if user is not None and getattr(user, "is_authenticated", False) else ""
     stock_count_came_short.send(

@@ -16,10 +16,10 @@ where it went, and the units are never available to an order.
 import uuid
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, cast
 
 from django.core import signing
 from django.db import transaction
-from django.db.models import Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django_fsm import can_proceed
@@ -27,13 +27,13 @@ from django_fsm import can_proceed
 from core.fsm import allowed_transitions
 from core.numbers import RETURN_NUMBER
 from core.validation import is_positive_int, is_whole_number
-from inventory.locks import stock_levels_for_update
 from inventory.models import Warehouse
 from inventory.services import stock_levels_ensure, stock_restock, stock_scrap
 from inventory.skus import products_by_sku, sku_key
 from orders import events
 from orders.exceptions import OrderValidationError, TransitionNotAllowedNow
-from orders.models import EventType, Order, OrderLine, OrderStatus
+from orders.locks import order_for_update, stock_arrival_lock
+from orders.models import EventType, Order, OrderLine
 from orders.services import backorders_fill, order_confirm, order_place
 
 from .models import (
@@ -56,11 +56,7 @@ MAX_NOTE = 500
 # --- helpers ----------------------------------------------------------------------------------
 def _lock(return_request: ReturnRequest) -> tuple[Order, ReturnRequest]:
     """Lock the original order, then the return; return fresh copies of both."""
-    order = (
-        Order.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("channel", "customer")
-        .get(pk=return_request.order_id)
-    )
+    order = order_for_update(return_request.order_id, related=("channel", "customer"))
     locked = ReturnRequest.objects.select_for_update(of=("self",)).get(pk=return_request.pk)
     locked.order = order
     return order, locked
@@ -82,7 +78,7 @@ def _history(
     user,
     message: str,
     from_status: str = "",
-    **extra,
+    **extra: object,
 ):
     """Write the order's history: details carry the return number, its status and the
     customer-facing text (``message``) that e-mails are made of."""
@@ -156,7 +152,7 @@ def _parse_lines(lines, errors: dict) -> list[tuple[int, str, int, str, str]]:
             continue
         seen[sku] = position
         if ok:
-            parsed.append((position, sku, quantity, reason, note.strip()))
+            parsed.append((position, sku, cast(int, quantity), cast(str, reason), note.strip()))
     if problems:
         errors["lines"] = problems
     return parsed
@@ -196,11 +192,7 @@ def return_request_create(
     with transaction.atomic():
         # The order row lock serialises every return of this order: two returns opened at
         # once see each other's claims.
-        order = (
-            Order.objects.select_for_update(of=("self",), no_key=True)
-            .select_related("customer", "channel")
-            .get(pk=order.pk)
-        )
+        order = order_for_update(order.pk, related=("customer", "channel"))
         order_lines = {line.product.sku: line for line in order.lines.select_related("product")}
         if not any(line.quantity_shipped for line in order_lines.values()):
             errors["order"] = [
@@ -277,7 +269,7 @@ def return_request_create(
             for _position, sku, quantity, reason, note in parsed
         )
         summary = ", ".join(f"{quantity} × {sku}" for _p, sku, quantity, _r, _n in parsed)
-        extra = {"lines": {sku: quantity for _p, sku, quantity, _r, _n in parsed}}
+        extra: dict[str, Any] = {"lines": {sku: quantity for _p, sku, quantity, _r, _n in parsed}}
         if overridden:
             extra["window_overridden"] = override_reason
         _history(
@@ -470,6 +462,7 @@ def return_inspect(
         counts = _parse_inspection(lines, return_lines, errors)
         if errors:
             raise OrderValidationError(errors)
+        assert isinstance(warehouse, Warehouse)  # checked above: errors otherwise
 
         restock = {
             line.order_line.product: counts[line.order_line.product.sku][0]
@@ -485,23 +478,16 @@ def return_inspect(
             stock_levels_ensure(warehouse=warehouse, products=scrap)
         if restock or scrap:
             product_ids = sorted({p.pk for p in restock} | {p.pk for p in scrap})
-            # Lock order: backordered orders that may get the stock (by id), then stock rows.
-            backordered = Order.objects.filter(
-                status=OrderStatus.BACKORDERED, lines__product_id__in=product_ids
-            ).values("pk")
-            list(
-                Order.objects.filter(pk__in=Subquery(backordered))
-                .order_by("pk")
-                .select_for_update(of=("self",), no_key=True)
-                .values_list("pk", flat=True)
+            # The stock-arrival lock order (orders.locks): the orders waiting for these
+            # products (by id), then every warehouse's rows of them at once, in id order:
+            # backorders_fill below locks them all, and a lower id must never be locked after a
+            # higher one.
+            arrival = stock_arrival_lock(
+                product_ids=product_ids, ensure=[(warehouse, list(restock))] if restock else []
             )
-            if restock:
-                stock_levels_ensure(warehouse=warehouse, products=restock)
-            # Every warehouse's rows of these products at once, in id order: backorders_fill
-            # below locks them all, and a lower id must never be locked after a higher one.
             levels = {
                 level.product_id: level
-                for level in stock_levels_for_update(product_ids=product_ids)
+                for level in arrival.levels
                 if level.warehouse_id == warehouse.pk
             }
             for product in sorted(set(restock) | set(scrap), key=lambda p: levels[p.pk].pk):

@@ -23,7 +23,9 @@ Run once
 
 import logging
 import zlib
+from typing import Any
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -32,7 +34,7 @@ from notifications.outbox import notice_build, outbox_save
 from orders.models import ImportJob, ImportJobStatus
 
 from . import FileRejected, importer_for, read_table
-from .base import PHASE_LABELS, Report
+from .base import PHASE_LABELS, Progress, Report
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +47,13 @@ def progress_key(job_id: int) -> str:
     return f"oms-import-job:{job_id}:progress"
 
 
-def import_job_create(*, user, kind: str, filename: str, data: bytes, rows: int) -> ImportJob:
+def import_job_create(
+    *, user: User | AnonymousUser | None, kind: str, filename: str, data: bytes, rows: int
+) -> ImportJob:
     """A queued job for a file the user confirmed; the caller enqueues ``import_job_run_task``
     after commit (``delay_on_commit``)."""
     return ImportJob.objects.create(
-        user=user,
+        user=user if isinstance(user, User) else None,
         kind=kind,
         filename=filename[:200],
         data=zlib.compress(data),
@@ -88,7 +92,7 @@ def import_job_run(*, job_id: int) -> str:
         return job.status
 
 
-def _import(job: ImportJob, progress) -> Report:
+def _import(job: ImportJob, progress: Progress) -> Report:
     importer = importer_for(job.kind)
     try:
         table = read_table(zlib.decompress(job.data), job.filename)
@@ -132,11 +136,11 @@ def _email_user(job: ImportJob) -> None:
     )
 
 
-def _error_text(error: dict) -> str:
+def _error_text(error: dict[str, Any]) -> str:
     return f"Row {error['row']}: {error['message']}" if error.get("row") else error["message"]
 
 
-def job_status(job: ImportJob) -> dict:
+def job_status(job: ImportJob) -> dict[str, Any]:
     """What the job's page shows and polls: status, phase, rows counted, percent, outcome."""
     live = cache.get(progress_key(job.pk)) if job.status not in ENDED else None
     phase, done, total = "", job.rows_done, job.rows_total
@@ -170,11 +174,11 @@ def import_job_enqueue(job: ImportJob) -> None:
     """Start the job's task once the surrounding transaction commits (at once outside one).
     If the broker cannot take it, the job fails with a message saying so, never stays queued."""
 
-    def start():
+    def start() -> None:
         from dataio.tasks import import_job_run_task
 
         try:
-            import_job_run_task.apply_async(args=[job.pk], retry=False)
+            import_job_run_task.apply_async(args=(job.pk,), retry=False)
         except Exception:
             logger.exception("Could not enqueue import job %s", job.pk)
             ImportJob.objects.filter(pk=job.pk, status=ImportJobStatus.QUEUED).update(

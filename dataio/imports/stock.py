@@ -4,17 +4,17 @@ and optionally each stock row's bin location and reorder point."""
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import F
+from django.contrib.auth.models import User
 
 from inventory.exceptions import InventoryError
-from inventory.locks import stock_levels_for_update
-from inventory.models import Product, StockLevel, Warehouse
-from inventory.services import stock_levels_ensure
+from inventory.models import Product, Warehouse
+from inventory.services import StockLevelSettings, stock_levels_configure
 from inventory.skus import products_by_sku, sku_key
-from orders.models import Order, OrderStatus
+from orders.locks import stock_arrival_lock
 from orders.services import stock_receipt_record
 
-from .base import Importer, RowError, integer, plural, reader, text, unquoted
+from .base import Importer, RowError, Ticker, integer, plural, reader, text, unquoted
+from .reading import Row
 
 
 @dataclass
@@ -40,7 +40,9 @@ class StockImporter(Importer):
         "To correct a count use a stock adjustment instead."
     )
 
-    def validate(self, rows, *, tick):
+    def validate(
+        self, rows: list[Row], *, tick: Ticker
+    ) -> tuple[list[StockChange], list[RowError]]:
         errors: list[RowError] = []
         warehouses = {w.code.upper(): w for w in Warehouse.objects.all()}
         products = products_by_sku({unquoted(row, "sku") for row in rows} - {""})  # by sku_key
@@ -79,7 +81,7 @@ class StockImporter(Importer):
                         "put the whole quantity on one row."
                     )
                 seen.setdefault(key, row.number)
-            if problems:
+            if problems or warehouse is None or product is None:
                 errors.extend(RowError(row.number, p) for p in problems)
                 continue
             plan.append(
@@ -89,30 +91,23 @@ class StockImporter(Importer):
             )
         return plan, errors
 
-    def apply(self, plan, *, user=None, tick):
+    def apply(
+        self, plan: list[StockChange], *, user: User | None = None, tick: Ticker
+    ) -> tuple[int, list[str], list[RowError]]:
         product_ids = {change.product.pk for change in plan}
         by_warehouse: dict[Warehouse, list[StockChange]] = defaultdict(list)
         for change in plan:
             by_warehouse[change.warehouse].append(change)
-        # Locks in the fixed order every order action uses: the orders waiting for these
-        # products first (by id), then all their stock rows (by id). stock_receipt_record takes
-        # the same locks again per warehouse, which is harmless once they are held.
-        waiting = Order.objects.filter(
-            status=OrderStatus.BACKORDERED,
-            lines__product_id__in=product_ids,
-            lines__quantity__gt=F("lines__quantity_allocated")
-            + F("lines__quantity_shipped")
-            + F("lines__quantity_cancelled"),
-        ).values("pk")
-        list(
-            Order.objects.filter(pk__in=waiting)
-            .order_by("pk")
-            .select_for_update(of=("self",), no_key=True)
-            .values_list("pk", flat=True)
+        # The stock-arrival lock order (orders.locks): the orders waiting for these products
+        # (by id), then all their stock rows (by id). stock_receipt_record takes the same locks
+        # again per warehouse, which is harmless once they are held.
+        stock_arrival_lock(
+            product_ids=product_ids,
+            ensure=[
+                (warehouse, [c.product for c in changes])
+                for warehouse, changes in sorted(by_warehouse.items(), key=lambda item: item[0].pk)
+            ],
         )
-        for warehouse, changes in sorted(by_warehouse.items(), key=lambda item: item[0].pk):
-            stock_levels_ensure(warehouse=warehouse, products=[c.product for c in changes])
-        list(stock_levels_for_update(product_ids=product_ids))
 
         units, filled = 0, {}
         reference = "import"
@@ -133,20 +128,16 @@ class StockImporter(Importer):
             c for c in plan if c.bin_location is not None or c.reorder_point is not None
         ]
         if settings_changes:
-            levels = {
-                (level.warehouse_id, level.product_id): level
-                for level in StockLevel.objects.filter(product_id__in=product_ids)
-            }
-            touched = []
-            for change in settings_changes:
-                level = levels[(change.warehouse.pk, change.product.pk)]
-                if change.bin_location is not None:
-                    level.bin_location = change.bin_location
-                if change.reorder_point is not None:
-                    level.reorder_point = change.reorder_point
-                touched.append(level)
-            StockLevel.objects.bulk_update(
-                touched, ["bin_location", "reorder_point"], batch_size=500
+            stock_levels_configure(
+                changes=[
+                    StockLevelSettings(
+                        warehouse=c.warehouse,
+                        product=c.product,
+                        bin_location=c.bin_location,
+                        reorder_point=c.reorder_point,
+                    )
+                    for c in settings_changes
+                ]
             )
 
         summary = [

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 
+from orders.locks import order_for_update, orders_for_update
 from orders.models import Order, OrderStatus
 
 from ..exceptions import ShipmentTransitionNotAllowed
@@ -13,17 +14,11 @@ OS = OrderStatus
 
 
 def _lock_order(order_id: int) -> Order:
-    order: Order = Order.objects.select_for_update(of=("self",), no_key=True).get(pk=order_id)
-    return order
+    return order_for_update(order_id)
 
 
 def _lock_orders(order_ids: Iterable[int]) -> list[Order]:
-    return list(
-        Order.objects.filter(pk__in=list(order_ids))
-        .select_related("customer")
-        .order_by("pk")
-        .select_for_update(of=("self",), no_key=True)
-    )
+    return orders_for_update(ids=order_ids, related=("customer",))
 
 
 def _lock_shipment(shipment: Shipment) -> tuple[Order, Shipment]:

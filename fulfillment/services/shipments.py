@@ -165,9 +165,6 @@ def shipments_create_for_orders(
                 )
             )
         events.events_save(built)
-    if new_allocations is not None and len(by_id) == 1:
-        # A new order's shipments, for the API's answer (orders.api) without reading them back.
-        next(iter(by_id.values())).placed_shipments = created
     return created
 
 

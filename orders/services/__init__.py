@@ -1,0 +1,87 @@
+"""Business actions on orders. Each is one ``transaction.atomic()``; rows are locked in one fixed
+order everywhere — orders (by id), then stock levels (by id) — so no two actions deadlock; every
+state change writes the order's history in the same transaction.
+
+Services do not check who may act: pages, the admin and the API ask ``has_transition_perm``
+(and, for partners, ownership) before calling them. ``user`` is recorded in the history.
+
+One module per concern; every public name is re-exported here (``from orders.services import
+order_place``):
+
+- ``placement``: validate and create an order (``order_place``, ``order_place_idempotent``);
+- ``allocation``: reserve stock for an order's lines by the policy of ``orders.allocation``;
+- ``backorders``: fill waiting orders when stock is free;
+- ``transitions``: confirm, hold, release, cancel (``order_transition``);
+- ``lines``: substitute an item, cancel backordered units;
+- ``idempotency``: the request fingerprint and the Idempotency-Key rows;
+- ``late``: late orders;
+- ``receipts``: stock booked in, and the backorders it fills.
+"""
+
+from .backorders import backorders_fill, backorders_sweep
+from .common import DECIDED_STATUSES, changed_meanwhile
+from .idempotency import idempotency_fingerprint, idempotency_keys_cleanup
+from .late import late_estimate, orders_late_flag
+from .lines import (
+    SUBSTITUTE_PRICE_RULE,
+    order_line_cancel_backorder,
+    order_line_substitute,
+)
+from .placement import (
+    ADDRESS_FIELDS,
+    ADDRESS_LABELS,
+    ADDRESS_REQUIRED,
+    NOTES_MAX_LENGTH,
+    IdempotentPlacement,
+    PlacedOrder,
+    order_place,
+    order_place_idempotent,
+    order_placement,
+)
+from .receipts import stock_receipt_record
+from .transitions import (
+    REASON_ACTIONS,
+    REASON_MAX_LENGTH,
+    STAFF_TRANSITIONS,
+    available_transitions,
+    order_cancel,
+    order_confirm,
+    order_hold,
+    order_release,
+    order_transition,
+    reason_clean,
+)
+
+__all__ = [
+    "ADDRESS_FIELDS",
+    "ADDRESS_LABELS",
+    "ADDRESS_REQUIRED",
+    "DECIDED_STATUSES",
+    "IdempotentPlacement",
+    "PlacedOrder",
+    "NOTES_MAX_LENGTH",
+    "REASON_ACTIONS",
+    "REASON_MAX_LENGTH",
+    "STAFF_TRANSITIONS",
+    "SUBSTITUTE_PRICE_RULE",
+    "available_transitions",
+    "backorders_fill",
+    "backorders_sweep",
+    "changed_meanwhile",
+    "idempotency_fingerprint",
+    "idempotency_keys_cleanup",
+    "late_estimate",
+    "order_cancel",
+    "order_confirm",
+    "order_hold",
+    "order_line_cancel_backorder",
+    "order_line_substitute",
+    "order_place",
+    "order_place_idempotent",
+    "order_placement",
+    "order_release",
+    "order_transition",
+    "orders_late_flag",
+    "reason_clean",
+    "stock_receipt_record",
+]

@@ -137,20 +137,19 @@ def _claim(message_id: int, *, force_due: bool) -> tuple[OutboxMessage | None, s
     return message, token
 
 
-def _rendered(message: OutboxMessage, token: str) -> None:
-    """Render the message the first time it is sent and keep the text on the row (a retry
-    sends the same text; the admin shows it)."""
+def _rendered(message: OutboxMessage) -> dict[str, str]:
+    """Render the message the first time it is sent. The text is kept on the row by the UPDATE
+    that records the attempt (a retry sends the same text; the admin shows it): the fields to
+    write, or nothing when the row already holds its text."""
     if message.body_text:
-        return
+        return {}
     text = render(message)
     message.subject, message.body_text, message.body_html = (
         text.subject,
         text.body_text,
         text.body_html,
     )
-    OutboxMessage.objects.filter(pk=message.pk, claim_token=token).update(
-        subject=text.subject, body_text=text.body_text, body_html=text.body_html
-    )
+    return {"subject": text.subject, "body_text": text.body_text, "body_html": text.body_html}
 
 
 def outbox_send(*, message_id: int) -> str:
@@ -162,8 +161,9 @@ def outbox_send(*, message_id: int) -> str:
     started = time.monotonic()
     status_code = None
     error = ""
+    text: dict[str, str] = {}
     try:
-        _rendered(message, token)
+        text = _rendered(message)
         if message.kind == OutboxKind.WEBHOOK:
             status_code = _deliver_webhook(message)
         else:
@@ -175,7 +175,9 @@ def outbox_send(*, message_id: int) -> str:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         status_code = getattr(exc, "status_code", None)
     duration = int((time.monotonic() - started) * 1000)
-    return _record(message, token, error=error, status_code=status_code, duration=duration)
+    return _record(
+        message, token, error=error, status_code=status_code, duration=duration, text=text
+    )
 
 
 def _attempt(message: OutboxMessage, *, error: str, status_code: int | None, duration: int) -> None:
@@ -202,7 +204,13 @@ def _give_up(message: OutboxMessage, token: str, *, error: str, duration: int) -
 
 
 def _record(
-    message: OutboxMessage, token: str, *, error: str, status_code: int | None, duration: int
+    message: OutboxMessage,
+    token: str,
+    *,
+    error: str,
+    status_code: int | None,
+    duration: int,
+    text: dict[str, str],
 ) -> str:
     # The error text may quote a partner's response (its status line, a Location header):
     # PostgreSQL refuses NUL in text, and the attempt must be recorded whatever it said.
@@ -214,7 +222,9 @@ def _record(
             pk=message.pk, status=OutboxStatus.SENDING, claim_token=token
         )
         if not error:
-            mine.update(status=OutboxStatus.SENT, sent_at=now, last_error="", updated_at=now)
+            mine.update(
+                status=OutboxStatus.SENT, sent_at=now, last_error="", updated_at=now, **text
+            )
             return "sent"
         if message.attempts < _max_attempts():
             mine.update(
@@ -223,9 +233,10 @@ def _record(
                 next_attempt_at=now + _backoff(message.attempts),
                 claim_token="",
                 updated_at=now,
+                **text,
             )
             return "retry"
-        if mine.update(status=OutboxStatus.FAILED, last_error=error, updated_at=now):
+        if mine.update(status=OutboxStatus.FAILED, last_error=error, updated_at=now, **text):
             _alert_failed(message, error)
         return "failed"
 

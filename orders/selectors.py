@@ -1,14 +1,13 @@
 """Reads of orders shared by the back-office pages, the API and reports."""
 
 import datetime
-from decimal import Decimal
 
 from django.db.models import Count, F, Prefetch, Q, Sum
 from django.utils import timezone
 
-from .models import Customer, Order, OrderLine, OrderStatus
+from core.money import to_cents
 
-CENT = Decimal("0.01")
+from .models import Customer, Order, OrderLine, OrderStatus
 
 BACKORDERED_LINE = Q(
     lines__quantity__gt=F("lines__quantity_allocated")
@@ -101,7 +100,7 @@ def customer_figures(customer: Customer) -> dict:
         .values_list("currency")
         .annotate(total=Sum("total"), count=Count("pk"))
     )
-    values = [(Decimal(total or 0).quantize(CENT), currency) for currency, total, _ in per_currency]
+    values = [(to_cents(total or 0), currency) for currency, total, _ in per_currency]
     shipped = totals["shipped"] or 0
     return {
         "orders": sum(count for _, _, count in per_currency),

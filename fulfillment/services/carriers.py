@@ -7,12 +7,13 @@ import datetime
 import re
 import secrets
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
 from core.calendar import add_business_days
+from core.money import to_cents
 from orders.models import Order
 
 from ..exceptions import ShipmentNotFound
@@ -45,9 +46,7 @@ def carrier_service_cost(service: CarrierService, weight_grams: int | None) -> D
     if weight_grams is None:
         return None if service.price_per_kg else service.price_per_parcel
     kg = Decimal(max(weight_grams, 0)) / Decimal(1000)
-    return (service.price_per_parcel + service.price_per_kg * kg).quantize(
-        Decimal("0.01"), rounding=ROUND_HALF_UP
-    )
+    return to_cents(service.price_per_parcel + service.price_per_kg * kg)
 
 
 def carrier_proposals(

@@ -34,7 +34,15 @@ from orders import events
 from orders.exceptions import OrderValidationError, TransitionNotAllowedNow
 from orders.locks import order_for_update, stock_arrival_lock
 from orders.models import EventType, Order, OrderLine
-from orders.services import backorders_fill, order_confirm, order_place
+from orders.services import (
+    AddressInput,
+    CustomerInput,
+    LineInput,
+    PlacementInput,
+    backorders_fill,
+    order_confirm,
+    order_place,
+)
 
 from .models import (
     Disposition,
@@ -831,24 +839,26 @@ def return_exchange(
         customer = order.customer
         phone = customer.phone  # a PhoneNumber; an old unreadable entry is not passed on
         replacement = order_place(
-            channel=order.channel,
-            partner=order.partner,
-            customer={
-                "name": order.shipping_name,
-                "email": customer.email,
-                "phone": phone.as_e164 if phone and phone.is_valid() else "",
-            },
-            shipping_address={
-                "line1": order.shipping_line1,
-                "line2": order.shipping_line2,
-                "city": order.shipping_city,
-                "postal_code": order.shipping_postal_code,
-                "country": str(order.shipping_country),
-            },
-            lines=lines,
-            notes=f"Replacement for return {return_request.number} of order {order.number}.",
+            data=PlacementInput(
+                channel=order.channel,
+                partner=order.partner,
+                customer=CustomerInput(
+                    name=order.shipping_name,
+                    email=customer.email,
+                    phone=phone.as_e164 if phone and phone.is_valid() else "",
+                ),
+                shipping_address=AddressInput(
+                    line1=order.shipping_line1,
+                    line2=order.shipping_line2,
+                    city=order.shipping_city,
+                    postal_code=order.shipping_postal_code,
+                    country=str(order.shipping_country),
+                ),
+                lines=[LineInput(sku=line["sku"], quantity=line["quantity"]) for line in lines],
+                notes=f"Replacement for return {return_request.number} of order {order.number}.",
+                free_of_charge=True,
+            ),
             user=user,
-            free_of_charge=True,
         )
         if not order.channel.auto_confirm:
             order_confirm(order=replacement, user=user)

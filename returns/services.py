@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
@@ -105,8 +106,8 @@ def _history(
     return events.events_save([event])[0]
 
 
-def _user_or_none(user):
-    return user if user is not None and getattr(user, "is_authenticated", False) else None
+def _user_or_none(user: User | AnonymousUser | None) -> User | None:
+    return user if isinstance(user, User) and user.is_authenticated else None
 
 
 def _approval_message(return_request: ReturnRequest) -> str:
@@ -170,7 +171,7 @@ def return_request_create(
     *,
     order: Order,
     lines: list[dict],
-    user=None,
+    user: User | AnonymousUser | None = None,
     source: str = ReturnSource.STAFF,
     override_reason: str = "",
 ) -> ReturnRequest:
@@ -243,7 +244,7 @@ def return_request_create(
                 ]
             elif (
                 source != ReturnSource.STAFF
-                or _user_or_none(user) is None
+                or user is None
                 or not user.has_perm("returns.override_return_window")
             ):
                 errors["override_reason"] = [
@@ -295,7 +296,9 @@ def return_request_create(
 
 
 # --- approval -----------------------------------------------------------------------------------
-def _approve(order: Order, return_request: ReturnRequest, *, user) -> None:
+def _approve(
+    order: Order, return_request: ReturnRequest, *, user: User | AnonymousUser | None
+) -> None:
     previous = return_request.status
     return_request.approve()
     return_request.save(update_fields=["status", "approved_at", "updated_at"])
@@ -341,7 +344,9 @@ def _step(
     return locked
 
 
-def return_approve(*, return_request: ReturnRequest, user=None) -> ReturnRequest:
+def return_approve(
+    *, return_request: ReturnRequest, user: User | AnonymousUser | None = None
+) -> ReturnRequest:
     return _step(
         return_request,
         transition="approve",
@@ -352,7 +357,9 @@ def return_approve(*, return_request: ReturnRequest, user=None) -> ReturnRequest
     )
 
 
-def return_reject(*, return_request: ReturnRequest, reason: str, user=None) -> ReturnRequest:
+def return_reject(
+    *, return_request: ReturnRequest, reason: str, user: User | AnonymousUser | None = None
+) -> ReturnRequest:
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
         raise OrderValidationError({"reason": ["Give the reason for rejecting the return."]})
@@ -367,7 +374,9 @@ def return_reject(*, return_request: ReturnRequest, reason: str, user=None) -> R
     )
 
 
-def return_cancel(*, return_request: ReturnRequest, user=None, reason: str = "") -> ReturnRequest:
+def return_cancel(
+    *, return_request: ReturnRequest, user: User | AnonymousUser | None = None, reason: str = ""
+) -> ReturnRequest:
     """Withdraw a return that has not arrived yet (the customer keeps the goods), or that
     arrived holding none of its items (nothing to inspect, see ``NOTHING_RECEIVED``)."""
     reason = (reason or "").strip() if isinstance(reason, str) else ""
@@ -382,7 +391,9 @@ def return_cancel(*, return_request: ReturnRequest, user=None, reason: str = "")
 
 
 # --- goods back in the warehouse ---------------------------------------------------------------
-def return_receive(*, return_request: ReturnRequest, user=None) -> ReturnRequest:
+def return_receive(
+    *, return_request: ReturnRequest, user: User | AnonymousUser | None = None
+) -> ReturnRequest:
     return _step(
         return_request,
         transition="receive",
@@ -447,7 +458,11 @@ NOTHING_RECEIVED = (
 
 
 def return_inspect(
-    *, return_request: ReturnRequest, lines: dict, warehouse: Warehouse | None = None, user=None
+    *,
+    return_request: ReturnRequest,
+    lines: dict,
+    warehouse: Warehouse | None = None,
+    user: User | AnonymousUser | None = None,
 ) -> ReturnRequest:
     """Count the returned goods line by line: ``{sku: {"sellable": n, "damaged": n,
     "condition"?: text}}``. Sellable units go back on the shelf of ``warehouse`` (ledger kind
@@ -623,7 +638,7 @@ def refund_amounts(
 def return_refund(
     *,
     return_request: ReturnRequest,
-    user=None,
+    user: User | AnonymousUser | None = None,
     method: str = RefundMethod.ORIGINAL_PAYMENT,
     reference: str = "",
 ) -> Refund:
@@ -744,7 +759,7 @@ def _exchange_refusals(
     check: ExchangeCheck,
     price_difference: Decimal | None,
     difference_reason: str,
-    user,
+    user: User | AnonymousUser | None,
 ) -> dict[str, list[str]]:
     """Why this exchange may not be made (empty: it may). A replacement replaces at most the
     units accepted back (sellable + damaged), within their value, unless the difference is
@@ -772,7 +787,7 @@ def _exchange_refusals(
         ]
     if not difference_reason.strip():
         errors["difference_reason"] = ["Give the reason for charging or refunding a difference."]
-    if _user_or_none(user) is None or not user.has_perm("returns.exchange_over_value"):
+    if user is None or not user.has_perm("returns.exchange_over_value"):
         errors.setdefault("price_difference", []).append(
             "Only a manager (permission returns.exchange_over_value) can charge or refund a "
             "price difference on an exchange."
@@ -783,7 +798,7 @@ def _exchange_refusals(
 def return_exchange(
     *,
     return_request: ReturnRequest,
-    user=None,
+    user: User | AnonymousUser | None = None,
     lines: list[dict] | None = None,
     price_difference: Decimal | None = None,
     difference_reason: str = "",
@@ -927,7 +942,9 @@ def return_exchange(
     return replacement
 
 
-def return_close(*, return_request: ReturnRequest, user=None) -> ReturnRequest:
+def return_close(
+    *, return_request: ReturnRequest, user: User | AnonymousUser | None = None
+) -> ReturnRequest:
     return _step(
         return_request,
         transition="close",
@@ -951,7 +968,9 @@ STAFF_TRANSITIONS = (
 )
 
 
-def available_transitions(return_request: ReturnRequest, user=None) -> list[str]:
+def available_transitions(
+    return_request: ReturnRequest, user: User | AnonymousUser | None = None
+) -> list[str]:
     """Staff transitions allowed now (and, with ``user``, permitted to them)."""
     return allowed_transitions(return_request, STAFF_TRANSITIONS, user)
 

@@ -31,21 +31,27 @@ def messages_create(count: int) -> list[int]:
     from inventory.models import Product, Warehouse
     from notifications.models import OutboxKind, OutboxMessage
     from orders.models import Channel
-    from orders.services import order_place, stock_receipt_record
+    from orders.services import (
+        AddressInput,
+        CustomerInput,
+        LineInput,
+        PlacementInput,
+        order_place,
+        stock_receipt_record,
+    )
 
     warehouse = Warehouse.objects.create(code="LDS", name="Leeds", country="GB")
     product = Product.objects.create(sku="MUG-BLUE", name="Blue mug", unit_price="9.90")
     stock_receipt_record(warehouse=warehouse, lines=[(product, 100)])
     order = order_place(
-        channel=Channel.objects.get(code="web"),
-        customer={"name": "Ada Park", "email": "ada@example.com"},
-        shipping_address={
-            "line1": "1 High St",
-            "city": "Leeds",
-            "postal_code": "LS1 1AA",
-            "country": "GB",
-        },
-        lines=[{"sku": "MUG-BLUE", "quantity": 2}],
+        data=PlacementInput(
+            channel=Channel.objects.get(code="web"),
+            customer=CustomerInput(name="Ada Park", email="ada@example.com"),
+            shipping_address=AddressInput(
+                line1="1 High St", city="Leeds", postal_code="LS1 1AA", country="GB"
+            ),
+            lines=[LineInput(sku="MUG-BLUE", quantity=2)],
+        )
     )
     template = OutboxMessage.objects.filter(order=order, kind=OutboxKind.EMAIL).first()
     now = timezone.now()

@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -185,7 +186,7 @@ class StockMovement(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.quantity:+d} {self.stock_level}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise ValidationError("The stock ledger is append-only.")
         super().save(*args, **kwargs)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.db.models import F
 
@@ -33,7 +34,7 @@ class Reservation:
     quantity: int
 
 
-def _announce_available(product_ids) -> None:
+def _announce_available(product_ids: Iterable[int]) -> None:
     """After commit, tell listeners (backorder filling) that these products have free units."""
     ids = sorted(set(product_ids))
     if ids:
@@ -59,7 +60,15 @@ def _write_movements(movements: list[StockMovement]) -> list[StockMovement]:
     return StockMovement.objects.bulk_create(movements)
 
 
-def _movement(level: StockLevel, *, kind, quantity, reference, reason, user) -> StockMovement:
+def _movement(
+    level: StockLevel,
+    *,
+    kind: str,
+    quantity: int,
+    reference: str,
+    reason: str,
+    user: User | AnonymousUser | None,
+) -> StockMovement:
     return StockMovement(
         stock_level=level,
         kind=kind,
@@ -93,7 +102,7 @@ def stock_receive(
     *,
     warehouse: Warehouse,
     lines: Sequence[tuple[Product, int]],
-    user=None,
+    user: User | AnonymousUser | None = None,
     reference: str = "",
 ) -> list[StockMovement]:
     """Book goods received into ``warehouse``: on_hand up, one receipt movement per product.
@@ -134,7 +143,7 @@ def stock_receive(
 
 
 def stock_adjust(
-    *, stock_level: StockLevel, quantity: int, reason: str, user=None
+    *, stock_level: StockLevel, quantity: int, reason: str, user: User | AnonymousUser | None = None
 ) -> StockMovement:
     """Correct on_hand by ``quantity`` (signed), e.g. after a count; a reason is required."""
     reason = (reason or "").strip()
@@ -177,7 +186,7 @@ def stock_count_set(
     counted: int,
     unreserve: Sequence[tuple[Allocation, int]] = (),
     reason: str,
-    user=None,
+    user: User | AnonymousUser | None = None,
 ) -> StockMovement | None:
     """Record a count: on_hand becomes ``counted`` (one ``adjustment`` ledger row for the
     difference; none when it matches), after taking ``unreserve`` units off those allocations
@@ -227,14 +236,28 @@ def stock_count_set(
     )
 
 
-def _movement_save(level, **kwargs) -> StockMovement:
-    movement = _movement(level, **kwargs)
+def _movement_save(
+    level: StockLevel,
+    *,
+    kind: str,
+    quantity: int,
+    reference: str,
+    reason: str,
+    user: User | AnonymousUser | None,
+) -> StockMovement:
+    movement = _movement(
+        level, kind=kind, quantity=quantity, reference=reference, reason=reason, user=user
+    )
     movement.save()
     return movement
 
 
 def stock_restock(
-    *, stock_level: StockLevel, quantity: int, reference: str, user=None
+    *,
+    stock_level: StockLevel,
+    quantity: int,
+    reference: str,
+    user: User | AnonymousUser | None = None,
 ) -> StockMovement:
     """Put returned, sellable units back on the shelf (ledger kind ``return_restock``)."""
     if not is_positive_int(quantity):
@@ -257,7 +280,12 @@ def stock_restock(
 
 
 def stock_scrap(
-    *, stock_level: StockLevel, quantity: int, reference: str, reason: str, user=None
+    *,
+    stock_level: StockLevel,
+    quantity: int,
+    reference: str,
+    reason: str,
+    user: User | AnonymousUser | None = None,
 ) -> StockMovement:
     """Write units off (damaged, expired): on_hand down, ledger kind ``scrap``. Units reserved
     for orders cannot be scrapped; release or reallocate them first."""
@@ -370,7 +398,11 @@ def stock_release(*, allocations: Sequence[Allocation]) -> int:
 
 
 def stock_consume(
-    *, allocation: Allocation, quantity: int, reference: str, user=None
+    *,
+    allocation: Allocation,
+    quantity: int,
+    reference: str,
+    user: User | AnonymousUser | None = None,
 ) -> StockMovement:
     """Units leave the building (shipping): reserved and on_hand down, one shipment movement."""
     if not is_positive_int(quantity):

@@ -41,7 +41,7 @@ from core.api import (
 from inventory.models import Product, Warehouse
 from inventory.skus import products_by_sku, sku_key
 
-from .models import Order, OrderEvent, OrderStatus
+from .models import Order, OrderEvent, OrderStatus, Partner
 from .representation import (
     AddressSerializer,
     CustomerSerializer,
@@ -51,9 +51,11 @@ from .representation import (
 from .services import (
     REASON_MAX_LENGTH,
     PlacedOrder,
+    PlacementInput,
     idempotency_fingerprint,
     order_place_idempotent,
     order_transition,
+    placement_input_from_json,
     stock_receipt_record,
 )
 from .transitions import TRANSITIONS
@@ -62,6 +64,8 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 # --- order input (documentation: the service validates and names every problem) -----------------
+# The body is read leniently (``OrderPlaceSerializer.placement_input``), not validated by these
+# fields: a value of the wrong type is named by the service with the others, in its own words.
 class OrderLineInputSerializer(serializers.Serializer):
     sku = serializers.CharField()
     quantity = serializers.IntegerField(min_value=1)
@@ -78,6 +82,20 @@ class OrderPlaceSerializer(serializers.Serializer):
     shipping_address = AddressSerializer()
     lines = OrderLineInputSerializer(many=True, min_length=1)  # type: ignore[call-arg]
     notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+    @staticmethod
+    def placement_input(data: dict, partner: Partner) -> PlacementInput:
+        """A partner's body as placement's input, read leniently: what has the wrong type is
+        noted on it for the service to name (``placement_input_from_json``)."""
+        return placement_input_from_json(
+            channel=partner.channel,
+            partner=partner,
+            customer=data.get("customer"),
+            shipping_address=data.get("shipping_address"),
+            lines=data.get("lines"),
+            reference=data.get("reference", ""),
+            notes=data.get("notes", ""),
+        )
 
 
 class TransitionInputSerializer(serializers.Serializer):
@@ -246,16 +264,10 @@ class OrderViewSet(
             raise ValidationError({IDEMPOTENCY_HEADER: ["At most 255 characters."]})
 
         placement = order_place_idempotent(
+            data=OrderPlaceSerializer.placement_input(data, partner),
             user=request.user,
             key=key,
             fingerprint=idempotency_fingerprint(data),
-            channel=partner.channel,
-            partner=partner,
-            customer=data.get("customer"),
-            shipping_address=data.get("shipping_address"),
-            lines=data.get("lines"),
-            reference=data.get("reference", ""),
-            notes=data.get("notes", ""),
         )
         if placement.placed is not None:
             return self._render_placed(placement.placed)

@@ -4,6 +4,8 @@ stock decision leaves an ``OrderEvent`` in the same transaction."""
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.contrib.auth.models import AnonymousUser, User
+
 from .models import EventType, Order, OrderEvent
 from .signals import order_events_saved
 
@@ -11,15 +13,15 @@ from .signals import order_events_saved
 _collecting: ContextVar[list[OrderEvent] | None] = ContextVar("oms_events", default=None)
 
 
-def _user(user):
-    return user if user is not None and getattr(user, "is_authenticated", False) else None
+def _user(user: User | AnonymousUser | None) -> User | None:
+    return user if isinstance(user, User) and user.is_authenticated else None
 
 
 def event_build(
     *,
     order: Order,
     type: str,
-    user=None,
+    user: User | AnonymousUser | None = None,
     message: str = "",
     from_status="",
     to_status="",
@@ -79,7 +81,14 @@ def event_write(**kwargs) -> OrderEvent:
     return events_save([event_build(**kwargs)])[0]
 
 
-def status_changed(*, order: Order, from_status: str, user=None, message: str = "", **details):
+def status_changed(
+    *,
+    order: Order,
+    from_status: str,
+    user: User | AnonymousUser | None = None,
+    message: str = "",
+    **details,
+):
     return event_write(
         order=order,
         type=EventType.STATUS_CHANGED,

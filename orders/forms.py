@@ -5,7 +5,15 @@ from inventory.skus import products_by_sku, sku_key
 
 from .exceptions import OrderValidationError
 from .models import Channel
-from .services import NOTES_MAX_LENGTH, REASON_MAX_LENGTH, reason_clean
+from .services import (
+    NOTES_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    AddressInput,
+    CustomerInput,
+    LineInput,
+    PlacementInput,
+    reason_clean,
+)
 
 
 def country_choices():
@@ -38,19 +46,22 @@ class OrderEntryForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=NOTES_MAX_LENGTH
     )
 
-    CUSTOMER_FIELDS = ("name", "email", "phone")
-    ADDRESS_FIELDS = ("line1", "line2", "city", "postal_code", "country")
-
-    def service_kwargs(self, lines: list[dict]) -> dict:
+    def placement_input(self, lines: list[LineInput]) -> PlacementInput:
         data = self.cleaned_data
-        return {
-            "channel": data["channel"],
-            "customer": {f: data[f] for f in self.CUSTOMER_FIELDS},
-            "shipping_address": {f: data[f] for f in self.ADDRESS_FIELDS},
-            "lines": lines,
-            "reference": data["reference"],
-            "notes": data["notes"],
-        }
+        return PlacementInput(
+            channel=data["channel"],
+            customer=CustomerInput(name=data["name"], email=data["email"], phone=data["phone"]),
+            shipping_address=AddressInput(
+                line1=data["line1"],
+                line2=data["line2"],
+                city=data["city"],
+                postal_code=data["postal_code"],
+                country=data["country"],
+            ),
+            lines=lines,
+            reference=data["reference"],
+            notes=data["notes"],
+        )
 
     def add_service_errors(self, errors: dict, line_formset) -> None:
         """Show the service's errors next to the fields they name."""
@@ -91,9 +102,9 @@ class BaseLineFormSet(forms.BaseFormSet):
         if not self.lines():
             raise forms.ValidationError("Add at least one line.")
 
-    def lines(self) -> list[dict]:
+    def lines(self) -> list[LineInput]:
         return [
-            {"sku": sku_key(f.cleaned_data["sku"]), "quantity": f.cleaned_data["quantity"]}
+            LineInput(sku=sku_key(f.cleaned_data["sku"]), quantity=f.cleaned_data["quantity"])
             for f in self.forms
             if f.cleaned_data and not f.cleaned_data.get("DELETE")
         ]

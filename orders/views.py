@@ -186,8 +186,8 @@ def order_create(request):
             try:
                 with transaction.atomic():
                     order = services.order_place(
+                        data=form.placement_input(lines.lines()),  # type: ignore[attr-defined]
                         user=request.user,
-                        **form.service_kwargs(lines.lines()),  # type: ignore[attr-defined]
                     )
             except OrderValidationError as exc:
                 form.add_service_errors(exc.errors, lines)

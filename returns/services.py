@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
@@ -34,7 +35,15 @@ from orders import events
 from orders.exceptions import OrderValidationError, TransitionNotAllowedNow
 from orders.locks import order_for_update, stock_arrival_lock
 from orders.models import EventType, Order, OrderLine
-from orders.services import backorders_fill, order_confirm, order_place
+from orders.services import (
+    AddressInput,
+    CustomerInput,
+    LineInput,
+    PlacementInput,
+    backorders_fill,
+    order_confirm,
+    order_place,
+)
 
 from .models import (
     Disposition,
@@ -97,8 +106,8 @@ def _history(
     return events.events_save([event])[0]
 
 
-def _user_or_none(user):
-    return user if user is not None and getattr(user, "is_authenticated", False) else None
+def _user_or_none(user: User | AnonymousUser | None) -> User | None:
+    return user if isinstance(user, User) and user.is_authenticated else None
 
 
 def _approval_message(return_request: ReturnRequest) -> str:
@@ -162,7 +171,7 @@ def return_request_create(
     *,
     order: Order,
     lines: list[dict],
-    user=None,
+    user: User | AnonymousUser | None = None,
     source: str = ReturnSource.STAFF,
     override_reason: str = "",
 ) -> ReturnRequest:
@@ -235,7 +244,7 @@ def return_request_create(
                 ]
             elif (
                 source != ReturnSource.STAFF
-                or _user_or_none(user) is None
+                or user is None
                 or not user.has_perm("returns.override_return_window")
             ):
                 errors["override_reason"] = [
@@ -287,7 +296,9 @@ def return_request_create(
 
 
 # --- approval -----------------------------------------------------------------------------------
-def _approve(order: Order, return_request: ReturnRequest, *, user) -> None:
+def _approve(
+    order: Order, return_request: ReturnRequest, *, user: User | AnonymousUser | None
+) -> None:
     previous = return_request.status
     return_request.approve()
     return_request.save(update_fields=["status", "approved_at", "updated_at"])
@@ -333,7 +344,9 @@ def _step(
     return locked
 
 
-def return_approve(*, return_request: ReturnRequest, user=None) -> ReturnRequest:
+def return_approve(
+    *, return_request: ReturnRequest, user: User | AnonymousUser | None = None
+) -> ReturnRequest:
     return _step(
         return_request,
         transition="approve",
@@ -344,7 +357,9 @@ def return_approve(*, return_request: ReturnRequest, user=None) -> ReturnRequest
     )
 
 
-def return_reject(*, return_request: ReturnRequest, reason: str, user=None) -> ReturnRequest:
+def return_reject(
+    *, return_request: ReturnRequest, reason: str, user: User | AnonymousUser | None = None
+) -> ReturnRequest:
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
         raise OrderValidationError({"reason": ["Give the reason for rejecting the return."]})
@@ -359,7 +374,9 @@ def return_reject(*, return_request: ReturnRequest, reason: str, user=None) -> R
     )
 
 
-def return_cancel(*, return_request: ReturnRequest, user=None, reason: str = "") -> ReturnRequest:
+def return_cancel(
+    *, return_request: ReturnRequest, user: User | AnonymousUser | None = None, reason: str = ""
+) -> ReturnRequest:
     """Withdraw a return that has not arrived yet (the customer keeps the goods), or that
     arrived holding none of its items (nothing to inspect, see ``NOTHING_RECEIVED``)."""
     reason = (reason or "").strip() if isinstance(reason, str) else ""
@@ -374,7 +391,9 @@ def return_cancel(*, return_request: ReturnRequest, user=None, reason: str = "")
 
 
 # --- goods back in the warehouse ---------------------------------------------------------------
-def return_receive(*, return_request: ReturnRequest, user=None) -> ReturnRequest:
+def return_receive(
+    *, return_request: ReturnRequest, user: User | AnonymousUser | None = None
+) -> ReturnRequest:
     return _step(
         return_request,
         transition="receive",
@@ -439,7 +458,11 @@ NOTHING_RECEIVED = (
 
 
 def return_inspect(
-    *, return_request: ReturnRequest, lines: dict, warehouse: Warehouse | None = None, user=None
+    *,
+    return_request: ReturnRequest,
+    lines: dict,
+    warehouse: Warehouse | None = None,
+    user: User | AnonymousUser | None = None,
 ) -> ReturnRequest:
     """Count the returned goods line by line: ``{sku: {"sellable": n, "damaged": n,
     "condition"?: text}}``. Sellable units go back on the shelf of ``warehouse`` (ledger kind
@@ -615,7 +638,7 @@ def refund_amounts(
 def return_refund(
     *,
     return_request: ReturnRequest,
-    user=None,
+    user: User | AnonymousUser | None = None,
     method: str = RefundMethod.ORIGINAL_PAYMENT,
     reference: str = "",
 ) -> Refund:
@@ -736,7 +759,7 @@ def _exchange_refusals(
     check: ExchangeCheck,
     price_difference: Decimal | None,
     difference_reason: str,
-    user,
+    user: User | AnonymousUser | None,
 ) -> dict[str, list[str]]:
     """Why this exchange may not be made (empty: it may). A replacement replaces at most the
     units accepted back (sellable + damaged), within their value, unless the difference is
@@ -764,7 +787,7 @@ def _exchange_refusals(
         ]
     if not difference_reason.strip():
         errors["difference_reason"] = ["Give the reason for charging or refunding a difference."]
-    if _user_or_none(user) is None or not user.has_perm("returns.exchange_over_value"):
+    if user is None or not user.has_perm("returns.exchange_over_value"):
         errors.setdefault("price_difference", []).append(
             "Only a manager (permission returns.exchange_over_value) can charge or refund a "
             "price difference on an exchange."
@@ -775,7 +798,7 @@ def _exchange_refusals(
 def return_exchange(
     *,
     return_request: ReturnRequest,
-    user=None,
+    user: User | AnonymousUser | None = None,
     lines: list[dict] | None = None,
     price_difference: Decimal | None = None,
     difference_reason: str = "",
@@ -831,24 +854,26 @@ def return_exchange(
         customer = order.customer
         phone = customer.phone  # a PhoneNumber; an old unreadable entry is not passed on
         replacement = order_place(
-            channel=order.channel,
-            partner=order.partner,
-            customer={
-                "name": order.shipping_name,
-                "email": customer.email,
-                "phone": phone.as_e164 if phone and phone.is_valid() else "",
-            },
-            shipping_address={
-                "line1": order.shipping_line1,
-                "line2": order.shipping_line2,
-                "city": order.shipping_city,
-                "postal_code": order.shipping_postal_code,
-                "country": str(order.shipping_country),
-            },
-            lines=lines,
-            notes=f"Replacement for return {return_request.number} of order {order.number}.",
+            data=PlacementInput(
+                channel=order.channel,
+                partner=order.partner,
+                customer=CustomerInput(
+                    name=order.shipping_name,
+                    email=customer.email,
+                    phone=phone.as_e164 if phone and phone.is_valid() else "",
+                ),
+                shipping_address=AddressInput(
+                    line1=order.shipping_line1,
+                    line2=order.shipping_line2,
+                    city=order.shipping_city,
+                    postal_code=order.shipping_postal_code,
+                    country=str(order.shipping_country),
+                ),
+                lines=[LineInput(sku=line["sku"], quantity=line["quantity"]) for line in lines],
+                notes=f"Replacement for return {return_request.number} of order {order.number}.",
+                free_of_charge=True,
+            ),
             user=user,
-            free_of_charge=True,
         )
         if not order.channel.auto_confirm:
             order_confirm(order=replacement, user=user)
@@ -917,7 +942,9 @@ def return_exchange(
     return replacement
 
 
-def return_close(*, return_request: ReturnRequest, user=None) -> ReturnRequest:
+def return_close(
+    *, return_request: ReturnRequest, user: User | AnonymousUser | None = None
+) -> ReturnRequest:
     return _step(
         return_request,
         transition="close",
@@ -941,7 +968,9 @@ STAFF_TRANSITIONS = (
 )
 
 
-def available_transitions(return_request: ReturnRequest, user=None) -> list[str]:
+def available_transitions(
+    return_request: ReturnRequest, user: User | AnonymousUser | None = None
+) -> list[str]:
     """Staff transitions allowed now (and, with ``user``, permitted to them)."""
     return allowed_transitions(return_request, STAFF_TRANSITIONS, user)
 

@@ -133,14 +133,18 @@ def place(
     **kwargs,
 ):
     """Place an order through ``order_place`` with a valid customer and address."""
-    from orders.services import order_place
+    from orders.services import order_place, placement_input_from_json
 
     if isinstance(lines, dict):
         lines = [{"sku": p.sku, "quantity": q} for p, q in lines.items()]
+    user = kwargs.pop("user", None)
     return order_place(
-        channel=channel(channel_code),
-        customer={"name": "Ada Park", "email": email, "phone": "+44 20 7946 0000"},
-        shipping_address={**ADDRESS_GB, "country": country},
-        lines=lines,
-        **kwargs,
+        data=placement_input_from_json(
+            channel=channel(channel_code),
+            customer={"name": "Ada Park", "email": email, "phone": "+44 20 7946 0000"},
+            shipping_address={**ADDRESS_GB, "country": country},
+            lines=lines,
+            **kwargs,
+        ),
+        user=user,
     )

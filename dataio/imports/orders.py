@@ -14,7 +14,7 @@ from inventory.exceptions import InventoryError
 from inventory.skus import products_by_sku, sku_key
 from orders.exceptions import OrderError, OrderValidationError
 from orders.models import Channel, Order
-from orders.services import order_place
+from orders.services import AddressInput, CustomerInput, LineInput, PlacementInput, order_place
 
 from .base import Importer, RowError, Ticker, integer, plural, reader, text, unquoted
 from .reading import Row
@@ -174,28 +174,8 @@ class OrderImporter(Importer):
         errors: list[RowError] = []
         placed = []
         for group in plan:
-            data = group.data
-            assert group.channel is not None  # validate left out the groups without one
             try:
-                order = order_place(
-                    channel=group.channel,
-                    customer={
-                        "name": data["customer_name"],
-                        "email": data["email"],
-                        "phone": data["phone"],
-                    },
-                    shipping_address={
-                        "line1": data["line1"],
-                        "line2": data["line2"],
-                        "city": data["city"],
-                        "postal_code": data["postal_code"],
-                        "country": data["country"],
-                    },
-                    lines=[{"sku": sku, "quantity": q} for _, sku, q in group.lines],
-                    reference=group.reference,
-                    notes=data["notes"],
-                    user=user,
-                )
+                order = order_place(data=_placement_input(group), user=user)
             except OrderValidationError as exc:
                 errors.extend(_row_errors(group, exc.errors))
             except (OrderError, InventoryError) as exc:
@@ -212,6 +192,29 @@ class OrderImporter(Importer):
             + "."
         ]
         return rows, summary, []
+
+
+def _placement_input(group: OrderGroup) -> PlacementInput:
+    """An order's rows as placement's input (``validate`` left out the groups without a
+    channel)."""
+    data = group.data
+    assert group.channel is not None
+    return PlacementInput(
+        channel=group.channel,
+        customer=CustomerInput(
+            name=data["customer_name"], email=data["email"], phone=data["phone"]
+        ),
+        shipping_address=AddressInput(
+            line1=data["line1"],
+            line2=data["line2"],
+            city=data["city"],
+            postal_code=data["postal_code"],
+            country=data["country"],
+        ),
+        lines=[LineInput(sku=sku, quantity=q) for _, sku, q in group.lines],
+        reference=group.reference,
+        notes=data["notes"],
+    )
 
 
 def _row_errors(group: OrderGroup, errors: dict[str, Any]) -> list[RowError]:

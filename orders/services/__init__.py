@@ -8,6 +8,7 @@ Services do not check who may act: pages, the admin and the API ask ``has_transi
 One module per concern; every public name is re-exported here (``from orders.services import
 order_place``):
 
+- ``inputs``: what placement takes (``PlacementInput``), and a raw JSON body read into it;
 - ``placement``: validate and create an order (``order_place``, ``order_place_idempotent``);
 - ``allocation``: reserve stock for an order's lines by the policy of ``orders.allocation``;
 - ``backorders``: fill waiting orders when stock is free;
@@ -21,6 +22,14 @@ order_place``):
 from .backorders import backorders_fill, backorders_sweep
 from .common import DECIDED_STATUSES, changed_meanwhile
 from .idempotency import idempotency_fingerprint, idempotency_keys_cleanup
+from .inputs import (
+    NOTES_MAX_LENGTH,
+    AddressInput,
+    CustomerInput,
+    LineInput,
+    PlacementInput,
+    placement_input_from_json,
+)
 from .late import late_estimate, orders_late_flag
 from .lines import (
     SUBSTITUTE_PRICE_RULE,
@@ -31,7 +40,6 @@ from .placement import (
     ADDRESS_FIELDS,
     ADDRESS_LABELS,
     ADDRESS_REQUIRED,
-    NOTES_MAX_LENGTH,
     IdempotentPlacement,
     PlacedOrder,
     order_place,
@@ -54,6 +62,11 @@ from .transitions import (
 
 __all__ = [
     "ADDRESS_FIELDS",
+    "AddressInput",
+    "CustomerInput",
+    "LineInput",
+    "PlacementInput",
+    "placement_input_from_json",
     "ADDRESS_LABELS",
     "ADDRESS_REQUIRED",
     "DECIDED_STATUSES",

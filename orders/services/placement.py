@@ -1,6 +1,7 @@
 """Placement: validate an order and create it (auto-confirming channels also allocate it)."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -13,7 +14,6 @@ from django.db import IntegrityError, transaction
 
 from core.contact import UNKNOWN_COUNTRY_MESSAGE, is_country_code, phone_normalise
 from core.numbers import ORDER_NUMBER
-from core.validation import is_positive_int
 from inventory.locks import stock_levels_for_update
 from inventory.models import Allocation, Product, Warehouse
 from inventory.skus import products_by_sku, sku_key
@@ -34,8 +34,17 @@ from ..signals import order_allocated
 from . import allocation
 from .common import _estimate_dates
 from .idempotency import _idempotency_cutoff, _idempotency_key_save, idempotency_fingerprint
+from .inputs import (
+    NOTES_MAX_LENGTH,
+    NOTES_NOT_TEXT,
+    REFERENCE_MAX_LENGTH,
+    REFERENCE_NOT_TEXT,
+    AddressInput,
+    CustomerInput,
+    LineInput,
+    PlacementInput,
+)
 
-NOTES_MAX_LENGTH = 5000  # an order's notes (a TextField: the limit is ours)
 ADDRESS_REQUIRED = ("line1", "city", "postal_code", "country")
 ADDRESS_FIELDS = ("line1", "line2", "city", "postal_code", "country")
 ADDRESS_LABELS = {
@@ -51,37 +60,43 @@ ADDRESS_LABELS = {
 Errors = dict[str, Any]
 
 
-def _clean_text(value: object, *, max_length: int) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise TypeError
+def _clean_text(value: str, *, max_length: int) -> str:
     text = value.strip()
     if len(text) > max_length:
         raise ValueError(f"at most {max_length} characters")
     return text
 
 
-def _validate_customer(data: object, errors: Errors, *, region: str | None) -> dict[str, str]:
+def _field_problems(errors: Errors, key: str) -> dict[str, list[str]] | None:
+    """The problems already noted for ``key``'s fields (``None``: the whole of it was unreadable,
+    nothing more to say about it)."""
+    noted = errors.get(key, {})
+    if not isinstance(noted, dict):
+        return None
+    return {name: list(messages) for name, messages in noted.items()}
+
+
+def _validate_customer(
+    data: CustomerInput, errors: Errors, *, region: str | None
+) -> dict[str, str]:
     """The customer's name, e-mail and phone; the phone as E.164, read with ``region`` (the
     shipping country) when it has no ``+`` prefix."""
-    if not isinstance(data, dict):
-        errors["customer"] = ["Give the customer as an object with name, email and phone."]
+    problems = _field_problems(errors, "customer")
+    if problems is None:
         return {}
-    problems: dict[str, list[str]] = {}
     cleaned = {}
+    given = {"name": data.name, "email": data.email, "phone": data.phone}
     for field, limit, required in (("name", 200, True), ("email", 254, True), ("phone", 40, False)):
-        try:
-            cleaned[field] = _clean_text(data.get(field), max_length=limit)
-        except TypeError:
-            problems[field] = ["Must be a string."]
+        if field in problems:
             continue
+        try:
+            cleaned[field] = _clean_text(given[field], max_length=limit)
         except ValueError as exc:
             problems[field] = [f"Too long: {exc}."]
             continue
         if required and not cleaned[field]:
             problems[field] = [f"The customer's {field} is required."]
-    if "email" in cleaned and cleaned["email"] and "email" not in problems:
+    if cleaned.get("email") and "email" not in problems:
         try:
             validate_email(cleaned["email"])
         except ValidationError:
@@ -96,64 +111,66 @@ def _validate_customer(data: object, errors: Errors, *, region: str | None) -> d
     return cleaned
 
 
-def _validate_address(data: object, errors: Errors) -> dict[str, str]:
-    if not isinstance(data, dict):
-        errors["shipping_address"] = [
-            "Give the address as an object with line1, line2, city, postal_code and country."
-        ]
+def _validate_address(data: AddressInput, errors: Errors) -> dict[str, str]:
+    problems = _field_problems(errors, "shipping_address")
+    if problems is None:
         return {}
-    problems: dict[str, list[str]] = {}
     cleaned = {}
-    limits = {"line1": 200, "line2": 200, "city": 100, "postal_code": 20, "country": 2}
+    given = {
+        "line1": data.line1,
+        "line2": data.line2,
+        "city": data.city,
+        "postal_code": data.postal_code,
+        "country": data.country,
+    }
+    limits = {"line1": 200, "line2": 200, "city": 100, "postal_code": 20}
     for field in ADDRESS_FIELDS:
-        try:
-            cleaned[field] = _clean_text(data.get(field), max_length=limits[field])
-        except TypeError:
-            problems[field] = ["Must be a string."]
+        if field in problems:
             continue
-        except ValueError as exc:
-            problems[field] = [f"Too long: {exc}." if field != "country" else ""]
+        if field == "country":
+            code = given[field].strip().upper()
+            if len(code) > 2 or (code and not is_country_code(code)):
+                problems[field] = [UNKNOWN_COUNTRY_MESSAGE.format(code=given[field])]
+            cleaned[field] = code
+        else:
+            try:
+                cleaned[field] = _clean_text(given[field], max_length=limits[field])
+            except ValueError as exc:
+                problems[field] = [f"Too long: {exc}."]
         if field in ADDRESS_REQUIRED and not cleaned.get(field) and field not in problems:
             problems[field] = [f"The address needs {ADDRESS_LABELS[field]}."]
-    country = data.get("country")
-    if isinstance(country, str) and country.strip() and "country" not in problems:
-        code = country.strip().upper()
-        if not is_country_code(code):
-            problems["country"] = [UNKNOWN_COUNTRY_MESSAGE.format(code=country)]
-        cleaned["country"] = code
-    elif isinstance(country, str) and "country" in problems and problems["country"] == [""]:
-        problems["country"] = [UNKNOWN_COUNTRY_MESSAGE.format(code=country)]
     if problems:
         errors["shipping_address"] = problems
     return cleaned
 
 
-def _validate_lines(data: object, errors: Errors) -> tuple[list[tuple[Product, int]], str]:
+def _validate_lines(
+    data: Sequence[LineInput], errors: Errors
+) -> tuple[list[tuple[Product, int]], str]:
     """Return (product, quantity) pairs and the order currency; record problems in ``errors``."""
-    if not isinstance(data, list | tuple) or not data:
+    if not data:
         errors["lines"] = ["An order needs at least one line."]
         return [], ""
     problems: list[str] = []
     wanted: list[tuple[int, str, int | None]] = []
     seen: dict[str, int] = {}
     for position, line in enumerate(data, start=1):
-        if not isinstance(line, dict):
+        if line.unreadable:
             problems.append(f"Line {position}: give an object with sku and quantity.")
             continue
-        sku = line.get("sku")
-        if not isinstance(sku, str) or not sku.strip():
+        if not line.sku.strip():
             problems.append(f"Line {position}: the SKU is missing.")
             continue
-        sku = sku_key(sku)  # one rule everywhere: hom-002-sd is HOM-002-SD
-        quantity = line.get("quantity")
-        if not is_positive_int(quantity):
+        sku = sku_key(line.sku)  # one rule everywhere: hom-002-sd is HOM-002-SD
+        quantity: int | None = line.quantity
+        if line.quantity_given or line.quantity < 1:
             problems.append(
                 f"Line {position} ({sku}): quantity must be a positive whole number, "
-                f"not {quantity!r}."
+                f"not {line.quantity_given or repr(line.quantity)}."
             )
             quantity = None
-        elif quantity > 1_000_000:
-            problems.append(f"Line {position} ({sku}): quantity {quantity} is too large.")
+        elif line.quantity > 1_000_000:
+            problems.append(f"Line {position} ({sku}): quantity {line.quantity} is too large.")
             quantity = None
         if sku in seen:
             problems.append(
@@ -210,74 +227,51 @@ class PlacedOrder:
     reservations: list[Allocation]
 
 
-def order_place(
-    *,
-    channel: Channel,
-    customer: object,
-    shipping_address: object,
-    lines: object,
-    reference: object = "",
-    notes: object = "",
-    partner: Partner | None = None,
-    user: User | AnonymousUser | None = None,
-    free_of_charge: bool = False,
-    idempotency: tuple[str, str] | None = None,
-) -> Order:
+def order_place(*, data: PlacementInput, user: User | AnonymousUser | None = None) -> Order:
     """``order_placement``, for callers that want only the order."""
-    return order_placement(
-        channel=channel,
-        customer=customer,
-        shipping_address=shipping_address,
-        lines=lines,
-        reference=reference,
-        notes=notes,
-        partner=partner,
-        user=user,
-        free_of_charge=free_of_charge,
-        idempotency=idempotency,
-    ).order
+    return order_placement(data=data, user=user).order
 
 
 def order_placement(
     *,
-    channel: Channel,
-    customer: object,
-    shipping_address: object,
-    lines: object,
-    reference: object = "",
-    notes: object = "",
-    partner: Partner | None = None,
+    data: PlacementInput,
     user: User | AnonymousUser | None = None,
-    free_of_charge: bool = False,
     idempotency: tuple[str, str] | None = None,
 ) -> PlacedOrder:
     """Validate and create an order; auto-confirming channels also confirm and allocate it.
 
-    ``free_of_charge`` prices every line at 0 (replacements of an exchange): the order is
+    ``data.free_of_charge`` prices every line at 0 (replacements of an exchange): the order is
     created so, before any confirmation e-mail or webhook is written.
 
     Raises ``OrderValidationError`` naming every problem (nothing is created), or
     ``DuplicateOrder`` when the partner already placed an order with this ``reference``
     (``same_request`` tells whether the earlier order came from the same body).
     """
-    errors: Errors = {}
-    address = _validate_address(shipping_address, errors)
+    # What a raw body got wrong (placement_input_from_json), then every rule of the service.
+    errors: Errors = {
+        key: dict(value) if isinstance(value, dict) else list(value)
+        for key, value in data.shape_errors.items()
+    }
+    address = _validate_address(data.shipping_address, errors)
     # A phone number without its country prefix is read as dialled in the shipping country.
     region = None if "country" in errors.get("shipping_address", {}) else address.get("country")
-    customer_data = _validate_customer(customer, errors, region=region)
-    pairs, currency = _validate_lines(lines, errors)
+    customer_data = _validate_customer(data.customer, errors, region=region)
+    pairs, currency = _validate_lines(data.lines, errors)
     reference_text = notes_text = ""
-    try:
-        reference_text = _clean_text(reference, max_length=100)
-    except (TypeError, ValueError):
-        errors["reference"] = ["The reference must be a string of at most 100 characters."]
-    try:
-        notes_text = _clean_text(notes, max_length=NOTES_MAX_LENGTH)
-    except (TypeError, ValueError):
-        errors["notes"] = [f"Notes must be a string of at most {NOTES_MAX_LENGTH} characters."]
+    if "reference" not in errors:
+        try:
+            reference_text = _clean_text(data.reference, max_length=REFERENCE_MAX_LENGTH)
+        except ValueError:
+            errors["reference"] = [REFERENCE_NOT_TEXT]
+    if "notes" not in errors:
+        try:
+            notes_text = _clean_text(data.notes, max_length=NOTES_MAX_LENGTH)
+        except ValueError:
+            errors["notes"] = [NOTES_NOT_TEXT]
     if errors:
         raise OrderValidationError(errors)
 
+    partner = data.partner
     fingerprint = idempotency_fingerprint(
         {
             "customer": customer_data,
@@ -291,7 +285,7 @@ def order_placement(
     try:
         with transaction.atomic():
             placed = _order_create(
-                channel=channel,
+                channel=data.channel,
                 partner=partner,
                 reference=reference_text,
                 customer_data=customer_data,
@@ -301,7 +295,7 @@ def order_placement(
                 notes=notes_text,
                 fingerprint=fingerprint,
                 user=user,
-                free_of_charge=free_of_charge,
+                free_of_charge=data.free_of_charge,
                 idempotency=idempotency,
             )
     except IntegrityError:
@@ -459,11 +453,13 @@ def _place_confirmed(
     return applied.allocations
 
 
-def _place_or_repeat(place_kwargs: dict[str, Any]) -> IdempotentPlacement:
+def _place_or_repeat(
+    data: PlacementInput, user: User, idempotency: tuple[str, str] | None
+) -> IdempotentPlacement:
     """``order_placement``; a repeat of the same request (same partner reference, same body)
     answers with the earlier order instead of ``DuplicateOrder``."""
     try:
-        placed = order_placement(**place_kwargs)
+        placed = order_placement(data=data, user=user, idempotency=idempotency)
     except DuplicateOrder as exc:
         if not (exc.same_request and exc.order is not None):
             raise
@@ -472,9 +468,9 @@ def _place_or_repeat(place_kwargs: dict[str, Any]) -> IdempotentPlacement:
 
 
 def order_place_idempotent(
-    *, user: User, key: str, fingerprint: str, **place_kwargs: Any
+    *, data: PlacementInput, user: User, key: str, fingerprint: str
 ) -> IdempotentPlacement:
-    """Place an order (``order_placement(user=user, **place_kwargs)``) at most once per
+    """Place an order (``order_placement(data=data, user=user)``) at most once per
     (user, key).
 
     The same key with the same ``fingerprint`` (of the request body) returns the first order;
@@ -488,12 +484,11 @@ def order_place_idempotent(
     """
     from ..models import IdempotencyKey
 
-    place_kwargs["user"] = user
     if not key:
-        return _place_or_repeat(place_kwargs)
+        return _place_or_repeat(data, user, None)
     for _attempt in range(2):
         try:
-            return _place_or_repeat({**place_kwargs, "idempotency": (key, fingerprint)})
+            return _place_or_repeat(data, user, (key, fingerprint))
         except IntegrityError:
             entry = (
                 IdempotencyKey.objects.select_related("order").filter(user=user, key=key).first()

@@ -351,7 +351,7 @@ def test_an_order_refused_while_importing_rolls_back_every_order(order_clerk, cl
     real_place = order_import.order_place
 
     def place_refusing_b(**kwargs):
-        if kwargs["reference"] == "B":
+        if kwargs["data"].reference == "B":
             raise OrderValidationError({"lines": ["Line 2: SKU TEA-GREEN is no longer sold."]})
         return real_place(**kwargs)
 

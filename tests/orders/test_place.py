@@ -7,7 +7,7 @@ import time_machine
 from inventory.models import Allocation, StockLevel, StockMovement
 from orders.exceptions import DuplicateOrder, OrderValidationError
 from orders.models import Customer, EventType, Order, OrderEvent, OrderLine, OrderStatus
-from orders.services import order_place
+from orders.services import order_place, placement_input_from_json
 from tests.factories import (
     ADDRESS_GB,
     PartnerFactory,
@@ -28,11 +28,13 @@ MISSING = object()
 
 def place_raw(*, customer=MISSING, address=MISSING, lines=None, channel_code="web", **kwargs):
     return order_place(
-        channel=channel(channel_code),
-        customer=CUSTOMER if customer is MISSING else customer,
-        shipping_address=ADDRESS_GB if address is MISSING else address,
-        lines=lines,
-        **kwargs,
+        data=placement_input_from_json(
+            channel=channel(channel_code),
+            customer=CUSTOMER if customer is MISSING else customer,
+            shipping_address=ADDRESS_GB if address is MISSING else address,
+            lines=lines,
+            **kwargs,
+        )
     )
 
 

@@ -59,6 +59,10 @@ try:  # fulfillment is optional for the demo: without it orders stop at allocate
 except ImportError:  # pragma: no cover
     fulfillment_services = None  # type: ignore[assignment]
 from orders.services import (
+    AddressInput,
+    CustomerInput,
+    LineInput,
+    PlacementInput,
     order_confirm,
     order_line_substitute,
     order_place,
@@ -315,22 +319,24 @@ class Command(BaseCommand):
                 code = rng.choices(channel_codes, weights)[0]
                 customer = rng.choice(customers)
                 lines = [
-                    {"sku": p.sku, "quantity": rng.choice([1, 1, 1, 2, 2, 3, 5])}
+                    LineInput(sku=p.sku, quantity=rng.choice([1, 1, 1, 2, 2, 3, 5]))
                     for p in rng.sample(active, k=rng.choice([1, 1, 2, 2, 3, 4]))
                 ]
                 order = order_place(
-                    channel=channels[code],
-                    partner=partner if code == Channel.PARTNER else None,
-                    reference=reference,
-                    customer={"name": customer.name, "email": customer.email, "phone": ""},
-                    shipping_address={
-                        "line1": customer.line1,
-                        "line2": customer.line2,
-                        "city": customer.city,
-                        "postal_code": customer.postal_code,
-                        "country": str(customer.country),  # the code, not the Country
-                    },
-                    lines=lines,
+                    data=PlacementInput(
+                        channel=channels[code],
+                        partner=partner if code == Channel.PARTNER else None,
+                        reference=reference,
+                        customer=CustomerInput(name=customer.name, email=customer.email),
+                        shipping_address=AddressInput(
+                            line1=customer.line1,
+                            line2=customer.line2,
+                            city=customer.city,
+                            postal_code=customer.postal_code,
+                            country=str(customer.country),  # the code, not the Country
+                        ),
+                        lines=lines,
+                    ),
                     user=staff if code in (Channel.PHONE, Channel.COUNTER) else None,
                 )
                 self.move_order(order, rng, active, staff)

@@ -1,5 +1,6 @@
 """Bar charts of the dashboard as plain inline SVG geometry (no JavaScript, no CDN);
-``templates/reports/_chart.html`` draws them."""
+``templates/reports/_chart.html`` draws them. Values and tick labels are written by a
+``reports.formatting`` function (``plain`` unless the caller passes another)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from reports.formatting import plain
 
 PALETTE = ["#2456c7", "#e07b00", "#1e7b34", "#8e44ad", "#b3261e", "#00838f", "#6d4c41"]
 
@@ -45,7 +48,7 @@ def bar_chart(
     desc: str,
     categories: list[str],
     series: Sequence[tuple[str, Sequence[float | None]]],
-    fmt: Callable[[float], str] = lambda v: f"{v:g}",
+    fmt: Callable[[float], str] = plain,
     axis_max: float | None = None,
 ) -> Chart:
     """Bars (one series) or stacked bars (several) over ``categories``; values ≥ 0.

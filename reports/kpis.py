@@ -10,8 +10,9 @@ Conventions shared by every function:
   the grouped rows (days, channels, reasons, stock levels), never over orders.
 - Rates are fractions between 0 and 1, or ``None`` when the denominator is zero
   (nothing to measure), never a division error.
-- Each result has ``DEFINITION`` (the text shown on the page) and ``table()`` giving the CSV
-  header and rows.
+- Each function returns a frozen dataclass of numbers, dates and rows (``KpiResult``), nothing
+  written for people: the definitions, the table headers and the formatted cells of the page
+  and of the CSV export are ``reports.formatting``'s (``DEFINITIONS``, ``table(result)``).
 - The SQL is portable (SQLite and PostgreSQL); where PostgreSQL has something better
   (``percentile_cont``, ``jsonb_each_text``) it is used, with an equivalent SQLite form.
 
@@ -63,11 +64,6 @@ from fulfillment.models import Shipment
 from inventory.models import MovementKind, StockLevel, StockMovement
 from orders.models import EventType, Order, OrderEvent, OrderLine, OrderStatus
 from returns.models import VOID_STATUSES, ReturnLine, ReturnReason
-
-from .formatting import fmt_num, fmt_rate
-
-# What every result's ``table()`` gives the CSV export: the header, then the rows.
-Table = tuple[list[str], list[list[Any]]]
 
 MAX_RANGE_DAYS = 366
 # Return reasons that make an order imperfect (our fault, not the customer's choice).
@@ -189,13 +185,8 @@ def _checked_orders(start: datetime.date, end: datetime.date) -> QuerySet[Any]:
 
 
 # --- orders per day by channel ------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class OrdersPerDay:
-    DEFINITION = (
-        "Orders placed per calendar day (site time zone), by sales channel. Every order "
-        "counts on the day it was placed, whatever happened to it afterwards (cancelled "
-        "orders included)."
-    )
     days: list[datetime.date]
     channels: list[str]
     counts: dict[tuple[datetime.date, str], int]
@@ -203,14 +194,6 @@ class OrdersPerDay:
 
     def series(self) -> list[tuple[str, list[int]]]:
         return [(ch, [self.counts.get((d, ch), 0) for d in self.days]) for ch in self.channels]
-
-    def table(self) -> Table:
-        header = ["date", *self.channels, "total"]
-        rows = []
-        for day in self.days:
-            values = [self.counts.get((day, ch), 0) for ch in self.channels]
-            rows.append([day.isoformat(), *values, sum(values)])
-        return header, rows
 
 
 def kpi_orders_per_day(*, start: datetime.date, end: datetime.date) -> OrdersPerDay:
@@ -238,22 +221,12 @@ def kpi_orders_per_day(*, start: datetime.date, end: datetime.date) -> OrdersPer
 
 
 # --- order cycle time -----------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class CycleTime:
-    DEFINITION = (
-        "Time from placing an order (Order.placed_at) to its delivery (the last of its "
-        "shipments' delivered_at), for orders whose delivery was completed in the range. "
-        "Median = half of the orders took less; 90th percentile = 9 in 10 took less "
-        "(linear interpolation, as PostgreSQL's percentile_cont)."
-    )
     orders: int
     median: datetime.timedelta | None
     p90: datetime.timedelta | None
     buckets: list[tuple[str, int]] = field(default_factory=list)
-
-    def table(self) -> Table:
-        header = ["cycle_time", "orders"]
-        return header, [[label, n] for label, n in self.buckets]
 
 
 def _cycle_durations(start: datetime.date, end: datetime.date) -> QuerySet[Any]:
@@ -297,16 +270,8 @@ def kpi_cycle_time(*, start: datetime.date, end: datetime.date) -> CycleTime:
 SHIPPED_STATUSES = [OrderStatus.SHIPPED, OrderStatus.DELIVERED]
 
 
-@dataclass
+@dataclass(frozen=True)
 class OnTimeShipment:
-    DEFINITION = (
-        "Of the orders whose promised ship date falls in the range (cancelled orders left "
-        "out), the share shipped in full (status shipped or delivered) with every shipment "
-        "handed to the carrier on or before the promised ship date (local date). An order "
-        "not shipped in full counts as late once its promised date has passed; one whose "
-        "promised date is today or later and is not shipped yet is not counted (it can still "
-        "be on time)."
-    )
     orders: int
     on_time: int
     days: list[tuple[datetime.date, int, int]]  # (promised date, orders, on time)
@@ -314,11 +279,6 @@ class OnTimeShipment:
     @property
     def rate(self) -> float | None:
         return ratio(self.on_time, self.orders)
-
-    def table(self) -> Table:
-        header = ["promised_ship_date", "orders", "on_time", "on_time_rate_pct"]
-        rows = [[d.isoformat(), n, ok, fmt_rate(ratio(ok, n))] for d, n, ok in self.days]
-        return header, rows
 
 
 def kpi_on_time_shipment(
@@ -381,15 +341,8 @@ def _units_short_sql() -> str:
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class FillRate:
-    DEFINITION = (
-        "Fill rate at first inventory check, for orders placed in the range that have had an "
-        "inventory check: order fill rate = share of those orders whose first check reserved "
-        "every unit (no backorder); unit fill rate = 1 − units short at the first check "
-        "(the first BACKORDERED event of the order) ÷ units ordered on the original lines "
-        "(substitute lines added later not counted)."
-    )
     channels: list[tuple[str, int, int, int, int]]  # (channel, orders, filled, units, short)
 
     @property
@@ -417,38 +370,13 @@ class FillRate:
         r = ratio(self.units_short, self.units)
         return None if r is None else 1 - r
 
-    def table(self) -> Table:
-        header = [
-            "channel",
-            "orders_checked",
-            "orders_filled_at_first_check",
-            "order_fill_rate_pct",
-            "units_ordered",
-            "units_short_at_first_check",
-            "unit_fill_rate_pct",
-        ]
-        rows = []
-        for ch, n, filled, units, short in self.channels:
-            short_rate = ratio(short, units)
-            rows.append(
-                [
-                    ch,
-                    n,
-                    filled,
-                    fmt_rate(ratio(filled, n)),
-                    units,
-                    short,
-                    fmt_rate(None if short_rate is None else 1 - short_rate),
-                ]
-            )
-        return header, rows
-
 
 def kpi_fill_rate(*, start: datetime.date, end: datetime.date) -> FillRate:
     """Order and unit fill rate at the first inventory check, per channel, for orders placed
-    in the range (see ``FillRate.DEFINITION``). An order fully reserved at its first check
-    never becomes backordered later (``Order.mark_backordered`` only leaves confirmed or
-    backordered), so "no BACKORDERED event" means "filled at the first check". 3 queries."""
+    in the range (defined in ``reports.formatting.DEFINITIONS``). An order fully reserved at
+    its first check never becomes backordered later (``Order.mark_backordered`` only leaves
+    confirmed or backordered), so "no BACKORDERED event" means "filled at the first check".
+    3 queries."""
     checked = _checked_orders(start, end)
     per_channel = (
         checked.values("channel__name")
@@ -487,14 +415,8 @@ def kpi_fill_rate(*, start: datetime.date, end: datetime.date) -> FillRate:
     return FillRate(channels=channels)
 
 
-@dataclass
+@dataclass(frozen=True)
 class BackorderRate:
-    DEFINITION = (
-        "Share of the orders placed in the range that had an inventory check and were "
-        "backordered at any time (a BACKORDERED event: some units could not be reserved), by "
-        "the day the order was placed. Units waiting now = units of those orders' lines still "
-        "neither reserved, shipped nor cancelled."
-    )
     days: list[tuple[datetime.date, int, int]]  # (day placed, orders checked, backordered)
     units_waiting: int
 
@@ -509,10 +431,6 @@ class BackorderRate:
     @property
     def rate(self) -> float | None:
         return ratio(self.backordered, self.orders)
-
-    def table(self) -> Table:
-        header = ["date_placed", "orders_checked", "orders_backordered", "backorder_rate_pct"]
-        return header, [[d.isoformat(), n, b, fmt_rate(ratio(b, n))] for d, n, b in self.days]
 
 
 def kpi_backorder_rate(*, start: datetime.date, end: datetime.date) -> BackorderRate:
@@ -541,16 +459,8 @@ def kpi_backorder_rate(*, start: datetime.date, end: datetime.date) -> Backorder
 
 
 # --- perfect order rate ----------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class PerfectOrders:
-    DEFINITION = (
-        "Of the orders delivered in the range (last shipment delivered in the range), the "
-        "share that were perfect: (1) on time — every shipment delivered on or before the "
-        "order's estimated delivery date (local date; no estimate counts as late); "
-        "(2) complete — no line cancelled and nothing backordered at the first inventory "
-        "check; (3) no claim — no return (other than rejected or cancelled ones) with reason "
-        "damaged in transit, wrong item or defective. An order can fail more than one test."
-    )
     orders: int
     perfect: int
     late: int
@@ -561,25 +471,11 @@ class PerfectOrders:
     def rate(self) -> float | None:
         return ratio(self.perfect, self.orders)
 
-    def table(self) -> Table:
-        header = ["measure", "orders", "share_pct"]
-        rows = [
-            ["delivered in range", self.orders, fmt_rate(ratio(self.orders, self.orders))],
-            ["perfect", self.perfect, fmt_rate(self.rate)],
-            ["delivered late", self.late, fmt_rate(ratio(self.late, self.orders))],
-            ["incomplete", self.incomplete, fmt_rate(ratio(self.incomplete, self.orders))],
-            [
-                "damaged / wrong / defective return",
-                self.claimed,
-                fmt_rate(ratio(self.claimed, self.orders)),
-            ],
-        ]
-        return header, rows
-
 
 def kpi_perfect_orders(*, start: datetime.date, end: datetime.date) -> PerfectOrders:
     """Perfect order rate of the orders delivered in the range, with the count failing each
-    test (see ``PerfectOrders.DEFINITION``). 2 queries (1 when nothing was delivered)."""
+    test (defined in ``reports.formatting.DEFINITIONS``). 2 queries (1 when nothing was
+    delivered)."""
     orders, lowest = _delivered_orders(start, end)
     # The orders with a cancelled line, a BACKORDERED event, a claim: each set read once (from
     # the lowest delivered order id on) and probed per order, not one subquery per order.
@@ -619,13 +515,8 @@ def kpi_perfect_orders(*, start: datetime.date, end: datetime.date) -> PerfectOr
 
 
 # --- return rate by reason -------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class ReturnRate:
-    DEFINITION = (
-        "Units asked back in returns opened in the range (rejected and cancelled returns left "
-        "out), by reason, divided by the units shipped in the range (shipment movements of "
-        "the stock ledger). Also the number of returns and the distinct orders concerned."
-    )
     reasons: list[tuple[str, str, int, int]]  # (reason code, label, units, returns)
     units_shipped: int
 
@@ -636,14 +527,6 @@ class ReturnRate:
     @property
     def rate(self) -> float | None:
         return ratio(self.units, self.units_shipped)
-
-    def table(self) -> Table:
-        header = ["reason", "units_returned", "returns", "units_shipped", "return_rate_pct"]
-        rows = [
-            [label, units, returns, self.units_shipped, fmt_rate(ratio(units, self.units_shipped))]
-            for _code, label, units, returns in self.reasons
-        ]
-        return header, rows
 
 
 def kpi_return_rate(*, start: datetime.date, end: datetime.date) -> ReturnRate:
@@ -669,7 +552,7 @@ def kpi_return_rate(*, start: datetime.date, end: datetime.date) -> ReturnRate:
 
 
 # --- inventory turnover and days of inventory --------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class StockTurn:
     product_sku: str
     product_name: str
@@ -699,17 +582,8 @@ class StockTurn:
         return float(self.average_value) / (float(self.cogs) / self.days)
 
 
-@dataclass
+@dataclass(frozen=True)
 class InventoryTurnover:
-    DEFINITION = (
-        "Per product and warehouse. COGS = units shipped in the range (shipment movements of "
-        "the stock ledger) × the product's cost price. Average inventory value = (units on "
-        "hand at the start of the range + units on hand at its end) ÷ 2 × cost price, on-hand "
-        "units rebuilt from the ledger. Turnover = COGS ÷ average inventory value (times the "
-        "stock turned over in the range). Days of inventory = average inventory value ÷ COGS "
-        "per day (how many days the stock lasts at the range's pace); empty when nothing "
-        "shipped. Cost price is today's."
-    )
     rows: list[StockTurn]
     days: int
 
@@ -744,45 +618,14 @@ class InventoryTurnover:
             out.append((code, cogs, value, ratio(cogs, value), doi))
         return out
 
-    def table(self) -> Table:
-        header = [
-            "sku",
-            "product",
-            "warehouse",
-            "on_hand_start",
-            "on_hand_end",
-            "cost_price",
-            "units_shipped",
-            "cogs",
-            "average_inventory_value",
-            "turnover",
-            "days_of_inventory",
-        ]
-        rows = [
-            [
-                r.product_sku,
-                r.product_name,
-                r.warehouse,
-                r.on_hand_start,
-                r.on_hand_end,
-                r.cost_price,
-                r.units_shipped,
-                f"{r.cogs:.2f}",
-                f"{r.average_value:.2f}",
-                fmt_num(r.turnover),
-                fmt_num(r.days_of_inventory),
-            ]
-            for r in self.rows
-        ]
-        return header, rows
-
 
 def kpi_inventory_turnover(*, start: datetime.date, end: datetime.date) -> InventoryTurnover:
     """Inventory turnover and days of inventory per product and warehouse (see
-    ``InventoryTurnover.DEFINITION``). On hand at the start = on hand now − movements since
-    the start; at the end = on hand now − movements after the end. Stock rows with nothing on
-    hand and nothing shipped in the range are left out. Rows are sorted by COGS, highest
-    first. 2 queries (stock levels; ledger movements since the start, grouped by stock level)."""
+    ``reports.formatting.DEFINITIONS``). On hand at the start = on hand now − movements
+    since the start; at the end = on hand now − movements after the end. Stock rows with
+    nothing on hand and nothing shipped in the range are left out. Rows are sorted by COGS,
+    highest first. 2 queries (stock levels; ledger movements since the start, grouped by stock
+    level)."""
     first, after = bounds(start, end)
     moved = {
         r["stock_level"]: r
@@ -817,44 +660,12 @@ def kpi_inventory_turnover(*, start: datetime.date, end: datetime.date) -> Inven
 
 
 # --- late orders now -----------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class LateOrders:
-    DEFINITION = (
-        "Orders not shipped in full (open: placed, confirmed, backordered, allocated, "
-        "processing, partially shipped or on hold) whose promised ship date is before today. "
-        "A picture of now: the date range does not apply. Days late = today − promised ship "
-        "date."
-    )
     count: int
     by_status: list[tuple[str, int]]  # (status label, orders)
     orders: list[dict[str, Any]]
     today: datetime.date
-
-    def table(self) -> Table:
-        header = [
-            "order",
-            "channel",
-            "status",
-            "placed_at",
-            "promised_ship_date",
-            "days_late",
-            "late_since",
-        ]
-        rows = [
-            [
-                o["number"],
-                o["channel__name"],
-                OrderStatus(o["status"]).label,
-                timezone.localtime(o["placed_at"]).isoformat(timespec="minutes"),
-                o["promised_ship_date"].isoformat(),
-                o["days_late"],
-                timezone.localtime(o["late_since"]).isoformat(timespec="minutes")
-                if o["late_since"]
-                else "",
-            ]
-            for o in self.orders
-        ]
-        return header, rows
 
 
 def kpi_late_orders(
@@ -895,3 +706,17 @@ def kpi_late_orders(
         orders=orders,
         today=today,
     )
+
+
+# What every ``kpi_<name>`` function returns; ``reports.formatting`` writes it for people.
+KpiResult = (
+    OrdersPerDay
+    | CycleTime
+    | OnTimeShipment
+    | FillRate
+    | BackorderRate
+    | PerfectOrders
+    | ReturnRate
+    | InventoryTurnover
+    | LateOrders
+)

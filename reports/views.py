@@ -29,7 +29,19 @@ from django.utils import timezone
 from accounts.roles import is_manager
 from reports import kpis
 from reports.charts import Chart, bar_chart
-from reports.formatting import csv_cell, day, days_text, number, pct, rate
+from reports.formatting import (
+    count,
+    csv_cell,
+    day,
+    days_axis,
+    days_text,
+    definition,
+    number,
+    pct,
+    plain,
+    rate,
+    table,
+)
 
 DEFAULT_DAYS = 30
 # What each section of the page shows above its table: (label, figure) pairs and a chart.
@@ -96,10 +108,10 @@ def _orders_per_day(r: kpis.OrdersPerDay) -> Section:
         desc=f"Stacked bars, {r.total} orders in {len(r.days)} days.",
         categories=[day(d) for d in r.days],
         series=series,
-        fmt=lambda v: f"{v:g}",
+        fmt=plain,
     )
     days = max(len(r.days), 1)
-    return [("Orders placed", f"{r.total:,}"), ("Per day", f"{r.total / days:.1f}")], chart
+    return [("Orders placed", count(r.total)), ("Per day", f"{r.total / days:.1f}")], chart
 
 
 def _cycle_time(r: kpis.CycleTime) -> Section:
@@ -111,7 +123,7 @@ def _cycle_time(r: kpis.CycleTime) -> Section:
         series=[("Orders", [n for _l, n in r.buckets])],
     )
     figures = [
-        ("Orders delivered", f"{r.orders:,}"),
+        ("Orders delivered", count(r.orders)),
         ("Median", days_text(r.median)),
         ("90th percentile", days_text(r.p90)),
     ]
@@ -130,8 +142,8 @@ def _on_time(r: kpis.OnTimeShipment) -> Section:
     )
     figures = [
         ("On-time shipment rate", rate(r.rate)),
-        ("Orders measured", f"{r.orders:,}"),
-        ("Shipped on time", f"{r.on_time:,}"),
+        ("Orders measured", count(r.orders)),
+        ("Shipped on time", count(r.on_time)),
     ]
     return figures, chart
 
@@ -149,7 +161,7 @@ def _fill_rate(r: kpis.FillRate) -> Section:
     figures = [
         ("Order fill rate", rate(r.order_fill_rate)),
         ("Unit fill rate", rate(r.unit_fill_rate)),
-        ("Orders checked", f"{r.orders:,}"),
+        ("Orders checked", count(r.orders)),
     ]
     return figures, chart
 
@@ -166,8 +178,8 @@ def _backorders(r: kpis.BackorderRate) -> Section:
     )
     figures = [
         ("Backorder rate", rate(r.rate)),
-        ("Orders backordered", f"{r.backordered:,}"),
-        ("Units still waiting", f"{r.units_waiting:,}"),
+        ("Orders backordered", count(r.backordered)),
+        ("Units still waiting", count(r.units_waiting)),
     ]
     return figures, chart
 
@@ -180,7 +192,7 @@ def _perfect(r: kpis.PerfectOrders) -> Section:
         categories=["Perfect", "Late", "Incomplete", "Claim return"],
         series=[("Orders", [r.perfect, r.late, r.incomplete, r.claimed])],
     )
-    figures = [("Perfect order rate", rate(r.rate)), ("Orders delivered", f"{r.orders:,}")]
+    figures = [("Perfect order rate", rate(r.rate)), ("Orders delivered", count(r.orders))]
     return figures, chart
 
 
@@ -194,8 +206,8 @@ def _returns(r: kpis.ReturnRate) -> Section:
     )
     figures = [
         ("Return rate", rate(r.rate)),
-        ("Units returned", f"{r.units:,}"),
-        ("Units shipped", f"{r.units_shipped:,}"),
+        ("Units returned", count(r.units)),
+        ("Units shipped", count(r.units_shipped)),
     ]
     return figures, chart
 
@@ -208,7 +220,7 @@ def _inventory(r: kpis.InventoryTurnover) -> Section:
         desc="Days the average stock lasts at the range's pace of shipping, per warehouse.",
         categories=[w[0] for w in warehouses],
         series=[("Days of inventory", [w[4] or 0 for w in warehouses])],
-        fmt=lambda v: f"{v:.0f} d",
+        fmt=days_axis,
     )
     figures = [
         ("COGS", number(r.cogs)),
@@ -227,13 +239,13 @@ def _late(r: kpis.LateOrders) -> Section:
         categories=[label for label, _n in r.by_status] or ["None"],
         series=[("Orders", [n for _l, n in r.by_status] or [0])],
     )
-    return [("Late orders now", f"{r.count:,}")], chart
+    return [("Late orders now", count(r.count))], chart
 
 
 @dataclass(frozen=True)
 class Table:
     title: str
-    compute: Callable[..., Any]  # kpi function
+    compute: Callable[..., kpis.KpiResult]  # kpi function
     section: Callable[[Any], Section]  # builds (figures, chart) from the result
 
 
@@ -252,7 +264,9 @@ TABLES: dict[str, Table] = {
 }
 
 
-def _compute(name: str, start: datetime.date, end: datetime.date, *, export: bool = False) -> Any:
+def _compute(
+    name: str, start: datetime.date, end: datetime.date, *, export: bool = False
+) -> kpis.KpiResult:
     if name == "late_orders" and export:
         return kpis.kpi_late_orders(start=start, end=end, limit=None)
     return TABLES[name].compute(start=start, end=end)
@@ -260,7 +274,7 @@ def _compute(name: str, start: datetime.date, end: datetime.date, *, export: boo
 
 # --- views -----
 def _csv(name: str, start: datetime.date, end: datetime.date) -> HttpResponse:
-    header, rows = _compute(name, start, end, export=True).table()
+    header, rows = table(_compute(name, start, end, export=True))
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"{name}_{start.isoformat()}_{end.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -300,12 +314,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         for name, spec in TABLES.items():
             result = _compute(name, start, end)
             figures, chart = spec.section(result)
-            header, rows = result.table()
+            header, rows = table(result)
             sections.append(
                 {
                     "name": name,
                     "title": spec.title,
-                    "definition": result.DEFINITION,
+                    "definition": definition(result),
                     "figures": figures,
                     "chart": chart,
                     "header": header,

@@ -46,7 +46,7 @@ from fulfillment.services import (
 )
 from orders.models import Order, OrderStatus
 from orders.services import order_line_cancel_backorder
-from reports import kpis
+from reports import formatting, kpis
 from returns.services import return_cancel, return_request_create
 from tests.factories import ProductFactory, UserFactory, WarehouseFactory, place, receive
 
@@ -182,7 +182,7 @@ def test_orders_per_day_by_channel(shop, range_, today):
         (today - 2 * DAY, "Web shop"): 1,
         (today, "Web shop"): 2,
     }
-    header, rows = result.table()
+    header, rows = formatting.table(result)
     assert header == ["date", "Counter", "Web shop", "total"]
     assert rows[-1] == [today.isoformat(), 0, 2, 2]
 
@@ -230,7 +230,7 @@ def test_fill_rate_at_first_inventory_check(shop, range_):
     assert result.channels == [("Counter", 1, 1, 1, 0), ("Web shop", 4, 3, 17, 3)]
     assert result.order_fill_rate == 0.8
     assert result.unit_fill_rate == pytest.approx(15 / 18)
-    header, rows = result.table()
+    header, rows = formatting.table(result)
     assert rows[1] == ["Web shop", 4, 3, "75.0", 17, 3, "82.4"]
 
 
@@ -280,7 +280,7 @@ def test_return_rate_by_reason(shop, range_):
     assert units["changed_mind"] == 1
     assert units["wrong_item"] == 0
     assert result.rate == 0.5
-    header, rows = result.table()
+    header, rows = formatting.table(result)
     assert ["Damaged in transit", 1, 1, 4, "25.0"] in rows
 
 
@@ -351,7 +351,7 @@ def test_page_shows_charts_tables_and_definitions(shop, manager, client, range_)
         kpis.InventoryTurnover,
         kpis.LateOrders,
     ):
-        assert spec.DEFINITION.split(".")[0][:60] in html
+        assert formatting.DEFINITIONS[spec].split(".")[0][:60] in html
     assert ">Order cycle time (placed → delivered)</title>" in html
     assert "<title>Damaged in transit: 1</title>" in html  # a bar's value on hover
     assert "50.0 %" in html  # on-time shipment rate

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django_countries",
     "phonenumber_field",
     "inventory",
+    "purchasing",
     "orders",
     "fulfillment",
     "returns",

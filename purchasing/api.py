@@ -319,7 +319,7 @@ class ReceiveSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return [(products[sku], line["quantity"]) for sku, line in zip(skus, lines, strict=True)]
 
 
-class ReasonSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class PurchaseOrderReasonSerializer(serializers.Serializer):  # type: ignore[type-arg]
     reason = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
 
@@ -456,21 +456,21 @@ class PurchaseOrderViewSet(
         data["filled_orders"] = receipt.filled_orders
         return Response(data)
 
-    @_action_schema("close", ReasonSerializer)
+    @_action_schema("close", PurchaseOrderReasonSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request: Request, number: str | None = None) -> Response:
         po = self.get_object()
-        body = ReasonSerializer(data=request.data)
+        body = PurchaseOrderReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         reason = body.validated_data.get("reason", "")
         purchase_order_close(purchase_order=po, reason=reason, user=request.user)
         return self._render(po)
 
-    @_action_schema("cancel", ReasonSerializer)
+    @_action_schema("cancel", PurchaseOrderReasonSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, number: str | None = None) -> Response:
         po = self.get_object()
-        body = ReasonSerializer(data=request.data)
+        body = PurchaseOrderReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         reason = body.validated_data.get("reason", "")
         purchase_order_cancel(purchase_order=po, reason=reason, user=request.user)

@@ -29,11 +29,27 @@ ORDER_DESK = [
     "view_orderevent",
 ]
 
+# Suppliers, what they sell, purchase orders and receiving against them: the purchasing cycle.
+# Purchase orders and their history are never deleted (cancel or close them).
+PURCHASING_CYCLE = [
+    *_crud("supplier", "view", "add", "change"),
+    *_crud("supplierproduct", "view", "add", "change", "delete"),
+    *_crud("purchaseorder", "view", "add", "change"),
+    "send_purchaseorder",
+    "receive_purchaseorder",
+    "close_purchaseorder",
+    "cancel_purchaseorder",
+    "view_purchaseorderline",
+    "view_purchaseorderevent",
+]
+
 # group -> app label -> permission codenames. docs/roles.md is the same table in words.
 ROLES: dict[str, dict[str, list[str]]] = {
     # The order desk: phone and counter orders, the queue, holds, backorders, substitutions,
     # customers; receives and counts stock and reads the ledger; opens returns for customers.
+    # And purchasing: suppliers, purchase orders, receiving against them.
     PURCHASING: {
+        "purchasing": PURCHASING_CYCLE,
         "orders": [
             *ORDER_DESK,
             *_crud("customer", "view", "add", "change"),
@@ -100,6 +116,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
     # Everything of the back-office, the dashboard, and the admin's setup data. History (orders,
     # events, ledger, shipments, returns, refunds, outbox) is never deleted, by anyone.
     MANAGERS: {
+        "purchasing": PURCHASING_CYCLE,
         "orders": [
             *ORDER_DESK,
             *_crud("channel", "view", "add", "change", "delete"),

@@ -8,7 +8,7 @@ and pass the locked instances; the functions here change them and save with ``up
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,8 +104,12 @@ def stock_receive(
     lines: Sequence[tuple[Product, int]],
     user: User | AnonymousUser | None = None,
     reference: str = "",
+    line_references: Mapping[int, str] | None = None,
 ) -> list[StockMovement]:
     """Book goods received into ``warehouse``: on_hand up, one receipt movement per product.
+
+    ``line_references``: product id → the ledger reference of that product's movement (a
+    purchase order's line), instead of ``reference``.
 
     Backorders are not filled here (inventory knows nothing of orders); the orders app's
     ``stock_receipt_record`` calls this and then fills them in the same transaction.
@@ -132,7 +136,7 @@ def stock_receive(
                     level,
                     kind=MovementKind.RECEIPT,
                     quantity=quantity,
-                    reference=reference,
+                    reference=(line_references or {}).get(product.pk, reference),
                     reason="",
                     user=user,
                 )

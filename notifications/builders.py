@@ -12,9 +12,16 @@ from django.utils import timezone
 
 from inventory.models import StockLevel
 from orders.models import EventType, Order, OrderEvent, OrderStatus
+from purchasing.models import PurchaseOrderEvent, PurchaseOrderEventType
 
 from .models import OutboxKind, OutboxMessage, WebhookEndpoint
-from .outbox import email_build, low_stock_alerts_for, outbox_save, staff_alert
+from .outbox import (
+    PURCHASE_ORDER_SENT,
+    email_build,
+    low_stock_alerts_for,
+    outbox_save,
+    staff_alert,
+)
 
 # Order event types a partner's webhook endpoint can receive.
 WEBHOOK_EVENT_TYPES = frozenset(
@@ -206,3 +213,19 @@ def stock_count_alert(
             ),
         ],
     )
+
+
+def purchase_order_messages(saved: Sequence[PurchaseOrderEvent]) -> list[OutboxMessage]:
+    """The outbox rows that newly saved purchase order events cause: the supplier's e-mail
+    with the purchase order (its PDF rendered by the worker) when it is sent."""
+    messages = [
+        email_build(
+            purpose=PURCHASE_ORDER_SENT,
+            key=f"email:{event.purchase_order.number}:sent:{event.pk}",
+            to=str(event.details.get("to") or event.purchase_order.supplier.email),
+            context={"purchase_order": event.purchase_order_id, "po_event": event.pk},
+        )
+        for event in saved
+        if event.type == PurchaseOrderEventType.SENT
+    ]
+    return outbox_save(messages)

@@ -20,6 +20,8 @@ from .models import OutboxKind, OutboxMessage, OutboxStatus
 logger = logging.getLogger(__name__)
 
 STAFF_ALERT = "staff_alert"
+# The supplier's e-mail of a purchase order that was sent (the PDF attached by the worker).
+PURCHASE_ORDER_SENT = "purchase_order_sent"
 
 
 def email_build(

@@ -10,6 +10,8 @@ from django.dispatch import receiver
 from inventory.models import StockLevel
 from orders.models import Order, OrderEvent
 from orders.signals import order_events_saved, orders_flagged_late, stock_count_came_short
+from purchasing.models import PurchaseOrderEvent
+from purchasing.signals import purchase_order_events_saved
 
 from . import builders
 
@@ -41,3 +43,10 @@ def write_stock_count_alert(
         backordered=backordered,
         counted_by=counted_by,
     )
+
+
+@receiver(purchase_order_events_saved, dispatch_uid="notifications.purchase_order_events_saved")
+def write_purchase_order_messages(
+    sender: Any, events: Sequence[PurchaseOrderEvent], **kwargs: Any
+) -> None:
+    builders.purchase_order_messages(events)

@@ -8,6 +8,7 @@ from the saved event or the row's context, not from the order as it is now."""
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -17,10 +18,12 @@ from django.template.loader import render_to_string
 from core.site import site_url
 from orders.models import EventType, Order, OrderEvent, OrderLine
 from orders.representation import order_representation
+from purchasing.models import PurchaseOrder, PurchaseOrderEvent, PurchaseOrderLine
+from purchasing.pdf import purchase_order_pdf
 from returns.services import customer_return_url
 
 from .models import OutboxKind, OutboxMessage
-from .outbox import STAFF_ALERT
+from .outbox import PURCHASE_ORDER_SENT, STAFF_ALERT
 
 SUBJECTS = {
     "order_confirmed": "Your order {number} is confirmed{delayed}",
@@ -32,6 +35,7 @@ SUBJECTS = {
     "line_substituted": "Your order {number}: {substitute} instead of {original}",
     "return_update": "Your return for order {number}: {title}",
     STAFF_ALERT: "[OMS] {title}",
+    PURCHASE_ORDER_SENT: "Purchase order {number} from {company}",
 }
 RETURN_TITLES = {
     EventType.RETURN_UPDATED: "next steps",
@@ -51,6 +55,13 @@ class Rendered:
     body_html: str
 
 
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mimetype: str
+
+
 def render(message: OutboxMessage) -> Rendered:
     if message.kind == OutboxKind.WEBHOOK:
         return Rendered(subject="", body_text=webhook_body(message), body_html="")
@@ -61,8 +72,58 @@ def render(message: OutboxMessage) -> Rendered:
             {"title": title, "lines": list(message.context.get("lines", []))},
             title=title,
         )
+    if message.purpose == PURCHASE_ORDER_SENT:
+        po, lines, po_event = _purchase_order(message)
+        return _purchase_order_email(po, lines, po_event)
     order, event = _order_and_event(message)
     return _order_email(message, order, event)
+
+
+def attachments(message: OutboxMessage) -> list[Attachment]:
+    """The files an e-mail carries, rendered by the worker each time it sends it (they are not
+    kept on the row; what they show is fixed like the text: by the saved event)."""
+    if message.kind == OutboxKind.EMAIL and message.purpose == PURCHASE_ORDER_SENT:
+        po, lines, event = _purchase_order(message)
+        expected = str(event.details.get("expected_at") or "") if event is not None else ""
+        return [
+            Attachment(
+                filename=f"{po.number}.pdf",
+                content=purchase_order_pdf(po, lines, expected_at=expected),
+                mimetype="application/pdf",
+            )
+        ]
+    return []
+
+
+def _purchase_order(
+    message: OutboxMessage,
+) -> tuple[PurchaseOrder, list[PurchaseOrderLine], PurchaseOrderEvent | None]:
+    po = (
+        PurchaseOrder.objects.select_related("supplier", "warehouse")
+        .filter(pk=message.context.get("purchase_order"))
+        .first()
+    )
+    if po is None:
+        raise NothingToRender("The purchase order was deleted; nothing to send.")
+    lines = list(po.lines.select_related("product").order_by("pk"))
+    event = PurchaseOrderEvent.objects.filter(
+        pk=message.context.get("po_event"), purchase_order=po
+    ).first()
+    return po, lines, event
+
+
+def _purchase_order_email(
+    po: PurchaseOrder, lines: list[PurchaseOrderLine], event: PurchaseOrderEvent | None
+) -> Rendered:
+    expected = event.details.get("expected_at") if event is not None else None
+    context = {
+        "po": po,
+        "supplier": po.supplier,
+        "lines": lines,
+        "total": f"{sum((line.line_total() for line in lines), Decimal('0')):.2f}",
+        "expected_at": expected or po.expected_at.isoformat(),
+    }
+    return _email(PURCHASE_ORDER_SENT, context, number=po.number, company=settings.OMS_COMPANY_NAME)
 
 
 def _order_and_event(message: OutboxMessage) -> tuple[Order, OrderEvent]:

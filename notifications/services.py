@@ -46,7 +46,7 @@ from inventory.models import StockLevel
 from . import webhook_http
 from .models import OutboxAttempt, OutboxKind, OutboxMessage, OutboxStatus
 from .outbox import STAFF_ALERT, enqueue, low_stock_alerts_for, outbox_save, staff_alert_build
-from .rendering import NothingToRender, render
+from .rendering import NothingToRender, attachments, render
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +94,8 @@ def _deliver_email(message: OutboxMessage) -> None:
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
+    for attachment in attachments(message):
+        email.attach(attachment.filename, attachment.content, attachment.mimetype)
     email.send(fail_silently=False)
 
 

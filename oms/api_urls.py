@@ -8,6 +8,7 @@ from core.api.errors import not_found
 from fulfillment.api import ShipmentViewSet
 from inventory.api import ProductViewSet, StockLevelViewSet, WarehouseViewSet
 from orders.api import OrderEventViewSet, OrderViewSet, ReceiptViewSet
+from purchasing.api import PurchaseOrderViewSet, SupplierViewSet
 from returns.api import ReturnViewSet
 
 app_name = "api"
@@ -21,6 +22,8 @@ router.register("orders", OrderViewSet, basename="order")
 router.register("events", OrderEventViewSet, basename="event")
 router.register("shipments", ShipmentViewSet, basename="shipment")
 router.register("returns", ReturnViewSet, basename="return")
+router.register("suppliers", SupplierViewSet, basename="supplier")
+router.register("purchase-orders", PurchaseOrderViewSet, basename="purchase-order")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

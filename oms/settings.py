@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django_countries",
     "phonenumber_field",
     "inventory",
+    "purchasing",
     "orders",
     "fulfillment",
     "returns",
@@ -325,7 +326,10 @@ SPECTACULAR_SETTINGS.update(
         "REDOC_DIST": "SIDECAR",
         "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
         "COMPONENT_SPLIT_REQUEST": True,
-        "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.OrderStatus"},
+        "ENUM_NAME_OVERRIDES": {
+            "OrderStatusEnum": "orders.models.OrderStatus",
+            "PurchaseOrderStatusEnum": "purchasing.models.PurchaseOrderStatus",
+        },
     }
 )
 # API throttling counts requests in the cache: with several processes it must be shared.

@@ -46,7 +46,7 @@ from .placement import (
     order_place_idempotent,
     order_placement,
 )
-from .receipts import stock_receipt_record
+from .receipts import stock_arrival_fill, stock_receipt_record
 from .transitions import (
     REASON_ACTIONS,
     REASON_MAX_LENGTH,
@@ -96,5 +96,6 @@ __all__ = [
     "order_transition",
     "orders_late_flag",
     "reason_clean",
+    "stock_arrival_fill",
     "stock_receipt_record",
 ]

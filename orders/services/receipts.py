@@ -9,7 +9,7 @@ from inventory.locks import stock_levels_for_update
 from inventory.models import Product, StockMovement, Warehouse
 from inventory.services import stock_receive
 
-from ..locks import stock_arrival_lock
+from ..locks import StockArrival, stock_arrival_lock
 from ..models import Order
 from .backorders import _fill
 
@@ -32,7 +32,19 @@ def stock_receipt_record(
         ensure = [(warehouse, [product for product, _ in lines])] if warehouse.is_active else []
         arrival = stock_arrival_lock(product_ids=product_ids, ensure=ensure)
         movements = stock_receive(warehouse=warehouse, lines=lines, user=user, reference=reference)
-        # Read again (already locked): stock_receive changed on_hand.
-        levels = list(stock_levels_for_update(product_ids=product_ids)) if arrival.orders else []
-        filled = _fill(arrival.orders, levels, product_ids, user=user)
+        filled = stock_arrival_fill(arrival=arrival, product_ids=product_ids, user=user)
     return movements, filled
+
+
+def stock_arrival_fill(
+    *,
+    arrival: StockArrival,
+    product_ids: set[int],
+    user: User | AnonymousUser | None = None,
+) -> list[Order]:
+    """The stock of ``product_ids`` was booked in under ``arrival``'s locks (taken before it,
+    ``orders.locks.stock_arrival_lock``): give it to the waiting orders, oldest first, in the
+    same transaction. Returns the orders that got stock."""
+    # Read again (already locked): the receipt changed on_hand.
+    levels = list(stock_levels_for_update(product_ids=product_ids)) if arrival.orders else []
+    return _fill(arrival.orders, levels, product_ids, user=user)

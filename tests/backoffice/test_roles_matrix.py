@@ -25,6 +25,7 @@ from fulfillment import services as fulfillment_services
 from fulfillment.models import Carrier, CarrierService, Shipment, ShipmentStatus
 from inventory.models import StockLevel
 from orders.models import OrderStatus
+from purchasing import services as purchasing_services
 from returns import services as returns_services
 from returns.models import ReturnSource
 from tests.factories import ProductFactory, UserFactory, WarehouseFactory, place, receive
@@ -122,6 +123,7 @@ def api(w) -> list[tuple[str, str, set]]:
     """(method, path under /api/v1/, staff roles that may). Without a token: 401; with the token
     of a user who is neither staff nor a partner, or of a role that may not: 403."""
     order, shipment, rma = w["pending"].number, w["shipment"].number, w["rma"].number
+    po = w["purchase_order"].number
     return [
         ("GET", "products/", STAFF),
         ("GET", "products/MUG-BLUE/", STAFF),
@@ -151,6 +153,18 @@ def api(w) -> list[tuple[str, str, set]]:
         *[
             ("POST", f"returns/{rma}/{name}/", BOSS)
             for name in ("approve", "reject", "refund", "exchange", "close")
+        ],
+        ("GET", "suppliers/", DESK),
+        ("GET", "suppliers/ACME/", DESK),
+        ("POST", "suppliers/", DESK),
+        ("GET", "suppliers/ACME/products/", DESK),
+        ("POST", "suppliers/ACME/products/", DESK),
+        ("GET", "purchase-orders/", DESK),
+        ("GET", f"purchase-orders/{po}/", DESK),
+        ("POST", "purchase-orders/", DESK),
+        *[
+            ("POST", f"purchase-orders/{po}/{name}/", DESK)
+            for name in ("send", "receive", "close", "cancel")
         ],
     ]
 
@@ -189,6 +203,17 @@ def world(db, settings):
     pending = place({mug: 1})
     backordered = place({mug: 5})
     assert backordered.status == OrderStatus.BACKORDERED
+    supplier = purchasing_services.supplier_create(
+        code="ACME", name="Acme Supplies", email="po@acme.test"
+    )
+    purchasing_services.supplier_product_upsert(
+        supplier=supplier, product=mug, unit_cost=Decimal("3.00")
+    )
+    purchase_order = purchasing_services.purchase_order_create(
+        supplier="ACME",
+        warehouse="LDS",
+        lines=[purchasing_services.PurchaseOrderLineInput(sku="MUG-BLUE", quantity=10)],
+    ).purchase_order
     users = {role: UserFactory(username=role.replace(" ", "-"), is_staff=True) for role in GROUP_OF}
     for role, user in users.items():
         user.groups.add(Group.objects.get(name=GROUP_OF[role]))
@@ -204,6 +229,7 @@ def world(db, settings):
         "shipment": Shipment.objects.get(pk=shipment.pk),
         "pick_list": pick_list,
         "rma": rma,
+        "purchase_order": purchase_order,
         "level": StockLevel.objects.get(product=mug, warehouse=leeds),
     }
 

@@ -15,11 +15,13 @@ order_place``):
 - ``lines``: substitute an item, cancel backordered units;
 - ``idempotency``: the request fingerprint and the Idempotency-Key rows;
 - ``late``: late orders;
-- ``receipts``: stock booked in, and the backorders it fills.
+- ``receipts``: stock booked in, and the backorders it fills;
+- ``estimates``: backorders' delivery estimates follow the purchase orders' expected dates.
 """
 
 from .backorders import backorders_fill, backorders_sweep
 from .common import DECIDED_STATUSES, changed_meanwhile
+from .estimates import EstimatesRefreshed, backorder_estimates_refresh, expected_dates_passed
 from .idempotency import idempotency_fingerprint, idempotency_keys_cleanup
 from .late import late_estimate, orders_late_flag
 from .lines import (
@@ -53,6 +55,9 @@ from .transitions import (
 )
 
 __all__ = [
+    "EstimatesRefreshed",
+    "backorder_estimates_refresh",
+    "expected_dates_passed",
     "ADDRESS_FIELDS",
     "ADDRESS_LABELS",
     "ADDRESS_REQUIRED",

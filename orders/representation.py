@@ -3,7 +3,7 @@ representation for the partner webhooks (notifications builds their payload from
 never drift apart."""
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Prefetch, QuerySet
@@ -141,7 +141,7 @@ class OrdersSerializer(serializers.ListSerializer):
 
     def to_representation(self, data):
         orders = list(data.all() if hasattr(data, "all") else data)
-        _with_expected_dates(orders, self.context)
+        _with_expected_dates(orders, cast(dict[str, Any], self.context))
         return super().to_representation(orders)
 
 
@@ -166,7 +166,9 @@ class OrderSerializer(serializers.Serializer):
     shipments = serializers.SerializerMethodField()
 
     def to_representation(self, instance):
-        _with_expected_dates([instance], self.context)  # nothing to do within a page
+        _with_expected_dates(
+            [instance], cast(dict[str, Any], self.context)
+        )  # nothing to do within a page
         return super().to_representation(instance)
 
     @extend_schema_field(CustomerSerializer)

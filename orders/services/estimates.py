@@ -116,7 +116,8 @@ def expected_dates_passed(*, today: datetime.date | None = None) -> int:
         purchase_order__status__in=OPEN_STATUSES,
         purchase_order__expected_at__lt=today,
     ).values_list("product_id", "purchase_order__expected_at")
-    just_passed, overdue = set(), set()
+    just_passed: set[int] = set()
+    overdue: set[int] = set()
     for product_id, expected_at in rows:
         (just_passed if expected_at >= yesterday else overdue).add(product_id)
     count = 0

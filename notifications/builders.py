@@ -76,6 +76,9 @@ def _customer_email(
         return "return_update", f"email:{number}:{event.type}:{event.pk}", {}
     if event.type == EventType.LINE_SUBSTITUTED:
         return "line_substituted", f"email:{number}:substituted:{event.pk}", {}
+    if event.type == EventType.ESTIMATE_UPDATED and event.details.get("notify"):
+        # Debounced: at most one updated estimate per order per day (the dedupe key).
+        return "order_estimate_updated", f"email:{number}:estimate:{timezone.localdate()}", {}
     if event.type == EventType.LATE:
         # Once per promise: a new promise clears the flag, and missing it is told again.
         promised = event.details.get("promised_ship_date", "")
@@ -170,7 +173,9 @@ def notify_events(saved: Sequence[OrderEvent]) -> list[OutboxMessage]:
     return outbox_save(messages, new_order_ids=new_orders)
 
 
-_OTHER_NOTIFYING_TYPES = frozenset({EventType.ALLOCATED, EventType.LINE_SUBSTITUTED})
+_OTHER_NOTIFYING_TYPES = frozenset(
+    {EventType.ALLOCATED, EventType.LINE_SUBSTITUTED, EventType.ESTIMATE_UPDATED}
+)
 
 
 def late_orders_alert(orders: Sequence[Order]) -> None:

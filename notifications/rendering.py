@@ -6,6 +6,7 @@ and to status), the ``context`` stored with the row, and the order. Facts that c
 changed since (the lines backordered at confirmation, the order's status in a webhook) are read
 from the saved event or the row's context, not from the order as it is now."""
 
+import datetime
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -32,6 +33,7 @@ SUBJECTS = {
     "order_delivered": "Your order {number} has been delivered",
     "order_cancelled": "Your order {number} has been cancelled",
     "order_late": "Your order {number} is running late",
+    "order_estimate_updated": "Your order {number}: new delivery estimate",
     "line_substituted": "Your order {number}: {substitute} instead of {original}",
     "return_update": "Your return for order {number}: {title}",
     STAFF_ALERT: "[OMS] {title}",
@@ -168,10 +170,24 @@ def _waiting(event: OrderEvent | None, products: dict[str, Any]) -> list[dict[st
     """The backordered lines a BACKORDERED event names, for the e-mails."""
     if event is None:
         return []
+    expected = event.details.get("expected") or {}
     return [
-        {"sku": sku, "name": getattr(products.get(sku), "name", ""), "quantity": qty}
+        {
+            "sku": sku,
+            "name": getattr(products.get(sku), "name", ""),
+            "quantity": qty,
+            "expected_at": _date(expected.get(sku)),
+        }
         for sku, qty in sorted((event.details.get("lines") or {}).items())
     ]
+
+
+def _date(value: Any) -> datetime.date | None:
+    """An ISO date kept in an event's details, as a date for the templates (None if none)."""
+    try:
+        return datetime.date.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _order_email(message: OutboxMessage, order: Order, event: OrderEvent) -> Rendered:
@@ -238,6 +254,23 @@ def _order_email(message: OutboxMessage, order: Order, event: OrderEvent) -> Ren
             original=d.get("original_sku", ""),
             substitute=d.get("substitute_sku", ""),
         )
+    if purpose == "order_estimate_updated":
+        context = _order_context(order)
+        products = context["products"]
+        dates = [
+            {
+                "sku": sku,
+                "name": getattr(products.get(sku), "name", ""),
+                "expected_at": _date(expected),
+            }
+            for sku, expected in sorted((d.get("lines") or {}).items())
+        ]
+        context.update(
+            expected_lines=dates,
+            estimate=_date(d.get("estimated_delivery_date")),
+            previous=_date(d.get("previous")),
+        )
+        return _email(purpose, context, number=number)
     if purpose == "order_late":
         context = _order_context(order, promised=d.get("promised_ship_date", ""))
         return _email(purpose, context, number=number)

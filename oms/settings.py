@@ -314,6 +314,7 @@ CELERY_BEAT_SCHEDULE = {
     "low-stock": {"task": "notifications.low_stock", "schedule": 3600.0},
     "backorders-sweep": {"task": "orders.backorders_sweep", "schedule": 300.0},
     "idempotency-cleanup": {"task": "orders.idempotency_cleanup", "schedule": 86400.0},
+    "expected-dates-passed": {"task": "orders.expected_dates_passed", "schedule": 3600.0},
 }
 
 # --- REST API (core/api/, oms/api_urls.py) ----------------------------------------------------

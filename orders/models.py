@@ -374,6 +374,7 @@ class EventType(models.TextChoices):
     REFUNDED = "refunded", "Refunded"
     EXCHANGED = "exchanged", "Exchanged"
     LATE = "late", "Late"
+    ESTIMATE_UPDATED = "estimate_updated", "Delivery estimate updated"
     NOTE = "note", "Note"
     NOTIFICATION = "notification", "Notification"
 

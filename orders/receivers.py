@@ -7,6 +7,7 @@ import logging
 from django.dispatch import receiver
 
 from inventory.signals import stock_arriving, stock_available, stock_received
+from purchasing.signals import expected_arrivals_changed
 
 logger = logging.getLogger(__name__)
 
@@ -48,3 +49,13 @@ def fill_backorders_now(sender, products, user=None, arrivals=(), **kwargs):
         return []
     filled = stock_arrival_fill(arrival=arrival, product_ids={p.pk for p in products}, user=user)
     return [order.number for order in filled]
+
+
+@receiver(expected_arrivals_changed, dispatch_uid="orders.expected_arrivals_changed")
+def estimate_backorders_again(sender, product_ids, reason, user=None, **kwargs):
+    """The units on order of ``product_ids`` changed (a purchase order sent, received against,
+    closed, cancelled, or its expected date moved; same transaction, the purchase order locked
+    first): the backorders waiting for them are estimated again, and told when it moved."""
+    from .services import backorder_estimates_refresh
+
+    backorder_estimates_refresh(product_ids=product_ids, reason=reason, user=user)

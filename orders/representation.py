@@ -3,7 +3,7 @@ representation for the partner webhooks (notifications builds their payload from
 never drift apart."""
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Prefetch, QuerySet
@@ -11,6 +11,7 @@ from django_fsm import can_proceed
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .expected import ExpectedDates, expected_dates
 from .models import Order, OrderLine, OrderStatus
 from .services import available_transitions
 from .transitions import TRANSITIONS
@@ -95,9 +96,59 @@ class OrderLineSerializer(serializers.Serializer):
     quantity_shipped = serializers.IntegerField(min_value=0)
     quantity_returned = serializers.IntegerField(min_value=0)
     quantity_cancelled = serializers.IntegerField(min_value=0)
+    expected_at = serializers.SerializerMethodField(
+        help_text="Backordered lines: the date the missing units are expected from the open "
+        "purchase orders (after the units promised to older backorders); null when none is on "
+        "order, and on lines that wait for nothing."
+    )
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_expected_at(self, line) -> str | None:
+        expected = self.context.get(EXPECTED)
+        arrives = expected.of(line) if expected is not None else None
+        return arrives.isoformat() if arrives and line.quantity_backordered > 0 else None
+
+
+# Context key: the expected dates of the backordered lines of the orders being rendered
+# (``orders.expected``), computed once for a page of orders.
+EXPECTED = "expected_dates"
+EXPECTED_ORDERS = "expected_dates_orders"
+
+
+def _lines_of(order: Order, context: dict[str, Any]) -> list[OrderLine]:
+    placed = context.get("placed")
+    if placed is not None and placed.order is order:
+        return list(placed.lines)
+    return list(order.lines.all())
+
+
+def _with_expected_dates(orders: list[Order], context: dict[str, Any]) -> None:
+    """Put the expected dates of ``orders``' backordered lines into ``context`` (two queries
+    for the whole page; none when no line waits)."""
+    done: set[int] = context.setdefault(EXPECTED_ORDERS, set())
+    todo = [o for o in orders if o.pk not in done]
+    if not todo:
+        return
+    found = expected_dates([(o, _lines_of(o, context)) for o in todo])
+    before: ExpectedDates | None = context.get(EXPECTED)
+    merged = {**(before.by_line if before else {}), **found.by_line}
+    context[EXPECTED] = ExpectedDates(merged)
+    done.update(o.pk for o in todo)
+
+
+class OrdersSerializer(serializers.ListSerializer):
+    """A page of orders: the expected dates of every backordered line are read once."""
+
+    def to_representation(self, data):
+        orders = list(data.all() if hasattr(data, "all") else data)
+        _with_expected_dates(orders, cast(dict[str, Any], self.context))
+        return super().to_representation(orders)
 
 
 class OrderSerializer(serializers.Serializer):
+    class Meta:
+        list_serializer_class = OrdersSerializer
+
     number = serializers.CharField(max_length=32)
     reference = serializers.CharField(
         max_length=100, help_text="The partner's or customer's own order id."
@@ -113,6 +164,12 @@ class OrderSerializer(serializers.Serializer):
     estimated_delivery_date = serializers.DateField(allow_null=True)
     available_transitions = serializers.SerializerMethodField()
     shipments = serializers.SerializerMethodField()
+
+    def to_representation(self, instance):
+        _with_expected_dates(
+            [instance], cast(dict[str, Any], self.context)
+        )  # nothing to do within a page
+        return super().to_representation(instance)
 
     @extend_schema_field(CustomerSerializer)
     def get_customer(self, order) -> dict:

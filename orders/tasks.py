@@ -34,3 +34,10 @@ def backorders_sweep_task() -> int:
     from .services import backorders_sweep
 
     return len(backorders_sweep())
+
+
+@shared_task(name="orders.expected_dates_passed", acks_late=True)
+def expected_dates_passed_task() -> int:
+    """Hourly: backorders waiting for a purchase order whose expected date passed are estimated
+    again; their customers are told once, the day after (``services.expected_dates_passed``)."""
+    return services.expected_dates_passed()

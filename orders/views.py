@@ -16,6 +16,7 @@ from inventory.selectors import product_list_with_availability
 
 from . import selectors, services
 from .exceptions import OrderError, OrderValidationError
+from .expected import expected_dates
 from .filters import OrderDeskFilter
 from .forms import (
     CancelForm,
@@ -65,12 +66,15 @@ def order_detail(request, number: str):
     allowed = services.available_transitions(order, request.user)
     transitions = [TRANSITIONS[name] for name in allowed]
     lines = order.lines.all()
+    expected = expected_dates([(order, list(lines))])
     return render(
         request,
         "orders/order_detail.html",
         {
             "order": order,
             "lines": lines,
+            # Each line with the date its missing units are expected (backordered lines).
+            "line_rows": [(line, expected.of(line)) for line in lines],
             "events": order.events.all(),
             "shipments": order.shipments.select_related("warehouse").prefetch_related(
                 "lines__order_line__product"

@@ -16,11 +16,13 @@ order_place``):
 - ``lines``: substitute an item, cancel backordered units;
 - ``idempotency``: the request fingerprint and the Idempotency-Key rows;
 - ``late``: late orders;
-- ``receipts``: stock booked in, and the backorders it fills.
+- ``receipts``: stock booked in, and the backorders it fills;
+- ``estimates``: backorders' delivery estimates follow the purchase orders' expected dates.
 """
 
 from .backorders import backorders_fill, backorders_sweep
 from .common import DECIDED_STATUSES, changed_meanwhile
+from .estimates import EstimatesRefreshed, backorder_estimates_refresh, expected_dates_passed
 from .idempotency import idempotency_fingerprint, idempotency_keys_cleanup
 from .inputs import (
     NOTES_MAX_LENGTH,
@@ -61,6 +63,9 @@ from .transitions import (
 )
 
 __all__ = [
+    "EstimatesRefreshed",
+    "backorder_estimates_refresh",
+    "expected_dates_passed",
     "ADDRESS_FIELDS",
     "AddressInput",
     "CustomerInput",

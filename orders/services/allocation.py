@@ -13,6 +13,7 @@ backorders filled by a receipt), in two steps:
 The caller holds the locks in the fixed order (``orders.locks``): orders, then stock rows.
 """
 
+import datetime
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from inventory.services import Reservation, stock_reserve
 
 from .. import events
 from ..allocation import Need, plan_allocation
+from ..expected import ExpectedDates, expected_dates
 from ..models import EventType, Order, OrderEvent, OrderLine, OrderStatus
 from ..signals import orders_allocated
 from .common import _estimate_dates
@@ -238,6 +240,80 @@ def _lines_update_allocated(reservations: list[Reservation]) -> None:
         )
 
 
+def line_expected_dates(
+    lines: Sequence[OrderLine], expected: ExpectedDates
+) -> dict[str, str | None]:
+    """SKU -> expected date (ISO, or None: nothing on order) of the backordered ``lines``, as
+    the history and the e-mails keep them."""
+    dates: dict[str, str | None] = {}
+    for line in lines:
+        if line.quantity_backordered > 0:
+            arrives: datetime.date | None = expected.of(line)
+            dates[line.product.sku] = arrives.isoformat() if arrives else None
+    return dates
+
+
+def estimates_follow_expected(
+    pairs: Sequence[tuple[Order, Sequence[OrderLine]]],
+    *,
+    countries: Mapping[int, Collection[str]] | None = None,
+) -> tuple[list[Order], ExpectedDates]:
+    """Estimate the backordered orders of ``pairs`` (each with its lines, as written) again
+    from the expected dates of their lines (``orders.expected``), in memory; returns the
+    orders whose promise changed (the caller, who holds their locks, writes them) and the
+    dates. ``countries``: per order id, the countries it ships from (read when not given).
+    A constant number of queries."""
+    waiting = [(o, lines) for o, lines in pairs if o.status == OrderStatus.BACKORDERED]
+    if not waiting:
+        return [], ExpectedDates()
+    expected = expected_dates(waiting)
+    if countries is None:
+        sites = _allocation_sites(o.pk for o, _ in waiting)
+        countries = {pk: {country for _, country in s} for pk, s in sites.items()}
+    changed = []
+    for order, lines in waiting:
+        before = (order.promised_ship_date, order.estimated_delivery_date)
+        _estimate_dates(
+            order,
+            ships_from_countries=countries.get(order.pk, ()),
+            backordered=True,
+            arrivals=expected.arrivals(lines),
+        )
+        if (order.promised_ship_date, order.estimated_delivery_date) != before:
+            changed.append(order)
+    return changed, expected
+
+
+def _follow_expected(
+    settled: Sequence[tuple[OrderPlan, str, bool, list[OrderEvent]]],
+) -> None:
+    """The orders this allocation left backordered (a backorder made or partly filled): their
+    promise follows the expected dates of their lines, and their BACKORDERED event keeps the
+    dates (what the delay e-mail says). Nothing is read when no order waits."""
+    waiting = [
+        planned
+        for planned, _, save, _ in settled
+        if save and planned.order.status == OrderStatus.BACKORDERED
+    ]
+    if not waiting:
+        return
+    countries = {
+        planned.order.pk: {c for _, c in planned.sites}
+        | {r.stock_level.warehouse.country for r in planned.reservations}
+        for planned in waiting
+    }
+    changed, expected = estimates_follow_expected(
+        [(planned.order, planned.lines) for planned in waiting], countries=countries
+    )
+    _orders_update(changed)
+    dated = {id(planned.order): planned for planned in waiting}
+    for _, _, _, built in settled:
+        for event in built:
+            planned_order = dated.get(id(event.order))
+            if event.type == EventType.BACKORDERED and planned_order is not None:
+                event.details["expected"] = line_expected_dates(planned_order.lines, expected)
+
+
 def apply(
     allocation_plan: AllocationPlan, *, user: User | AnonymousUser | None, new_order: bool = False
 ) -> AppliedAllocation:
@@ -265,6 +341,7 @@ def apply(
         if every:
             _lines_update_allocated(every)
         _orders_update([planned.order for planned, _, save, _ in settled if save])
+    _follow_expected(settled)
     new_events = [event for *_, built in settled for event in built]
     filled = [planned.order for planned in allocation_plan.orders if planned.reservations]
     allocated = [

@@ -1,7 +1,8 @@
 """Helpers every order service shares: refusing a stale decision, keeping the caller's
 instance in step, the promise dates."""
 
-from collections.abc import Iterable
+import datetime
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.utils import timezone
@@ -74,15 +75,33 @@ def _refuse(order: Order, action: str, why: str = "") -> TransitionNotAllowedNow
 
 
 def _estimate_dates(
-    order: Order, *, ships_from_countries: Iterable[str], backordered: bool
+    order: Order,
+    *,
+    ships_from_countries: Iterable[str],
+    backordered: bool,
+    arrivals: Sequence[datetime.date | None] | None = None,
 ) -> None:
     """Promised ship date and estimated delivery date from the handling and transit settings
     (business days). A new promise lies in the future, so the late flag is cleared (the
-    caller saves ``LATE_FIELDS``): if this promise is missed too, the customer is told again."""
+    caller saves ``LATE_FIELDS``): if this promise is missed too, the customer is told again.
+
+    ``arrivals``: the expected dates of the backordered lines (``orders.expected``). A line
+    with a date ships the handling days after it arrives (not before today); a line with none
+    (nothing on order) waits the ``OMS_BACKORDER_DAYS`` guess; the order ships with its last
+    line. Without ``arrivals`` a backordered order waits the guess."""
     today = timezone.localdate()
     ship = add_business_days(today, settings.OMS_HANDLING_DAYS)
     if backordered:
-        ship = add_business_days(ship, settings.OMS_BACKORDER_DAYS)
+        guess = add_business_days(ship, settings.OMS_BACKORDER_DAYS)
+        if not arrivals:
+            ship = guess
+        else:
+            ship = max(
+                guess
+                if arrives is None
+                else add_business_days(max(arrives, today), settings.OMS_HANDLING_DAYS)
+                for arrives in arrivals
+            )
     countries = set(ships_from_countries)
     domestic = bool(countries) and countries == {order.shipping_country}
     transit = (

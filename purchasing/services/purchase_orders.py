@@ -28,6 +28,7 @@ from ..models import (
     Supplier,
     SupplierProduct,
 )
+from ..signals import expected_arrivals_changed
 from .common import refuse, sync
 
 MAX_LINE_QUANTITY = 1_000_000
@@ -225,6 +226,23 @@ def purchase_order_create(
     return PurchaseOrderDetail(purchase_order=po, lines=created)
 
 
+def _arrivals_changed(
+    po: PurchaseOrder,
+    reason: str,
+    user: User | AnonymousUser | None,
+    lines: list[PurchaseOrderLine] | None = None,
+) -> None:
+    """The units on order of ``po``'s products changed: orders estimates its backorders again
+    (``signals.expected_arrivals_changed``)."""
+    if lines is None:
+        product_ids = set(po.lines.values_list("product_id", flat=True))
+    else:
+        product_ids = {line.product_id for line in lines}
+    expected_arrivals_changed.send(
+        sender=PurchaseOrder, purchase_order=po, product_ids=product_ids, reason=reason, user=user
+    )
+
+
 def _lines_of(po: PurchaseOrder) -> list[PurchaseOrderLine]:
     return list(po.lines.select_related("product").order_by("pk"))
 
@@ -256,6 +274,7 @@ def purchase_order_send(
             to=po.supplier.email,
             expected_at=po.expected_at.isoformat(),
         )
+        _arrivals_changed(po, "sent", user)
     sync(purchase_order, po)
     return PurchaseOrderDetail(purchase_order=po, lines=_lines_of(po))
 
@@ -286,6 +305,7 @@ def purchase_order_close(
             message=(reason or "Closed: the rest will not come.")[:500],
             not_coming=outstanding,
         )
+        _arrivals_changed(po, "closed", user)
     sync(purchase_order, po)
     return PurchaseOrderDetail(purchase_order=po, lines=lines)
 
@@ -314,6 +334,7 @@ def purchase_order_cancel(
         if not can_proceed(po.cancel):
             raise refuse(po, "cancelled")
         previous = po.status
+        was_open = previous in OPEN_STATUSES
         po.cancel()
         po.save(update_fields=["status", "cancelled_at", "updated_at"])
         event_write(
@@ -324,6 +345,8 @@ def purchase_order_cancel(
             to_status=po.status,
             message=(reason or "Cancelled.")[:500],
         )
+        if was_open:
+            _arrivals_changed(po, "cancelled", user, lines)
     sync(purchase_order, po)
     return PurchaseOrderDetail(purchase_order=po, lines=lines)
 
@@ -355,5 +378,7 @@ def purchase_order_expected_at_change(
                 previous=previous.isoformat(),
                 expected_at=expected_at.isoformat(),
             )
+            if po.status in OPEN_STATUSES:
+                _arrivals_changed(po, "expected_at_changed", user)
     sync(purchase_order, po)
     return po

@@ -30,6 +30,7 @@ from ..models import (
     PurchaseOrderEventType,
     PurchaseOrderLine,
 )
+from ..signals import expected_arrivals_changed
 from .common import refuse, sync
 
 
@@ -163,6 +164,14 @@ def purchase_order_receive(
             ),
             lines={line.product.sku: wanted[line.pk] for line in receiving},
             filled_orders=filled,
+        )
+        # What is still on order came closer: the backorders left waiting are estimated again.
+        expected_arrivals_changed.send(
+            sender=PurchaseOrder,
+            purchase_order=po,
+            product_ids={line.product_id for line in receiving},
+            reason="received",
+            user=user,
         )
     by_product = {movement.stock_level.product_id: movement for movement in movements}
     sync(purchase_order, po)

@@ -8,6 +8,7 @@ from core.api.errors import not_found
 from fulfillment.api import ShipmentViewSet
 from inventory.api import ProductViewSet, StockLevelViewSet, WarehouseViewSet
 from orders.api import OrderEventViewSet, OrderViewSet, ReceiptViewSet
+from purchasing.replenishment_api import ReplenishmentViewSet
 from returns.api import ReturnViewSet
 
 app_name = "api"
@@ -17,6 +18,7 @@ router.register("products", ProductViewSet, basename="product")
 router.register("warehouses", WarehouseViewSet, basename="warehouse")
 router.register("inventory/receipts", ReceiptViewSet, basename="receipt")
 router.register("inventory/stock", StockLevelViewSet, basename="stock")
+router.register("inventory/replenishment", ReplenishmentViewSet, basename="replenishment")
 router.register("orders", OrderViewSet, basename="order")
 router.register("events", OrderEventViewSet, basename="event")
 router.register("shipments", ShipmentViewSet, basename="shipment")

@@ -358,3 +358,29 @@ def test_reorder_points_for_the_alert(backordered, world):
     assert points[world["mug"].pk, world["leeds"].pk] == 34
     assert points[world["plate"].pk, world["leeds"].pk] == 5
     assert points[world["mug"].pk, world["berlin"].pk] == 0
+
+
+def test_the_low_stock_sweep_uses_the_computed_reorder_point(
+    backordered, world, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    from notifications.services import low_stock_sweep
+
+    settings.OMS_STAFF_ALERT_EMAIL = "ops@example.com"
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert low_stock_sweep() == 2  # no manual reorder points: the computed ones
+    bodies = {m.subject: m.body for m in mailoutbox if m.to == ["ops@example.com"]}
+    assert set(bodies) == {
+        "[OMS] Low stock: MUG-BLUE at LDS",
+        "[OMS] Low stock: PLATE-WHITE at LDS",
+    }
+    assert "reorder point 5 (from recent demand)" in bodies["[OMS] Low stock: PLATE-WHITE at LDS"]
+    # Berlin (no demand) is not low; a manual reorder point still wins.
+    StockLevel.objects.filter(product=world["mug"], warehouse=world["berlin"]).update(
+        reorder_point=60
+    )
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        low_stock_sweep()
+    # The two above were sent today already: only Berlin's (50 ≤ 60) goes.
+    assert [m.subject for m in mailoutbox] == ["[OMS] Low stock: MUG-BLUE at BER"]

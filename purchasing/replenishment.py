@@ -4,7 +4,7 @@ One read, set-based: a fixed number of queries whatever the number of SKUs (test
 arithmetic in Python over the rows. Shared by the API (``GET /api/v1/inventory/replenishment/``),
 the *Replenishment* page and the low-stock alert (``reorder_points``).
 
-Definitions (``docs/purchasing.md`` says the same in words):
+Definitions:
 
 - **Demand** of a SKU in a warehouse over the last ``OMS_REPLENISHMENT_DEMAND_DAYS`` days
   (default 28): the units that left it (the ledger's shipment movements), plus the units

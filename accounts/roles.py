@@ -16,6 +16,7 @@ def _crud(model: str, *actions: str) -> list[str]:
     return [f"{action}_{model}" for action in actions]
 
 
+# Suppliers, purchase orders and receiving against them (the purchasing pages and the admin).
 ORDER_DESK = [
     "view_order",
     "add_order",

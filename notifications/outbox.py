@@ -5,12 +5,12 @@ moment that the worker cannot read back (a staff alert's title and lines, the or
 the transaction left it). The worker renders it (notifications.rendering) when it sends it."""
 
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from inventory.models import StockLevel
@@ -67,22 +67,33 @@ def staff_alert(*, key: str, title: str, lines: Iterable[str]) -> None:
         outbox_save([alert])
 
 
-def low_stock_alerts_for(levels: "QuerySet[StockLevel]") -> list[OutboxMessage]:
-    """One alert per stock level at or below its reorder point, at most once a day."""
+def low_stock_alerts_for(
+    levels: "QuerySet[StockLevel]",
+    *,
+    computed: Mapping[tuple[int, int], int] | None = None,
+) -> list[OutboxMessage]:
+    """One alert per stock level at or below its reorder point, at most once a day.
+    ``computed``: (product id, warehouse id) → the reorder point replenishment computes
+    (``purchasing.replenishment.reorder_points``), used where a row has no manual one (0)."""
     today = timezone.localdate().isoformat()
     alerts = []
-    for level in (
-        levels.filter(reorder_point__gt=0, reorder_point__gte=F("on_hand") - F("reserved"))
-        .select_related("product", "warehouse")
-        .order_by("pk")
-    ):
+    condition = Q(reorder_point__gt=0, reorder_point__gte=F("on_hand") - F("reserved"))
+    if computed:
+        condition |= Q(reorder_point=0)
+    for level in levels.filter(condition).select_related("product", "warehouse").order_by("pk"):
+        point = level.reorder_point or (computed or {}).get(
+            (level.product_id, level.warehouse_id), 0
+        )
+        if not point or level.available > point:
+            continue
         alert = staff_alert_build(
             key=f"low-stock:{level.pk}:{today}",
             title=f"Low stock: {level.product.sku} at {level.warehouse.code}",
             lines=[
                 f"{level.product.sku} ({level.product.name}) at warehouse {level.warehouse.code}:",
                 f"available {level.available} (on hand {level.on_hand}, reserved "
-                f"{level.reserved}), reorder point {level.reorder_point}.",
+                f"{level.reserved}), reorder point {point}"
+                + ("." if level.reorder_point else " (from recent demand)."),
             ],
         )
         if alert is not None:

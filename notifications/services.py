@@ -42,6 +42,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory.models import StockLevel
+from purchasing.replenishment import reorder_points
 
 from . import webhook_http
 from .models import OutboxAttempt, OutboxKind, OutboxMessage, OutboxStatus
@@ -317,6 +318,8 @@ def outbox_retry(*, messages: Iterable[OutboxMessage]) -> int:
 
 # --- low stock (periodic; late orders: orders.services.orders_late_flag) --------------------------
 def low_stock_sweep() -> int:
-    """Staff alerts for every stock level at or below its reorder point (once a day each)."""
+    """Staff alerts for every stock level at or below its reorder point (once a day each): the
+    row's manual reorder point, else the one replenishment computes from recent demand."""
     with transaction.atomic():
-        return len(outbox_save(low_stock_alerts_for(StockLevel.objects.all())))
+        computed = reorder_points()
+        return len(outbox_save(low_stock_alerts_for(StockLevel.objects.all(), computed=computed)))

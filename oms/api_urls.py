@@ -9,6 +9,7 @@ from fulfillment.api import ShipmentViewSet
 from inventory.api import ProductViewSet, StockLevelViewSet, WarehouseViewSet
 from orders.api import OrderEventViewSet, OrderViewSet, ReceiptViewSet
 from purchasing.api import PurchaseOrderViewSet, SupplierViewSet
+from purchasing.replenishment_api import ReplenishmentViewSet
 from returns.api import ReturnViewSet
 
 app_name = "api"
@@ -18,6 +19,7 @@ router.register("products", ProductViewSet, basename="product")
 router.register("warehouses", WarehouseViewSet, basename="warehouse")
 router.register("inventory/receipts", ReceiptViewSet, basename="receipt")
 router.register("inventory/stock", StockLevelViewSet, basename="stock")
+router.register("inventory/replenishment", ReplenishmentViewSet, basename="replenishment")
 router.register("orders", OrderViewSet, basename="order")
 router.register("events", OrderEventViewSet, basename="event")
 router.register("shipments", ShipmentViewSet, basename="shipment")

@@ -241,6 +241,10 @@ OMS_TRANSIT_DAYS_DOMESTIC = int(os.environ.get("OMS_TRANSIT_DAYS_DOMESTIC", "2")
 OMS_TRANSIT_DAYS_INTERNATIONAL = int(os.environ.get("OMS_TRANSIT_DAYS_INTERNATIONAL", "5"))
 # Days added to the estimate while a line waits for stock.
 OMS_BACKORDER_DAYS = int(os.environ.get("OMS_BACKORDER_DAYS", "7"))
+# Replenishment (purchasing/replenishment.py): demand over the last N days; safety stock in days
+# of demand on top of the lead time.
+OMS_REPLENISHMENT_DEMAND_DAYS = int(os.environ.get("OMS_REPLENISHMENT_DEMAND_DAYS", "28"))
+OMS_REPLENISHMENT_SAFETY_DAYS = int(os.environ.get("OMS_REPLENISHMENT_SAFETY_DAYS", "7"))
 
 # --- Production hardening -------------------------------------------------------------------
 if not DEBUG:

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from accounts import views as account_views
 from orders import stock_views
+from purchasing import replenishment_views
 
 urlpatterns = [
     path("", account_views.home, name="home"),
@@ -15,6 +16,8 @@ urlpatterns = [
     path("stock/", include("inventory.urls")),
     path("stock/receive/", stock_views.receive, name="receive"),
     path("stock/levels/<int:pk>/count/", stock_views.stock_count, name="stock_count"),
+    # Before the purchasing pages' include (purchasing/urls.py): the replenishment page.
+    path("purchasing/replenishment/", replenishment_views.replenishment, name="replenishment"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("oms.api_urls")),
     path("fulfillment/", include("fulfillment.urls")),

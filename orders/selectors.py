@@ -108,3 +108,42 @@ def customer_figures(customer: Customer) -> dict:
         "values": values,
         "return_rate": (totals["returned"] or 0) / shipped if shipped else 0,
     }
+
+
+def backorders_by_warehouse(since: datetime.datetime, warehouses) -> dict:
+    """Backordered units per (product id, warehouse id), for replenishment (registered with
+    ``purchasing.replenishment.backorder_source_register`` at app ready: purchasing sits below
+    orders and may not import them). A backordered line is attributed to the warehouse the
+    allocation policy ranks first for its order's destination among ``warehouses``
+    (``orders.allocation.warehouse_rank``): the one that would ship it if it had the stock.
+    ``recent``: the units of orders placed since ``since`` (replenishment's demand window).
+    One query, grouped by product and destination country."""
+    from purchasing.replenishment import Backordered
+
+    from .allocation import warehouse_rank
+
+    if not warehouses:
+        return {}
+    short = (
+        F("quantity") - F("quantity_allocated") - F("quantity_shipped") - F("quantity_cancelled")
+    )
+    rows = (
+        OrderLine.objects.filter(
+            Q(order__status=OrderStatus.BACKORDERED)
+            | Q(order__status=OrderStatus.ON_HOLD, order__held_from_status=OrderStatus.BACKORDERED),
+            quantity__gt=F("quantity_allocated") + F("quantity_shipped") + F("quantity_cancelled"),
+        )
+        .values_list("product_id", "order__shipping_country")
+        .annotate(waiting=Sum(short), recent=Sum(short, filter=Q(order__placed_at__gte=since)))
+        .order_by()
+    )
+    nearest: dict[str, int] = {}
+    totals: dict[tuple[int, int], list[int]] = {}
+    for product_id, country, waiting, recent in rows:
+        country = str(country)
+        if country not in nearest:
+            nearest[country] = min(warehouses, key=lambda w: warehouse_rank(w, country=country)).pk
+        sums = totals.setdefault((product_id, nearest[country]), [0, 0])
+        sums[0] += waiting or 0
+        sums[1] += recent or 0
+    return {key: Backordered(waiting=w, recent=r) for key, (w, r) in totals.items()}

@@ -59,6 +59,7 @@ def pages(w) -> list[tuple[str, tuple, set, int]]:
         ("inventory:ledger", ("MUG-BLUE",), DESK, 200),
         ("inventory:adjust", (w["level"].pk,), DESK, 200),
         ("receive", (), STAFF, 200),
+        ("replenishment", (), DESK, 200),
         ("fulfillment:shipments", (), STAFF, 200),
         ("fulfillment:shipment", (w["shipment"].number,), STAFF, 200),
         ("fulfillment:shipment_label", (w["shipped"].number,), STAFF, 200),
@@ -115,6 +116,7 @@ def actions(w) -> list[tuple[str, tuple, dict, set]]:
         ("receive", (), {}, STAFF),
         ("inventory:adjust", (w["level"].pk,), {}, DESK),
         ("stock_count", (w["level"].pk,), {}, DESK),
+        ("replenishment", (), {}, DESK),
         ("imports:upload", ("stock",), {}, DESK),
     ]
 
@@ -133,6 +135,7 @@ def api(w) -> list[tuple[str, str, set]]:
         ("POST", "warehouses/", BOSS),
         ("GET", "inventory/stock/", STAFF),
         ("POST", "inventory/receipts/", STAFF),
+        ("GET", "inventory/replenishment/", DESK),
         ("GET", "orders/", STAFF),
         ("GET", f"orders/{order}/", STAFF),
         ("POST", "orders/", set()),  # partners only

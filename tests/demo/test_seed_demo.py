@@ -110,6 +110,17 @@ def assert_purchasing():
     # Backordered demo orders have stock on the way: an open purchase order for each SKU.
     assert backordered_skus()
     assert backordered_skus() <= on_order_skus()
+    # ... with enough units for every waiting line (each one gets a restock date).
+    waiting: dict[int, int] = {}
+    for line in OrderLine.objects.filter(order__status=OrderStatus.BACKORDERED):
+        waiting[line.product_id] = waiting.get(line.product_id, 0) + line.quantity_backordered
+    coming = dict(
+        PurchaseOrderLine.objects.filter(purchase_order__status__in=OPEN_STATUSES)
+        .values("product_id")
+        .annotate(units=Sum(F("quantity") - F("quantity_received")))
+        .values_list("product_id", "units")
+    )
+    assert all(coming.get(product, 0) >= units for product, units in waiting.items())
     # Expected dates around today: none in the past, the open ones within weeks.
     today = timezone.localdate()
     open_pos = PurchaseOrder.objects.filter(status__in=OPEN_STATUSES)

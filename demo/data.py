@@ -170,3 +170,115 @@ def demo_phone(country: str, rng: random.Random) -> str:
     if not phonenumbers.is_valid_number(number):
         number = example
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# --- purchasing -----------------------------------------------------------------------------
+# code, name, e-mail, currency, lead time (days), address lines, the warehouse it delivers to,
+# notes, active. Names and addresses as the suppliers write them: the purchase order PDF prints
+# them in their own script (Polish diacritics, Chinese).
+SUPPLIERS = [
+    (
+        "HSW",
+        "Hurtownia Świętokrzyska sp. z o.o.",
+        "zamowienia@hurtownia-swietokrzyska.example",
+        "EUR",
+        6,
+        ["ul. Źródłowa 14", "25-335 Kielce", "Polska"],
+        "BER",
+        "Kitchen and home textiles. Orders before 12:00 ship the same day.",
+        True,
+    ),
+    (
+        "WXM",
+        "王小明贸易有限公司",
+        "orders@wangxiaoming-trading.example",
+        "USD",
+        28,
+        ["浙江省宁波市鄞州区天童南路588号", "315100 宁波市 (Ningbo)", "中国 (China)"],
+        "LDS",
+        "Wang Xiaoming Trading Co., Ltd. Sea freight: quote the PO number on the packing list.",
+        True,
+    ),
+    (
+        "BWG",
+        "Bergmann Werkzeuge GmbH",
+        "bestellung@bergmann-werkzeuge.example",
+        "EUR",
+        5,
+        ["Industriestraße 12", "42655 Solingen", "Deutschland"],
+        "BER",
+        "",
+        True,
+    ),
+    (
+        "PPO",
+        "Pennine Paper & Office Ltd",
+        "sales@pennine-paper.example",
+        "GBP",
+        3,
+        ["18 Canal Wharf", "Leeds LS11 5PS", "United Kingdom"],
+        "LDS",
+        "",
+        True,
+    ),
+    (
+        "TRL",
+        "Trailhead Outfitters Supply Inc.",
+        "purchasing@trailhead-supply.example",
+        "USD",
+        10,
+        ["2100 W Broad St", "Richmond, VA 23220", "United States"],
+        "NWK",
+        "",
+        True,
+    ),
+    (
+        "ATL",
+        "Atelier Lumière SARL",
+        "commandes@atelier-lumiere.example",
+        "EUR",
+        8,
+        ["24 rue des Tanneurs", "69002 Lyon", "France"],
+        "BER",
+        "Candles and lamps; minimum order per colour.",
+        True,
+    ),
+    (
+        "VDH",
+        "Van Dijk Huishoudwaren B.V.",
+        "inkoop@vandijk-huishoud.example",
+        "EUR",
+        7,
+        ["Keizersgracht 310", "1016 EZ Amsterdam", "Nederland"],
+        "BER",
+        "No longer trading with us; kept for the history.",
+        False,
+    ),
+]
+# Catalogue prefix -> (the preferred supplier, a second supplier some of its SKUs also have).
+SUPPLIER_RANGES = {
+    "KIT": ("HSW", "BWG"),
+    "OUT": ("TRL", "WXM"),
+    "OFF": ("WXM", "PPO"),
+    "TLS": ("BWG", "WXM"),
+    "HOM": ("ATL", "HSW"),
+}
+# Share of the SKUs that a second supplier sells too (at a higher cost).
+SECOND_SUPPLIER_SHARE = 0.3
+# Supplier costs against our EUR cost price (quotes in the supplier's currency).
+EXCHANGE_RATES = {"EUR": "1.00", "USD": "1.08", "GBP": "0.85"}
+# Pack sizes a supplier ships in (the Chinese supplier ships cartons, with larger minimums).
+PACK_SIZES = {"WXM": [12, 24], "default": [1, 1, 2, 4, 6]}
+# Demo purchase orders, one per state that is not covered by the backorders' purchase orders:
+# (state, supplier, how many lines, expected in days (None: the lead time), reason).
+PURCHASE_ORDER_PLANS = [
+    ("received", "HSW", 3, 0, ""),
+    ("partially_received", "WXM", 3, None, ""),
+    ("closed", "BWG", 2, None, "The rest is discontinued; Bergmann will not make it again."),
+    ("cancelled_sent", "TRL", 2, None, "Trailhead cannot deliver before the season ends."),
+    ("cancelled_draft", "PPO", 1, None, "Created twice by mistake."),
+    ("draft", "ATL", 3, None, ""),
+    ("sent", "PPO", 2, 2, ""),
+]
+# Days the supplier moves the partially received order's expected date by (a later sailing).
+EXPECTED_DATE_MOVED_DAYS = 7

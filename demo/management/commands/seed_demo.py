@@ -1,8 +1,11 @@
-"""Fill the database with demo data: warehouses, a catalogue, stock, customers and orders.
+"""Fill the database with demo data: warehouses, a catalogue, stock, customers, orders,
+suppliers and purchase orders.
 
 Everything that moves stock or orders goes through the services (``stock_receipt_record``,
-``order_place``, ``order_confirm``, ``order_hold``, ``order_cancel``, ``order_line_substitute``),
-so the ledger, the reservations and the order history agree as they would in production.
+``order_place``, ``order_confirm``, ``order_hold``, ``order_cancel``, ``order_line_substitute``;
+the purchasing services for suppliers and purchase orders: ``demo/purchasing.py``), so the
+ledger, the reservations and the order and purchase order histories agree as they would in
+production.
 
 Idempotent: warehouses and products are found by code / SKU, stock is received only for products
 created in this run, and demo orders (reference ``DEMO-…``) are only topped up to ``--orders``.
@@ -47,6 +50,7 @@ from demo.data import (
     WAREHOUSES,
     demo_phone,
 )
+from demo.purchasing import seed_purchasing
 from inventory.exceptions import InventoryError
 from inventory.models import Product, StockLevel, Warehouse
 from inventory.services import stock_levels_ensure
@@ -133,6 +137,9 @@ class Command(BaseCommand):
         if plans and fulfillment_services is not None:
             self.seed_carriers()
             self.fulfil(plans)
+        # After the orders: the purchase orders that receive fill real backorders, and the
+        # backorders left get purchase orders on the way.
+        seed_purchasing(products, stdout=self.stdout, stderr=self.stderr)
         self.report()
 
     # --- master data ------------------------------------------------------------------------

@@ -15,7 +15,7 @@ where it went, and the units are never available to an order.
 
 import uuid
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any, cast
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -26,6 +26,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from core.fsm import allowed_transitions
+from core.money import to_cents
 from core.numbers import RETURN_NUMBER
 from core.validation import is_positive_int, is_whole_number
 from inventory.models import Warehouse
@@ -58,7 +59,6 @@ from .models import (
 )
 from .selectors import claimed_quantities, return_default_warehouse, return_window_closes_at
 
-CENT = Decimal("0.01")
 MAX_NOTE = 500
 
 
@@ -629,10 +629,11 @@ def refund_amounts(
         amount = line.quantity_received * line.order_line.unit_price
         gross += amount
         if policy.fee_applies(line.reason):
-            fee += (amount * policy.restocking_fee_percent / 100).quantize(
-                CENT, rounding=ROUND_HALF_UP
-            )
-    return (gross - fee).quantize(CENT), fee.quantize(CENT)
+            fee += to_cents(amount * policy.restocking_fee_percent / 100, rounding=ROUND_HALF_UP)
+    return (
+        to_cents(gross - fee, rounding=ROUND_HALF_EVEN),
+        to_cents(fee, rounding=ROUND_HALF_EVEN),
+    )
 
 
 def return_refund(
@@ -744,11 +745,14 @@ def _exchange_check(
     return ExchangeCheck(
         units_accepted=sum(rl.quantity_received for rl in return_lines),
         units_sent=sum(line["quantity"] for line in lines),
-        value_returned=sum(
-            (rl.quantity_received * rl.order_line.unit_price for rl in return_lines),
-            Decimal("0"),
-        ).quantize(CENT),
-        value_sent=value_sent.quantize(CENT),
+        value_returned=to_cents(
+            sum(
+                (rl.quantity_received * rl.order_line.unit_price for rl in return_lines),
+                Decimal("0"),
+            ),
+            rounding=ROUND_HALF_EVEN,
+        ),
+        value_sent=to_cents(value_sent, rounding=ROUND_HALF_EVEN),
         currency=order.currency,
     )
 
@@ -814,7 +818,7 @@ def return_exchange(
     ``OrderValidationError`` and change nothing."""
     if price_difference is not None:
         try:
-            price_difference = Decimal(str(price_difference)).quantize(CENT)
+            price_difference = to_cents(str(price_difference), rounding=ROUND_HALF_EVEN)
         except ArithmeticError:
             raise OrderValidationError(
                 {"price_difference": ["The price difference must be an amount, e.g. 12.50."]}

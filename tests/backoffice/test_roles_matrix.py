@@ -26,6 +26,7 @@ from fulfillment.models import Carrier, CarrierService, Shipment, ShipmentStatus
 from inventory.models import StockLevel
 from orders.models import OrderStatus
 from returns import services as returns_services
+from returns.inputs import ReturnLineInput
 from returns.models import ReturnSource
 from tests.factories import ProductFactory, UserFactory, WarehouseFactory, place, receive
 from tests.returns.conftest import deliver, ship
@@ -180,7 +181,7 @@ def world(db, settings):
     delivered = deliver(ship(place({mug: 1})))
     rma = returns_services.return_request_create(
         order=delivered,
-        lines=[{"sku": "MUG-BLUE", "quantity": 1, "reason": "changed_mind"}],
+        lines=[ReturnLineInput(sku="MUG-BLUE", quantity=1, reason="changed_mind")],
         source=ReturnSource.STAFF,
     )
     picking_order = place({mug: 1})

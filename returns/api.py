@@ -38,8 +38,10 @@ from core.api import (
 )
 from inventory.models import Warehouse
 from orders.models import Order
+from orders.services import LineInput
 
 from . import services
+from .inputs import InspectionLine, ReturnLineInput
 from .models import (
     RefundMethod,
     ReturnLine,
@@ -172,6 +174,17 @@ class ReturnCreateSerializer(serializers.Serializer):
         "return window, giving the reason.",
     )
 
+    def validate_lines(self, lines: list[dict]) -> list[ReturnLineInput]:
+        return [
+            ReturnLineInput(
+                sku=line["sku"],
+                quantity=line["quantity"],
+                reason=line["reason"],
+                note=line.get("note", ""),
+            )
+            for line in lines
+        ]
+
     def validate_order(self, number: str) -> Order:
         number = number.strip()
         # Another partner's order is "not found" too: its existence is not revealed.
@@ -214,20 +227,21 @@ class InspectSerializer(serializers.Serializer):
             raise serializers.ValidationError(f"Unknown warehouse '{code}'.")
         return warehouse
 
-    def validate_lines(self, lines: list[dict]) -> dict:
-        counts: dict[str, dict] = {}
+    def validate_lines(self, lines: list[dict]) -> list[InspectionLine]:
+        counts: dict[str, InspectionLine] = {}
         for position, line in enumerate(lines, start=1):
             sku = line["sku"].strip()
             if sku in counts:
                 raise serializers.ValidationError(
                     f"Line {position}: SKU {sku} is given twice; give each SKU once."
                 )
-            counts[sku] = {
-                "sellable": line["sellable"],
-                "damaged": line["damaged"],
-                "condition": line.get("condition", ""),
-            }
-        return counts
+            counts[sku] = InspectionLine(
+                sku=sku,
+                sellable=line["sellable"],
+                damaged=line["damaged"],
+                condition=line.get("condition", ""),
+            )
+        return list(counts.values())
 
 
 class RefundInputSerializer(serializers.Serializer):
@@ -261,6 +275,9 @@ class ExchangeSerializer(serializers.Serializer):
     difference_reason = serializers.CharField(
         max_length=255, required=False, allow_blank=True, help_text="Why the difference."
     )
+
+    def validate_lines(self, lines: list[dict]) -> list[LineInput]:
+        return [LineInput(sku=line["sku"], quantity=line["quantity"]) for line in lines]
 
 
 # --- filters --------------------------------------------------------------------------------------
@@ -360,7 +377,7 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         data = serializer.validated_data
         return_request = services.return_request_create(
             order=data["order"],
-            lines=[dict(line) for line in data["lines"]],
+            lines=data["lines"],
             user=user,
             source=ReturnSource.STAFF if user.is_staff else ReturnSource.API,
             override_reason=data.get("override_reason", "") if user.is_staff else "",
@@ -430,10 +447,9 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def exchange(self, request, number=None):
         return_request = self.get_object()
         data = self._body(ExchangeSerializer)
-        lines = [dict(line) for line in data["lines"]] if "lines" in data else None
         services.return_exchange(
             return_request=return_request,
-            lines=lines,
+            lines=data.get("lines"),
             price_difference=data.get("price_difference"),
             difference_reason=data.get("difference_reason", ""),
             user=request.user,

@@ -1,10 +1,13 @@
-"""Forms of the returns pages. They only shape input; the services validate the business rules
-and their errors are put back on the form (``core.forms.add_service_errors``)."""
+"""Forms of the returns pages. They only shape input into the services' typed inputs
+(``returns.inputs``); the services validate the business rules and their errors are put back on
+the form (``core.forms.add_service_errors``)."""
 
 from django import forms
 
 from inventory.models import Warehouse
+from orders.services import LineInput
 
+from .inputs import InspectionLine, ReturnLineInput
 from .models import DAMAGED_REASONS, RefundMethod, ReturnReason
 
 REASON_CHOICES = [("", "—"), *ReturnReason.choices]
@@ -76,7 +79,9 @@ class ReturnCreateForm(forms.Form):
             if not reason:
                 self.add_error(f"reason_{sku}", "Choose why this item comes back.")
             note = data.get(f"note_{sku}") or ""
-            lines.append({"sku": sku, "quantity": quantity, "reason": reason, "note": note})
+            lines.append(
+                ReturnLineInput(sku=sku, quantity=quantity, reason=reason or "", note=note)
+            )
         if not lines and not self.errors:
             raise forms.ValidationError("Enter how many units of at least one item come back.")
         data["lines"] = lines
@@ -118,7 +123,7 @@ class ExchangeForm(forms.Form):
     )
     difference_reason = forms.CharField(required=False, max_length=255, label="Reason")
 
-    def clean_lines(self) -> list[dict] | None:
+    def clean_lines(self) -> list[LineInput] | None:
         text = self.cleaned_data.get("lines", "").strip()
         if not text:
             return None
@@ -131,7 +136,7 @@ class ExchangeForm(forms.Form):
             if len(parts) != 2 or not parts[1].isdecimal() or int(parts[1]) < 1:
                 errors.append(f'Line {number}: write "SKU quantity", e.g. "TEE-L 1".')
                 continue
-            lines.append({"sku": parts[0], "quantity": int(parts[1])})
+            lines.append(LineInput(sku=parts[0], quantity=int(parts[1])))
         if errors:
             raise forms.ValidationError(errors)
         return lines
@@ -189,13 +194,15 @@ class InspectForm(forms.Form):
                 self[f"condition_{sku}"],
             )
 
-    def counts(self) -> dict:
+    def inspection_lines(self) -> list[InspectionLine]:
+        """The counts entered, one per line of the return, as ``return_inspect`` takes them."""
         data = self.cleaned_data
-        return {
-            rl.order_line.product.sku: {
-                "sellable": data[f"sellable_{rl.order_line.product.sku}"],
-                "damaged": data[f"damaged_{rl.order_line.product.sku}"],
-                "condition": data.get(f"condition_{rl.order_line.product.sku}", ""),
-            }
-            for rl in self.return_lines
-        }
+        return [
+            InspectionLine(
+                sku=sku,
+                sellable=data[f"sellable_{sku}"],
+                damaged=data[f"damaged_{sku}"],
+                condition=data.get(f"condition_{sku}", ""),
+            )
+            for sku in (rl.order_line.product.sku for rl in self.return_lines)
+        ]

@@ -14,9 +14,10 @@ where it went, and the units are never available to an order.
 """
 
 import uuid
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, cast
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core import signing
@@ -26,15 +27,15 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from core.fsm import allowed_transitions
+from core.money import to_cents
 from core.numbers import RETURN_NUMBER
-from core.validation import is_positive_int, is_whole_number
 from inventory.models import Warehouse
 from inventory.services import stock_levels_ensure, stock_restock, stock_scrap
 from inventory.skus import products_by_sku, sku_key
 from orders import events
 from orders.exceptions import OrderValidationError, TransitionNotAllowedNow
 from orders.locks import order_for_update, stock_arrival_lock
-from orders.models import EventType, Order, OrderLine
+from orders.models import EventType, Order, OrderEvent, OrderLine
 from orders.services import (
     AddressInput,
     CustomerInput,
@@ -45,6 +46,7 @@ from orders.services import (
     order_place,
 )
 
+from .inputs import InspectionLine, ReturnLineInput
 from .models import (
     Disposition,
     Refund,
@@ -58,7 +60,6 @@ from .models import (
 )
 from .selectors import claimed_quantities, return_default_warehouse, return_window_closes_at
 
-CENT = Decimal("0.01")
 MAX_NOTE = 500
 
 
@@ -84,11 +85,11 @@ def _history(
     order: Order,
     return_request: ReturnRequest,
     type: str,
-    user,
+    user: User | AnonymousUser | None,
     message: str,
     from_status: str = "",
     **extra: object,
-):
+) -> OrderEvent:
     """Write the order's history: details carry the return number, its status and the
     customer-facing text (``message``) that e-mails are made of."""
     event = events.event_build(
@@ -119,8 +120,20 @@ def _approval_message(return_request: ReturnRequest) -> str:
 
 
 # --- opening a return -------------------------------------------------------------------------
-def _parse_lines(lines, errors: dict) -> list[tuple[int, str, int, str, str]]:
-    if not isinstance(lines, list | tuple) or not lines:
+class _ParsedLine(NamedTuple):
+    """A line of a new return that passed the checks of its own (SKU stripped, note stripped)."""
+
+    position: int
+    sku: str
+    quantity: int
+    reason: str
+    note: str
+
+
+def _parse_lines(
+    lines: Sequence[ReturnLineInput], errors: dict[str, list[str]]
+) -> list[_ParsedLine]:
+    if not lines:
         errors["lines"] = ["A return needs at least one line with a SKU, a quantity and a reason."]
         return []
     problems: list[str] = []
@@ -128,29 +141,27 @@ def _parse_lines(lines, errors: dict) -> list[tuple[int, str, int, str, str]]:
     seen: dict[str, int] = {}
     reasons = ", ".join(ReturnReason.values)
     for position, line in enumerate(lines, start=1):
-        if not isinstance(line, dict):
+        if line.unreadable:
             problems.append(f"Line {position}: give an object with sku, quantity and reason.")
             continue
-        sku = line.get("sku")
-        if not isinstance(sku, str) or not sku.strip():
+        sku = line.sku.strip()
+        if not sku:
             problems.append(f"Line {position}: the SKU is missing.")
             continue
-        sku = sku.strip()
         label = f"Line {position} ({sku})"
         ok = True
-        quantity = line.get("quantity")
-        if not is_positive_int(quantity):
-            problems.append(f"{label}: quantity must be a positive whole number, not {quantity!r}.")
+        if line.quantity_given or line.quantity < 1:
+            given = line.quantity_given or repr(line.quantity)
+            problems.append(f"{label}: quantity must be a positive whole number, not {given}.")
             ok = False
-        reason = line.get("reason")
-        if reason not in ReturnReason.values:
-            problems.append(f"{label}: reason must be one of {reasons}, not {reason!r}.")
+        if line.reason_given or line.reason not in ReturnReason.values:
+            given = line.reason_given or repr(line.reason)
+            problems.append(f"{label}: reason must be one of {reasons}, not {given}.")
             ok = False
-        note = line.get("note") or ""
-        if not isinstance(note, str):
+        if line.note_given:
             problems.append(f"{label}: the note must be text.")
             ok = False
-        elif len(note.strip()) > MAX_NOTE:
+        elif len(line.note.strip()) > MAX_NOTE:
             problems.append(f"{label}: the note is longer than {MAX_NOTE} characters.")
             ok = False
         if sku in seen:
@@ -161,7 +172,7 @@ def _parse_lines(lines, errors: dict) -> list[tuple[int, str, int, str, str]]:
             continue
         seen[sku] = position
         if ok:
-            parsed.append((position, sku, cast(int, quantity), cast(str, reason), note.strip()))
+            parsed.append(_ParsedLine(position, sku, line.quantity, line.reason, line.note.strip()))
     if problems:
         errors["lines"] = problems
     return parsed
@@ -170,14 +181,14 @@ def _parse_lines(lines, errors: dict) -> list[tuple[int, str, int, str, str]]:
 def return_request_create(
     *,
     order: Order,
-    lines: list[dict],
+    lines: Sequence[ReturnLineInput],
     user: User | AnonymousUser | None = None,
     source: str = ReturnSource.STAFF,
     override_reason: str = "",
 ) -> ReturnRequest:
     """Open a return for shipped units of ``order``.
 
-    ``lines``: ``[{"sku", "quantity", "reason", "note"?}]``. Raises ``OrderValidationError``
+    ``lines``: what comes back (``returns.inputs.ReturnLineInput``). Raises ``OrderValidationError``
     naming every problem (nothing is created): SKU not on the order, more than shipped minus
     already returned (open returns included), product not returnable, window closed. After the
     window only staff with ``returns.override_return_window`` may open it, giving a reason.
@@ -189,9 +200,6 @@ def return_request_create(
             f"Unknown source {source!r}; use one of {', '.join(ReturnSource.values)}."
         ]
     parsed = _parse_lines(lines, errors)
-    if not isinstance(override_reason, str):
-        errors["override_reason"] = ["The override reason must be text."]
-        override_reason = ""
     override_reason = override_reason.strip()
     if errors:
         raise OrderValidationError(errors)
@@ -256,7 +264,7 @@ def return_request_create(
         if errors:
             raise OrderValidationError(errors)
 
-        return_request = ReturnRequest(
+        return_request: ReturnRequest = ReturnRequest(
             number=RETURN_NUMBER.placeholder(uuid.uuid4().hex),
             order=order,
             source=source,
@@ -318,9 +326,9 @@ def _step(
     transition: str,
     action: str,
     fields: list[str],
-    message,
-    user,
-    **arguments,
+    message: Callable[[ReturnRequest], str],
+    user: User | AnonymousUser | None,
+    **arguments: object,
 ) -> ReturnRequest:
     """One plain step of a return: lock (order, then return), check the transition is allowed
     now, apply it, save ``fields``, and write the customer-facing ``message`` (a function of the
@@ -360,7 +368,7 @@ def return_approve(
 def return_reject(
     *, return_request: ReturnRequest, reason: str, user: User | AnonymousUser | None = None
 ) -> ReturnRequest:
-    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    reason = reason.strip()
     if not reason:
         raise OrderValidationError({"reason": ["Give the reason for rejecting the return."]})
     return _step(
@@ -379,7 +387,7 @@ def return_cancel(
 ) -> ReturnRequest:
     """Withdraw a return that has not arrived yet (the customer keeps the goods), or that
     arrived holding none of its items (nothing to inspect, see ``NOTHING_RECEIVED``)."""
-    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    reason = reason.strip()
     return _step(
         return_request,
         transition="cancel",
@@ -407,28 +415,36 @@ def return_receive(
     )
 
 
-def _parse_inspection(lines, return_lines: list[ReturnLine], errors: dict) -> dict:
-    if not isinstance(lines, dict) or not lines:
+def _parse_inspection(
+    lines: Sequence[InspectionLine], return_lines: list[ReturnLine], errors: dict[str, list[str]]
+) -> dict[str, InspectionLine]:
+    """The counts by SKU (condition stripped), every problem noted in ``errors["lines"]``."""
+    if not lines:
         errors["lines"] = [
             'Give the counts per SKU: {"SKU": {"sellable": n, "damaged": n}} for every line.'
         ]
         return {}
     by_sku = {line.order_line.product.sku: line for line in return_lines}
     problems: list[str] = []
-    counts: dict[str, tuple[int, int, str]] = {}
-    for sku, entry in lines.items():
+    counts: dict[str, InspectionLine] = {}
+    given: set[str] = set()
+    for line in lines:
+        sku = line.sku
+        if sku in given:
+            problems.append(f"{sku}: the counts are given twice; give each SKU once.")
+            continue
+        given.add(sku)
         if sku not in by_sku:
             problems.append(f"SKU {sku} is not on this return.")
             continue
-        if not isinstance(entry, dict):
+        if line.unreadable:
             problems.append(f"{sku}: give an object with sellable and damaged counts.")
             continue
-        sellable, damaged = entry.get("sellable", 0), entry.get("damaged", 0)
-        condition = entry.get("condition") or ""
-        if not is_whole_number(sellable, minimum=0) or not is_whole_number(damaged, minimum=0):
+        sellable, damaged = line.sellable, line.damaged
+        if line.sellable_given or line.damaged_given or sellable < 0 or damaged < 0:
             problems.append(f"{sku}: sellable and damaged must be whole numbers of 0 or more.")
             continue
-        if not isinstance(condition, str) or len(condition) > MAX_NOTE:
+        if line.condition_given or len(line.condition) > MAX_NOTE:
             problems.append(f"{sku}: the condition must be text of at most {MAX_NOTE} characters.")
             continue
         requested = by_sku[sku].quantity
@@ -438,11 +454,11 @@ def _parse_inspection(lines, return_lines: list[ReturnLine], errors: dict) -> di
                 "units on the return."
             )
             continue
-        counts[sku] = (sellable, damaged, condition.strip())
+        counts[sku] = replace(line, condition=line.condition.strip())
     for sku in by_sku:
-        if sku not in lines:
+        if sku not in given:
             problems.append(f"{sku}: give the sellable and damaged counts (0 if not received).")
-    if not problems and not any(sellable + damaged for sellable, damaged, _c in counts.values()):
+    if not problems and not any(line.sellable + line.damaged for line in counts.values()):
         problems.append(NOTHING_RECEIVED)
     if problems:
         errors["lines"] = problems
@@ -460,20 +476,21 @@ NOTHING_RECEIVED = (
 def return_inspect(
     *,
     return_request: ReturnRequest,
-    lines: dict,
+    lines: Sequence[InspectionLine],
     warehouse: Warehouse | None = None,
     user: User | AnonymousUser | None = None,
 ) -> ReturnRequest:
-    """Count the returned goods line by line: ``{sku: {"sellable": n, "damaged": n,
-    "condition"?: text}}``. Sellable units go back on the shelf of ``warehouse`` (ledger kind
-    ``return_restock``; by default the one the goods were shipped from) and fill that product's
-    backorders in the same transaction; damaged units are recorded on the line and never
-    become available. Every unit received is sellable or damaged; units not sent back are
-    missing; an inspection that counts nothing at all is refused (``NOTHING_RECEIVED``)."""
+    """Count the returned goods line by line (``returns.inputs.InspectionLine``: one per SKU of
+    the return, sellable and damaged units and the condition seen). Sellable units go back on
+    the shelf of ``warehouse`` (ledger kind ``return_restock``; by default the one the goods
+    were shipped from) and fill that product's backorders in the same transaction; damaged
+    units are recorded on the line and never become available. Every unit received is sellable
+    or damaged; units not sent back are missing; an inspection that counts nothing at all is
+    refused (``NOTHING_RECEIVED``)."""
     errors: dict[str, list[str]] = {}
     if warehouse is None:
         warehouse = return_default_warehouse(return_request=return_request)
-    if not isinstance(warehouse, Warehouse):
+    if warehouse is None:
         errors["warehouse"] = ["Choose the warehouse that received the goods."]
     elif not warehouse.is_active:
         errors["warehouse"] = [f"Warehouse {warehouse.code} is not active."]
@@ -485,17 +502,17 @@ def return_inspect(
         counts = _parse_inspection(lines, return_lines, errors)
         if errors:
             raise OrderValidationError(errors)
-        assert isinstance(warehouse, Warehouse)  # checked above: errors otherwise
+        assert warehouse is not None  # checked above: errors otherwise
 
         restock = {
-            line.order_line.product: counts[line.order_line.product.sku][0]
+            line.order_line.product: counts[line.order_line.product.sku].sellable
             for line in return_lines
-            if counts[line.order_line.product.sku][0] > 0
+            if counts[line.order_line.product.sku].sellable > 0
         }
         scrap = {
-            line.order_line.product: counts[line.order_line.product.sku][1]
+            line.order_line.product: counts[line.order_line.product.sku].damaged
             for line in return_lines
-            if counts[line.order_line.product.sku][1] > 0
+            if counts[line.order_line.product.sku].damaged > 0
         }
         if scrap:
             stock_levels_ensure(warehouse=warehouse, products=scrap)
@@ -533,9 +550,10 @@ def return_inspect(
 
         summary = []
         for line in return_lines:
-            sellable, damaged, condition = counts[line.order_line.product.sku]
+            counted = counts[line.order_line.product.sku]
+            sellable, damaged = counted.sellable, counted.damaged
             line.quantity_sellable, line.quantity_damaged = sellable, damaged
-            line.condition = condition
+            line.condition = counted.condition
             if sellable and damaged:
                 line.disposition = Disposition.PARTLY_RESTOCKED
             elif sellable:
@@ -629,10 +647,11 @@ def refund_amounts(
         amount = line.quantity_received * line.order_line.unit_price
         gross += amount
         if policy.fee_applies(line.reason):
-            fee += (amount * policy.restocking_fee_percent / 100).quantize(
-                CENT, rounding=ROUND_HALF_UP
-            )
-    return (gross - fee).quantize(CENT), fee.quantize(CENT)
+            fee += to_cents(amount * policy.restocking_fee_percent / 100, rounding=ROUND_HALF_UP)
+    return (
+        to_cents(gross - fee, rounding=ROUND_HALF_EVEN),
+        to_cents(fee, rounding=ROUND_HALF_EVEN),
+    )
 
 
 def return_refund(
@@ -645,7 +664,7 @@ def return_refund(
     errors = {}
     if method not in RefundMethod.values:
         errors["method"] = [f"Refund method must be one of {', '.join(RefundMethod.values)}."]
-    if not isinstance(reference, str) or len(reference.strip()) > 100:
+    if len(reference.strip()) > 100:
         errors["reference"] = ["The refund reference must be text of at most 100 characters."]
     if errors:
         raise OrderValidationError(errors)
@@ -715,18 +734,18 @@ class ExchangeCheck:
 
 
 def _exchange_check(
-    *, order: Order, return_lines: list[ReturnLine], lines: list[dict]
+    *, order: Order, return_lines: list[ReturnLine], lines: Sequence[LineInput]
 ) -> ExchangeCheck:
     """Value both sides: the units accepted at the price paid; a replacement at the price paid
     for the same product on this return (like for like), otherwise at its catalogue price."""
     paid = {rl.order_line.product_id: rl.order_line.unit_price for rl in return_lines}
-    products = products_by_sku(str(line.get("sku", "")) for line in lines)  # any case
+    products = products_by_sku(line.sku for line in lines)  # any case
     errors = []
     value_sent = Decimal("0")
     for line in lines:
-        product = products.get(sku_key(str(line.get("sku", ""))))
+        product = products.get(sku_key(line.sku))
         if product is None:
-            errors.append(f"Unknown SKU {line.get('sku')!r}.")
+            errors.append(f"Unknown SKU {line.sku!r}.")
             continue
         if product.pk in paid:
             price = paid[product.pk]
@@ -738,17 +757,20 @@ def _exchange_check(
             continue
         else:
             price = product.unit_price
-        value_sent += price * line["quantity"]
+        value_sent += price * line.quantity
     if errors:
         raise OrderValidationError({"lines": errors})
     return ExchangeCheck(
         units_accepted=sum(rl.quantity_received for rl in return_lines),
-        units_sent=sum(line["quantity"] for line in lines),
-        value_returned=sum(
-            (rl.quantity_received * rl.order_line.unit_price for rl in return_lines),
-            Decimal("0"),
-        ).quantize(CENT),
-        value_sent=value_sent.quantize(CENT),
+        units_sent=sum(line.quantity for line in lines),
+        value_returned=to_cents(
+            sum(
+                (rl.quantity_received * rl.order_line.unit_price for rl in return_lines),
+                Decimal("0"),
+            ),
+            rounding=ROUND_HALF_EVEN,
+        ),
+        value_sent=to_cents(value_sent, rounding=ROUND_HALF_EVEN),
         currency=order.currency,
     )
 
@@ -799,12 +821,12 @@ def return_exchange(
     *,
     return_request: ReturnRequest,
     user: User | AnonymousUser | None = None,
-    lines: list[dict] | None = None,
+    lines: Sequence[LineInput] | None = None,
     price_difference: Decimal | None = None,
     difference_reason: str = "",
 ) -> Order:
     """Send replacements: a new order priced 0 on the original channel, to the original customer
-    and address, for the units received (or ``lines`` [{"sku", "quantity"}], e.g. another size),
+    and address, for the units received (or ``lines``, SKUs and quantities, e.g. another size),
     allocated (or backordered) like any order.
 
     Explicit lines replace at most the units accepted back, within the value returned (units at
@@ -814,14 +836,14 @@ def return_exchange(
     ``OrderValidationError`` and change nothing."""
     if price_difference is not None:
         try:
-            price_difference = Decimal(str(price_difference)).quantize(CENT)
+            price_difference = to_cents(price_difference, rounding=ROUND_HALF_EVEN)
         except ArithmeticError:
             raise OrderValidationError(
                 {"price_difference": ["The price difference must be an amount, e.g. 12.50."]}
             ) from None
         if price_difference == 0:
             price_difference = None
-    difference_reason = (difference_reason or "").strip()
+    difference_reason = difference_reason.strip()
     if len(difference_reason) > 255:
         raise OrderValidationError(
             {"difference_reason": ["The reason must be at most 255 characters."]}
@@ -837,7 +859,7 @@ def return_exchange(
             )
         if lines is None:
             lines = [
-                {"sku": rl.order_line.product.sku, "quantity": rl.quantity_received}
+                LineInput(sku=rl.order_line.product.sku, quantity=rl.quantity_received)
                 for rl in return_lines
                 if rl.quantity_received > 0
             ]
@@ -869,7 +891,7 @@ def return_exchange(
                     postal_code=order.shipping_postal_code,
                     country=str(order.shipping_country),
                 ),
-                lines=[LineInput(sku=line["sku"], quantity=line["quantity"]) for line in lines],
+                lines=[LineInput(sku=line.sku, quantity=line.quantity) for line in lines],
                 notes=f"Replacement for return {return_request.number} of order {order.number}.",
                 free_of_charge=True,
             ),
@@ -877,7 +899,8 @@ def return_exchange(
         )
         if not order.channel.auto_confirm:
             order_confirm(order=replacement, user=user)
-        replacement = Order.objects.get(pk=replacement.pk)
+        placed: Order = Order.objects.get(pk=replacement.pk)  # fresh: confirmed, numbered
+        replacement = placed
         events.event_write(
             order=replacement,
             type=EventType.NOTE,
@@ -1001,4 +1024,5 @@ def order_from_customer_token(token: str) -> Order | None:
         )
     except signing.BadSignature:
         return None
-    return Order.objects.select_related("customer").filter(number=number).first()
+    order: Order | None = Order.objects.select_related("customer").filter(number=number).first()
+    return order

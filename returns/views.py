@@ -223,7 +223,7 @@ def return_action(request, number, action):
             if form.is_valid():
                 services.return_inspect(
                     return_request=return_request,
-                    lines=form.counts(),
+                    lines=form.inspection_lines(),
                     warehouse=form.cleaned_data["warehouse"],
                     user=request.user,
                 )

@@ -148,3 +148,25 @@ def place(
         ),
         user=user,
     )
+
+
+# --- returns with lines written as dicts --------------------------------------------------------
+# The returns services take typed lines (``returns.inputs``); the tests write them as the loose
+# dicts of a JSON body, read leniently (``*_from_json``) so that a line of the wrong type is still
+# named by the service in its own words. Same names and keywords as the services.
+def return_request_create(*, lines: object, **kwargs):
+    """``returns.services.return_request_create`` with ``lines`` as
+    ``[{"sku", "quantity", "reason", "note"?}]``."""
+    from returns.inputs import return_lines_from_json
+    from returns.services import return_request_create as create
+
+    return create(lines=return_lines_from_json(lines), **kwargs)
+
+
+def return_inspect(*, lines: object, **kwargs):
+    """``returns.services.return_inspect`` with ``lines`` as
+    ``{sku: {"sellable": n, "damaged": n, "condition"?: text}}``."""
+    from returns.inputs import inspection_from_json
+    from returns.services import return_inspect as inspect
+
+    return inspect(lines=inspection_from_json(lines), **kwargs)

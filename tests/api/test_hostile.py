@@ -130,13 +130,8 @@ class Write:
 @pytest.fixture
 def world(partner, api_staff, stocked, carrier_service, settings):
     """An open order (shipment pending) and a delivered one with a requested return."""
-    from returns.services import (
-        return_approve,
-        return_inspect,
-        return_receive,
-        return_request_create,
-    )
-    from tests.factories import place
+    from returns.services import return_approve, return_receive
+    from tests.factories import place, return_inspect, return_request_create
 
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,

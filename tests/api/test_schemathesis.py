@@ -55,8 +55,7 @@ def keep_test_connection():
 def _world() -> dict[str, str]:
     """A partner and a staff user with every permission (their tokens), stock, a carrier, and
     rows for every list: an open order (its shipment pending) and a delivered one with a return."""
-    from returns.services import return_request_create
-    from tests.factories import PartnerFactory, place
+    from tests.factories import PartnerFactory, place, return_request_create
 
     make_channels()
     partner = PartnerFactory(name="Acme Marketplace")

@@ -47,8 +47,15 @@ from fulfillment.services import (
 from orders.models import Order, OrderStatus
 from orders.services import order_line_cancel_backorder
 from reports import formatting, kpis
-from returns.services import return_cancel, return_request_create
-from tests.factories import ProductFactory, UserFactory, WarehouseFactory, place, receive
+from returns.services import return_cancel
+from tests.factories import (
+    ProductFactory,
+    UserFactory,
+    WarehouseFactory,
+    place,
+    receive,
+    return_request_create,
+)
 
 URL = "/dashboard/"
 DAY = datetime.timedelta(days=1)

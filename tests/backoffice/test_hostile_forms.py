@@ -38,7 +38,7 @@ def row_counts() -> dict[str, int]:
 def desk(db, admin_user, carrier_service):  # noqa: F811
     """A manager's browser, an allocated order (shipment pending) and a delivered order with a
     requested return."""
-    from returns.services import return_request_create
+    from tests.factories import return_request_create
 
     client = Client()
     client.force_login(admin_user)

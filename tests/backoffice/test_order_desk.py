@@ -283,7 +283,7 @@ def test_customer_page_shows_returns_and_ratings(
     client, clerk, leeds, orders, django_assert_max_num_queries
 ):
     from fulfillment.services import feedback_submit
-    from returns.services import return_request_create
+    from tests.factories import return_request_create
     from tests.returns.conftest import deliver, ship
 
     product = ProductFactory(sku="VASE")

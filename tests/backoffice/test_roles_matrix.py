@@ -27,6 +27,7 @@ from inventory.models import StockLevel
 from orders.models import OrderStatus
 from purchasing import services as purchasing_services
 from returns import services as returns_services
+from returns.inputs import ReturnLineInput
 from returns.models import ReturnSource
 from tests.factories import ProductFactory, UserFactory, WarehouseFactory, place, receive
 from tests.returns.conftest import deliver, ship
@@ -197,7 +198,7 @@ def world(db, settings):
     delivered = deliver(ship(place({mug: 1})))
     rma = returns_services.return_request_create(
         order=delivered,
-        lines=[{"sku": "MUG-BLUE", "quantity": 1, "reason": "changed_mind"}],
+        lines=[ReturnLineInput(sku="MUG-BLUE", quantity=1, reason="changed_mind")],
         source=ReturnSource.STAFF,
     )
     picking_order = place({mug: 1})

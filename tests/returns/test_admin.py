@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from returns.models import ReturnPolicy, ReturnRequest, ReturnStatus
 from returns.selectors import return_list
-from returns.services import return_request_create
+from tests.factories import return_request_create
 
 pytestmark = pytest.mark.django_db
 

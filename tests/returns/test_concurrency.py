@@ -2,9 +2,8 @@ import pytest
 
 from orders.exceptions import OrderValidationError
 from returns.models import ReturnLine, ReturnRequest
-from returns.services import return_request_create
 from tests.concurrency import run_together
-from tests.factories import place, receive
+from tests.factories import place, receive, return_request_create
 from tests.returns.conftest import deliver, ship
 
 

@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from orders.models import EventType, OrderEvent, OrderLine
 from returns.models import Refund, ReturnRequest, ReturnStatus
-from returns.services import return_inspect, return_receive, return_request_create
-from tests.factories import UserFactory
+from returns.services import return_receive
+from tests.factories import UserFactory, return_inspect, return_request_create
 
 from .conftest import fresh, stock
 

@@ -8,8 +8,9 @@ from inventory.models import MovementKind, StockMovement
 from orders.exceptions import TransitionNotAllowedNow
 from orders.models import EventType, OrderEvent, OrderLine
 from returns.models import Refund, ReturnRequest, ReturnStatus
-from returns.services import return_inspect, return_receive, return_refund, return_request_create
+from returns.services import return_receive, return_refund
 from tests.concurrency import run_together
+from tests.factories import return_inspect, return_request_create
 from tests.returns.conftest import assert_ledger_consistent, fresh, stock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -23,13 +23,18 @@ from returns.services import (
     return_cancel,
     return_close,
     return_exchange,
-    return_inspect,
     return_receive,
     return_refund,
     return_reject,
+)
+from tests.factories import (
+    UserFactory,
+    WarehouseFactory,
+    place,
+    receive,
+    return_inspect,
     return_request_create,
 )
-from tests.factories import UserFactory, WarehouseFactory, place, receive
 from tests.returns.conftest import (
     assert_ledger_consistent,
     days_ago,

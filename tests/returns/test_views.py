@@ -7,15 +7,15 @@ from django.urls import reverse
 
 from inventory.models import StockLevel
 from returns.models import ReturnRequest, ReturnStatus
-from returns.services import (
-    customer_return_url,
-    return_approve,
+from returns.services import customer_return_url, return_approve, return_receive, return_refund
+from tests.factories import (
+    UserFactory,
+    WarehouseFactory,
+    place,
+    receive,
     return_inspect,
-    return_receive,
-    return_refund,
     return_request_create,
 )
-from tests.factories import UserFactory, WarehouseFactory, place, receive
 from tests.returns.conftest import deliver, ship
 
 pytestmark = pytest.mark.django_db

@@ -16,6 +16,19 @@ def _crud(model: str, *actions: str) -> list[str]:
     return [f"{action}_{model}" for action in actions]
 
 
+# Suppliers, purchase orders and receiving against them (the purchasing pages and the admin).
+PURCHASING_DESK = [
+    *_crud("supplier", "view", "add", "change"),
+    *_crud("supplierproduct", "view", "add", "change"),
+    *_crud("purchaseorder", "view", "add", "change"),  # change: the expected date
+    "send_purchaseorder",
+    "receive_purchaseorder",
+    "close_purchaseorder",
+    "cancel_purchaseorder",
+    "view_purchaseorderline",
+    "view_purchaseorderevent",
+]
+
 ORDER_DESK = [
     "view_order",
     "add_order",
@@ -49,6 +62,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
             "view_stockmovement",  # the ledger
             "add_stockmovement",  # receive stock
         ],
+        "purchasing": PURCHASING_DESK,
         # They answer customers: they see shipments, parcels and ratings, but move nothing.
         "fulfillment": [
             "view_shipment",
@@ -120,6 +134,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
             "view_stockmovement",
             "add_stockmovement",
         ],
+        "purchasing": PURCHASING_DESK,
         "fulfillment": [
             *_crud("carrier", "view", "add", "change", "delete"),
             *_crud("carrierservice", "view", "add", "change", "delete"),

@@ -92,8 +92,15 @@ class SupplierProductForm(forms.Form):
         return product.sku
 
 
+class SupplierChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    """Suppliers by code, each with its lead time and currency (what the order defaults to)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.code} – {obj.name} ({obj.lead_time_days} days, {obj.currency})"
+
+
 class PurchaseOrderForm(forms.Form):
-    supplier = forms.ModelChoiceField(
+    supplier = SupplierChoiceField(
         queryset=Supplier.objects.filter(is_active=True), to_field_name="code"
     )
     warehouse = forms.ModelChoiceField(
@@ -110,14 +117,6 @@ class PurchaseOrderForm(forms.Form):
     notes = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=NOTES_MAX_LENGTH
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        supplier = self.fields["supplier"]
-        assert isinstance(supplier, forms.ModelChoiceField)
-        supplier.label_from_instance = (  # type: ignore[method-assign]
-            lambda s: f"{s.code} – {s.name} ({s.lead_time_days} days, {s.currency})"
-        )
 
 
 class PurchaseOrderLineForm(forms.Form):
@@ -161,8 +160,9 @@ class BasePurchaseOrderLineFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
         ]
 
     def add_service_errors(self, messages: list[str]) -> None:
+        errors = self.non_form_errors()  # the formset's own list, kept after clean()
         for message in messages:
-            self._non_form_errors.append(message)  # type: ignore[union-attr]
+            errors.append(message)
 
 
 PurchaseOrderLineFormSet = forms.formset_factory(

@@ -56,7 +56,7 @@ def purchase_order_list() -> QuerySet[PurchaseOrder]:
     order's currency) and ``outstanding`` units annotated."""
     money = DecimalField(max_digits=20, decimal_places=2)
     units = IntegerField()
-    return (
+    qs: QuerySet[PurchaseOrder] = (
         PurchaseOrder.objects.select_related("supplier", "warehouse")
         .annotate(
             total=Coalesce(
@@ -69,6 +69,7 @@ def purchase_order_list() -> QuerySet[PurchaseOrder]:
         )
         .order_by("-id")
     )
+    return qs
 
 
 def purchase_order_filter(

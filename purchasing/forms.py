@@ -111,7 +111,7 @@ class PurchaseOrderForm(forms.Form):
     expected_at = forms.DateField(
         label="Expected on",
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Empty: today + the longest lead time of the lines.",
     )
     notes = forms.CharField(
@@ -191,7 +191,7 @@ class PurchaseOrderFilterForm(forms.Form):
 
 class ExpectedDateForm(forms.Form):
     expected_at = forms.DateField(
-        label="New expected date", widget=forms.DateInput(attrs={"type": "date"})
+        label="New expected date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
 
 

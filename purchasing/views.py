@@ -202,14 +202,15 @@ def supplier_product_lookup(request: HttpRequest, code: str) -> JsonResponse:
 def purchase_order_list(request: HttpRequest) -> HttpResponse:
     form = PurchaseOrderFilterForm(request.GET or None)
     qs = selectors.purchase_order_list()
-    if form.is_bound and form.is_valid():
+    if form.is_bound:
+        form.is_valid()  # a bad value is shown as an error and ignored; the others filter
         data = form.cleaned_data
         qs = selectors.purchase_order_filter(
             qs,
-            status=data["status"],
-            supplier=data["supplier"],
-            warehouse=data["warehouse"],
-            sku=sku_key(data["sku"]),
+            status=data.get("status") or "",
+            supplier=data.get("supplier"),
+            warehouse=data.get("warehouse"),
+            sku=sku_key(data.get("sku") or ""),
         )
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()

@@ -273,6 +273,7 @@ def test_list_filters(client, clerk, acme, leeds, mug, tee):
     assert shown("?warehouse=YRK") == {b.number}
     assert shown("?sku=tee-m") == {b.number}
     assert shown("?supplier=ACME&sku=MUG-BLUE") == {a.number}
+    assert shown("?status=nonsense&warehouse=YRK") == {b.number}  # the bad value is ignored
     html = client.get(url).content.decode()
     assert "14.00 GBP" in html  # 4 × 3.50
     assert client.get(url + "?status=nonsense&page=xyz").status_code == 200

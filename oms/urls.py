@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v1/", include("oms.api_urls")),
     path("fulfillment/", include("fulfillment.urls")),
     path("returns/", include("returns.urls")),
+    path("purchasing/", include("purchasing.urls")),
     path("dashboard/", include("reports.urls")),
     path("data/", include("dataio.urls")),
 ]

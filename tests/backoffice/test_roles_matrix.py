@@ -40,6 +40,7 @@ STAFF = {P, W, M, S}
 DESK = {P, M, S}  # the order desk's pages and actions
 FLOOR = {W, M, S}  # the warehouse floor's actions
 BOSS = {M, S}
+BUYERS = {P, M, S}  # suppliers, purchase orders, receiving against them
 EVERYONE = set(ROLES)
 
 START_PAGE = {P: "/orders/", W: "/fulfillment/shipments/", M: "/dashboard/", S: "/dashboard/"}
@@ -78,6 +79,18 @@ def pages(w) -> list[tuple[str, tuple, set, int]]:
         ("imports:upload", ("stock",), DESK, 200),
         ("imports:upload", ("products",), BOSS, 200),
         ("imports:preview", ("stock", "no-such-upload"), DESK, 302),
+        ("purchasing:orders", (), BUYERS, 200),
+        ("purchasing:order_create", (), BUYERS, 200),
+        ("purchasing:order", (w["po_sent"].number,), BUYERS, 200),
+        ("purchasing:order", (w["po_draft"].number,), BUYERS, 200),
+        ("purchasing:receive", (w["po_sent"].number,), BUYERS, 200),
+        ("purchasing:suppliers", (), BUYERS, 200),
+        ("purchasing:supplier_create", (), BUYERS, 200),
+        ("purchasing:supplier", ("ACME",), BUYERS, 200),
+        ("purchasing:supplier_edit", ("ACME",), BUYERS, 200),
+        ("purchasing:supplier_product_add", ("ACME",), BUYERS, 200),
+        ("purchasing:supplier_product_edit", ("ACME", "MUG-BLUE"), BUYERS, 200),
+        ("purchasing:supplier_product_lookup", ("ACME",), BUYERS, 200),
     ]
 
 
@@ -119,6 +132,14 @@ def actions(w) -> list[tuple[str, tuple, dict, set]]:
         ("stock_count", (w["level"].pk,), {}, DESK),
         ("replenishment", (), {}, DESK),
         ("imports:upload", ("stock",), {}, DESK),
+        ("purchasing:order_action", (w["po_draft"].number, "send"), {}, BUYERS),
+        ("purchasing:order_expected_date", (w["po_sent"].number,), {}, BUYERS),
+        ("purchasing:receive", (w["po_sent"].number,), {}, BUYERS),
+        ("purchasing:order_create", (), {}, BUYERS),
+        ("purchasing:supplier_create", (), {}, BUYERS),
+        ("purchasing:supplier_edit", ("ACME",), {}, BUYERS),
+        ("purchasing:supplier_product_add", ("ACME",), {}, BUYERS),
+        ("purchasing:supplier_product_edit", ("ACME", "MUG-BLUE"), {}, BUYERS),
     ]
 
 
@@ -207,16 +228,17 @@ def world(db, settings):
     pending = place({mug: 1})
     backordered = place({mug: 5})
     assert backordered.status == OrderStatus.BACKORDERED
-    supplier = purchasing_services.supplier_create(
-        code="ACME", name="Acme Supplies", email="po@acme.test"
-    )
+    acme = purchasing_services.supplier_create(code="ACME", name="Acme", email="po@acme.test")
     purchasing_services.supplier_product_upsert(
-        supplier=supplier, product=mug, unit_cost=Decimal("3.00")
+        supplier=acme, product=mug, unit_cost=Decimal("3.50")
     )
-    purchase_order = purchasing_services.purchase_order_create(
-        supplier="ACME",
-        warehouse="LDS",
-        lines=[purchasing_services.PurchaseOrderLineInput(sku="MUG-BLUE", quantity=10)],
+    po_lines = [purchasing_services.PurchaseOrderLineInput(sku="MUG-BLUE", quantity=10)]
+    po_sent = purchasing_services.purchase_order_create(
+        supplier="ACME", warehouse="LDS", lines=po_lines
+    ).purchase_order
+    purchasing_services.purchase_order_send(purchase_order=po_sent)
+    po_draft = purchasing_services.purchase_order_create(
+        supplier="ACME", warehouse="LDS", lines=po_lines
     ).purchase_order
     users = {role: UserFactory(username=role.replace(" ", "-"), is_staff=True) for role in GROUP_OF}
     for role, user in users.items():
@@ -233,8 +255,10 @@ def world(db, settings):
         "shipment": Shipment.objects.get(pk=shipment.pk),
         "pick_list": pick_list,
         "rma": rma,
-        "purchase_order": purchase_order,
+        "purchase_order": po_draft,
         "level": StockLevel.objects.get(product=mug, warehouse=leeds),
+        "po_sent": po_sent,
+        "po_draft": po_draft,
     }
 
 
@@ -426,6 +450,12 @@ def test_no_link_or_button_leads_to_a_403(world, role):
         reverse("returns:detail", args=[w["rma"].number]),
         reverse("inventory:stock"),
     ]
+    if role in BUYERS:
+        start += [
+            reverse("purchasing:order", args=[w["po_sent"].number]),
+            reverse("purchasing:order", args=[w["po_draft"].number]),
+            reverse("purchasing:supplier", args=["ACME"]),
+        ]
     seen: set[str] = set()
     posted: set[str] = set()
     frontier = [(url, 0) for url in start]
@@ -472,6 +502,13 @@ def test_create_pick_list_is_offered_only_to_roles_that_may_pick(world):
     shown = browser(world, P).get(url).content.decode()
     assert "Create pick list" not in shown
     assert reverse("fulfillment:picklist_create") not in shown
+
+
+def test_purchasing_link_only_for_roles_that_may_buy(world):
+    link = f'href="{reverse("purchasing:orders")}"'
+    assert link in browser(world, P).get("/orders/").content.decode()
+    assert link in browser(world, M).get("/orders/").content.decode()
+    assert link not in browser(world, W).get("/orders/").content.decode()
 
 
 def test_dashboard_link_only_for_managers(world):

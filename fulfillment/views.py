@@ -255,33 +255,40 @@ def shipment_packing_slip(request, number):
 
 
 # --- carrier tracking webhook ---------------------------------------------------------------------
-def _json_error(http_status: int, detail: str, **extra) -> JsonResponse:
-    return JsonResponse({"detail": detail, **extra}, status=http_status)
+def _json_error(http_status: int, code: str, detail: str, **extra) -> JsonResponse:
+    """The API's error shape: a stable ``code`` next to the message (core/errors.py)."""
+    return JsonResponse({"code": code, "detail": detail, **extra}, status=http_status)
+
+
+def _json_invalid(errors: dict) -> JsonResponse:
+    return JsonResponse({"code": "invalid", **errors}, status=400)
 
 
 @csrf_exempt
 def tracking_webhook(request):
     """POST {"tracking_number", "status": "delivered", "occurred_at"} with X-Carrier-Secret."""
     if request.method != "POST":
-        response = _json_error(405, "Use POST.")
+        response = _json_error(405, "method_not_allowed", "Use POST.")
         response["Allow"] = "POST"
         return response
     secret = settings.OMS_CARRIER_WEBHOOK_SECRET
     given = request.headers.get("X-Carrier-Secret", "")
     if not secret or not given or not hmac.compare_digest(given.encode(), secret.encode()):
-        return _json_error(401, "Missing or wrong X-Carrier-Secret header.")
+        return _json_error(401, "not_authenticated", "Missing or wrong X-Carrier-Secret header.")
     try:
         payload = json.loads(request.body or b"")
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return _json_error(400, "The body must be a JSON object.")
+        return _json_error(400, "parse_error", "The body must be a JSON object.")
     if not isinstance(payload, dict):
-        return _json_error(400, "The body must be a JSON object.")
+        return _json_error(400, "parse_error", "The body must be a JSON object.")
     # The API's rule for hostile text (NUL, lone surrogates, huge numbers, deep nesting).
     problems, too_deep = find_problems(payload, max_depth=JSON_MAX_DEPTH)
     if too_deep:
-        return _json_error(400, f"The JSON nests more than {JSON_MAX_DEPTH} levels deep.")
+        return _json_error(
+            400, "parse_error", f"The JSON nests more than {JSON_MAX_DEPTH} levels deep."
+        )
     if problems:
-        return JsonResponse(problems, status=400)
+        return _json_invalid(problems)
     errors = {}
     occurred_at = None
     raw = payload.get("occurred_at")
@@ -302,7 +309,7 @@ def tracking_webhook(request):
             "'delivered'."
         ]
     if errors:
-        return JsonResponse(errors, status=400)
+        return _json_invalid(errors)
     try:
         result = services.tracking_update(
             update=services.DeliveryUpdate(
@@ -310,11 +317,11 @@ def tracking_webhook(request):
             )
         )
     except ShipmentValidationError as exc:
-        return JsonResponse(exc.errors, status=400)
+        return _json_invalid(exc.errors)
     except ShipmentNotFound as exc:
-        return _json_error(404, exc.message)
+        return _json_error(404, "not_found", exc.message)
     except TransitionNotAllowedNow as exc:
-        return _json_error(409, exc.message, status=exc.status)
+        return _json_error(409, "not_allowed_now", exc.message, status=exc.status)
     shipment = result.shipment
     return JsonResponse(
         {

@@ -154,11 +154,11 @@ class Suggestion:
 
 
 def demand_days() -> int:
-    return max(1, int(getattr(settings, "OMS_REPLENISHMENT_DEMAND_DAYS", 28)))
+    return max(1, settings.OMS_REPLENISHMENT_DEMAND_DAYS)
 
 
 def safety_days() -> int:
-    return max(0, int(getattr(settings, "OMS_REPLENISHMENT_SAFETY_DAYS", 7)))
+    return max(0, settings.OMS_REPLENISHMENT_SAFETY_DAYS)
 
 
 def computed_reorder_point(*, demand_units: int, demand_days: int, lead_time_days: int) -> int:

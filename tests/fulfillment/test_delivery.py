@@ -91,14 +91,19 @@ def test_tracking_refuses_everything_when_no_secret_is_configured(client, shippe
         HTTP_X_CARRIER_SECRET="",
     )
     assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
 
 
 def test_tracking_bad_input_gets_clear_errors(client, shipped):
     assert post_tracking(client, "not json").status_code == 400
-    assert post_tracking(client, "[1, 2]").json() == {"detail": "The body must be a JSON object."}
+    assert post_tracking(client, "[1, 2]").json() == {
+        "code": "parse_error",
+        "detail": "The body must be a JSON object.",
+    }
     response = post_tracking(client, {"status": "lost", "occurred_at": "yesterday"})
     assert response.status_code == 400
-    assert set(response.json()) == {"tracking_number", "status", "occurred_at"}
+    assert set(response.json()) == {"code", "tracking_number", "status", "occurred_at"}
+    assert response.json()["code"] == "invalid"
     assert "'delivered'" in response.json()["status"][0]
     future = (timezone.now() + datetime.timedelta(days=2)).isoformat()
     response = post_tracking(
@@ -115,8 +120,11 @@ def test_tracking_bad_input_gets_clear_errors(client, shipped):
     assert "before the parcel was shipped" in response.json()["occurred_at"][0]
     response = post_tracking(client, {"tracking_number": "NOPE-1", "status": "delivered"})
     assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
     assert "NOPE-1" in response.json()["detail"]
-    assert client.get("/fulfillment/tracking/").status_code == 405
+    wrong_method = client.get("/fulfillment/tracking/")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["code"] == "method_not_allowed"
 
 
 def test_tracking_of_a_parcel_not_shipped_yet_is_a_conflict(client, stocked, mug, carriers):
@@ -128,6 +136,7 @@ def test_tracking_of_a_parcel_not_shipped_yet_is_a_conflict(client, stocked, mug
     Shipment.objects.filter(pk=shipment.pk).update(tracking_number="PRE-0001")
     response = post_tracking(client, {"tracking_number": "PRE-0001", "status": "delivered"})
     assert response.status_code == 409
+    assert response.json()["code"] == "not_allowed_now"
     assert response.json()["status"] == "packed"
 
 

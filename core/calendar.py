@@ -15,9 +15,12 @@ def add_business_days(start: datetime.date, days: int) -> datetime.date:
     """The ``days``-th business day after ``start`` (``start`` itself not counted). With
     ``days`` = 0 (or less) ``start`` is returned unchanged, even on a weekend.
 
-    Friday + 1 = Monday; Saturday + 1 = Monday; Wednesday + 3 = Monday."""
+    Friday + 1 = Monday; Saturday + 1 = Monday; Wednesday + 3 = Monday. A count that would
+    run past the calendar's last day stops there (bad data must not make callers fail)."""
     day = start
     while days > 0:
+        if day == datetime.date.max:
+            return day
         day += datetime.timedelta(days=1)
         if is_business_day(day):
             days -= 1

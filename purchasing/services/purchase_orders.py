@@ -30,6 +30,7 @@ from ..models import (
 )
 from ..signals import expected_arrivals_changed
 from .common import refuse, sync
+from .suppliers import MAX_LEAD_TIME_DAYS
 
 MAX_LINE_QUANTITY = 1_000_000
 NOTES_MAX_LENGTH = 2000
@@ -159,8 +160,14 @@ def _lines(
 
 
 def _expected_at_problem(value: datetime.date) -> str | None:
-    if value < timezone.localdate():
+    today = timezone.localdate()
+    if value < today:
         return f"The expected date {value.isoformat()} is in the past."
+    if value > today + datetime.timedelta(days=MAX_LEAD_TIME_DAYS):
+        return (
+            f"The expected date {value.isoformat()} is more than {MAX_LEAD_TIME_DAYS} days "
+            "away; check the year."
+        )
     return None
 
 

@@ -294,3 +294,34 @@ def test_schema_documents_the_purchasing_endpoints(clerk):
     ):
         assert path in paths, path
     assert "409" in paths["/api/v1/purchase-orders/{number}/receive/"]["post"]["responses"]
+
+
+def test_an_expected_date_years_away_is_refused_and_placement_keeps_working(
+    clerk, supplier, warehouse, mug
+):
+    """A mistyped year (9999) used to be accepted, then made every estimate of the waiting
+    backorders overflow the calendar: sending the PO and placing orders for its SKUs failed."""
+    waiting = place({mug: 3})
+    response = clerk.post(
+        "/api/v1/purchase-orders/",
+        {
+            "supplier": "ACME",
+            "warehouse": "LDS",
+            "expected_at": "9999-12-30",
+            "lines": [{"sku": "MUG-BLUE", "quantity": 5}],
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert "check the year" in response.json()["expected_at"][0]
+    assert not PurchaseOrder.objects.exists()
+    assert place({mug: 2}).pk != waiting.pk  # placement is unaffected
+
+
+def test_the_calendar_stops_at_its_last_day():
+    from core.calendar import add_business_days
+
+    last = datetime.date.max
+    assert add_business_days(last - datetime.timedelta(days=3), 10) == last
+    assert add_business_days(datetime.date(2026, 11, 27), 1) == datetime.date(2026, 11, 30)

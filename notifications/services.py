@@ -140,19 +140,20 @@ def _claim(message_id: int, *, force_due: bool) -> tuple[OutboxMessage | None, s
     return message, token
 
 
-def _rendered(message: OutboxMessage) -> dict[str, str]:
-    """Render the message the first time it is sent. The text is kept on the row by the UPDATE
-    that records the attempt (a retry sends the same text; the admin shows it): the fields to
-    write, or nothing when the row already holds its text."""
+def _rendered(message: OutboxMessage, token: str) -> None:
+    """Render the message the first time it is sent and keep the text on the row (a retry
+    sends the same text; the admin shows it)."""
     if message.body_text:
-        return {}
+        return
     text = render(message)
     message.subject, message.body_text, message.body_html = (
         text.subject,
         text.body_text,
         text.body_html,
     )
-    return {"subject": text.subject, "body_text": text.body_text, "body_html": text.body_html}
+    OutboxMessage.objects.filter(pk=message.pk, claim_token=token).update(
+        subject=text.subject, body_text=text.body_text, body_html=text.body_html
+    )
 
 
 def outbox_send(*, message_id: int) -> str:
@@ -164,9 +165,8 @@ def outbox_send(*, message_id: int) -> str:
     started = time.monotonic()
     status_code = None
     error = ""
-    text: dict[str, str] = {}
     try:
-        text = _rendered(message)
+        _rendered(message, token)
         if message.kind == OutboxKind.WEBHOOK:
             status_code = _deliver_webhook(message)
         else:
@@ -178,9 +178,7 @@ def outbox_send(*, message_id: int) -> str:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         status_code = getattr(exc, "status_code", None)
     duration = int((time.monotonic() - started) * 1000)
-    return _record(
-        message, token, error=error, status_code=status_code, duration=duration, text=text
-    )
+    return _record(message, token, error=error, status_code=status_code, duration=duration)
 
 
 def _attempt(message: OutboxMessage, *, error: str, status_code: int | None, duration: int) -> None:
@@ -207,13 +205,7 @@ def _give_up(message: OutboxMessage, token: str, *, error: str, duration: int) -
 
 
 def _record(
-    message: OutboxMessage,
-    token: str,
-    *,
-    error: str,
-    status_code: int | None,
-    duration: int,
-    text: dict[str, str],
+    message: OutboxMessage, token: str, *, error: str, status_code: int | None, duration: int
 ) -> str:
     # The error text may quote a partner's response (its status line, a Location header):
     # PostgreSQL refuses NUL in text, and the attempt must be recorded whatever it said.
@@ -225,9 +217,7 @@ def _record(
             pk=message.pk, status=OutboxStatus.SENDING, claim_token=token
         )
         if not error:
-            mine.update(
-                status=OutboxStatus.SENT, sent_at=now, last_error="", updated_at=now, **text
-            )
+            mine.update(status=OutboxStatus.SENT, sent_at=now, last_error="", updated_at=now)
             return "sent"
         if message.attempts < _max_attempts():
             mine.update(
@@ -236,10 +226,9 @@ def _record(
                 next_attempt_at=now + _backoff(message.attempts),
                 claim_token="",
                 updated_at=now,
-                **text,
             )
             return "retry"
-        if mine.update(status=OutboxStatus.FAILED, last_error=error, updated_at=now, **text):
+        if mine.update(status=OutboxStatus.FAILED, last_error=error, updated_at=now):
             _alert_failed(message, error)
         return "failed"
 

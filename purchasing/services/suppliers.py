@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from core.validation import is_whole_number
 from inventory.models import Product
@@ -62,17 +62,22 @@ def supplier_create(
     _lead_time(lead_time_days, "lead_time_days", errors)
     if errors:
         raise PurchasingValidationError(errors)
-    with transaction.atomic():
-        return Supplier.objects.create(
-            code=code,
-            name=name.strip(),
-            email=email.strip(),
-            currency=currency,
-            lead_time_days=lead_time_days,
-            address=address,
-            notes=notes,
-            is_active=is_active,
-        )
+    try:
+        with transaction.atomic():
+            return Supplier.objects.create(
+                code=code,
+                name=name.strip(),
+                email=email.strip(),
+                currency=currency,
+                lead_time_days=lead_time_days,
+                address=address,
+                notes=notes,
+                is_active=is_active,
+            )
+    except IntegrityError:  # the same code created by someone else a moment ago
+        raise PurchasingValidationError(
+            {"code": [f"A supplier with code {code} exists already."]}
+        ) from None
 
 
 def supplier_update(

@@ -279,3 +279,18 @@ def test_expected_date_change_is_in_the_history(supplier, warehouse, mug):
         purchase_order_expected_at_change(
             purchase_order=po, expected_at=timezone.localdate() - datetime.timedelta(days=1)
         )
+
+
+def test_a_supplier_code_taken_between_the_check_and_the_insert_is_a_clear_error(
+    supplier, monkeypatch
+):
+    """Two clerks creating the same code at once: the second insert hits the unique constraint
+    after its own check passed; it gets the same message, not a server error."""
+    from django.db.models.query import QuerySet
+
+    from purchasing.services import supplier_create
+
+    monkeypatch.setattr(QuerySet, "exists", lambda self: False)  # the check raced and lost
+    with pytest.raises(PurchasingValidationError) as refused:
+        supplier_create(code="acme", name="Acme again", email="x@acme.test")
+    assert refused.value.fields == {"code": ["A supplier with code ACME exists already."]}

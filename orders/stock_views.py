@@ -106,7 +106,8 @@ def cycle_count_post(request, number: str):
         )
     text = (
         f"{number} posted: {len(posted.variances)} variances written to the stock ledger, "
-        f"{len(posted.uncounted)} rows not counted left alone."
+        f"{len(posted.uncounted)} row{'' if len(posted.uncounted) == 1 else 's'} not counted "
+        "left alone."
     )
     if posted.backordered:
         units = sum(q for skus in posted.backordered.values() for q in skus.values())

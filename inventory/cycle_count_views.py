@@ -78,7 +78,9 @@ def cycle_count_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("inventory.add_cyclecount", raise_exception=True)
 def cycle_count_new(request: HttpRequest) -> HttpResponse:
-    form = CycleCountForm(request.POST or None, initial={"warehouse": request.GET.get("warehouse")})
+    active = list(Warehouse.objects.filter(is_active=True).values_list("code", flat=True)[:2])
+    initial = request.GET.get("warehouse") or (active[0] if len(active) == 1 else None)
+    form = CycleCountForm(request.POST or None, initial={"warehouse": initial})
     if request.method == "POST" and form.is_valid():
         try:
             created = cycle_count_create(

@@ -16,6 +16,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.db.models import F
 
+from core.bulk import update_int_columns
 from core.validation import is_positive_int, is_whole_number
 
 from .exceptions import InsufficientStock, InventoryError
@@ -282,8 +283,11 @@ def stock_counts_set(
     kept = [a for a in kept if a.quantity]
     if kept:
         Allocation.objects.bulk_update(kept, ["quantity"])
-    if counts:
-        StockLevel.objects.bulk_update([c.stock_level for c in counts], ["on_hand", "reserved"])
+    update_int_columns(
+        StockLevel,
+        {c.stock_level.pk: (c.stock_level.on_hand, c.stock_level.reserved) for c in counts},
+        ["on_hand", "reserved"],
+    )
     if new:
         _write_movements(new)
     _announce_available(raised)

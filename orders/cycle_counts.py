@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
+from core.bulk import update_int_columns
 from core.errors import InvalidInput, error_messages
 from core.text import text_problem
 from inventory.cycle_counts import (
@@ -97,8 +98,13 @@ def cycle_count_post(
             line.units_backordered = result.units_backordered
             for number, skus in result.backordered.items():
                 backordered.setdefault(number, {}).update(skus)
-        CycleCountLine.objects.bulk_update(
-            counted, ["on_hand_posted", "movement", "units_backordered"]
+        update_int_columns(
+            CycleCountLine,
+            {
+                line.pk: (line.on_hand_posted, line.movement_id, line.units_backordered)
+                for line in counted
+            },
+            ["on_hand_posted", "movement_id", "units_backordered"],
         )
         sheet.post()
         sheet.posted_by = _user(user)

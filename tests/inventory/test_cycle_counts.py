@@ -372,3 +372,17 @@ def test_posting_runs_as_many_queries_for_60_rows_as_for_3(leeds):
         return len(captured.captured_queries)
 
     assert post("S", 3) == post("L", 60)
+
+
+def test_a_single_count_on_an_inactive_warehouse_is_refused_too(leeds, shelf):
+    from orders.exceptions import OrderValidationError
+    from orders.stock_counts import stock_count_record
+
+    leeds.is_active = False
+    leeds.save()
+    with pytest.raises(OrderValidationError) as refused:
+        stock_count_record(warehouse=leeds, sku="CUP", counted=3)
+    assert refused.value.errors["warehouse"] == [
+        "Warehouse LDS is not active: it cannot be counted."
+    ]
+    assert level("CUP", leeds).on_hand == 10

@@ -3,9 +3,13 @@ what was counted, even below what is reserved for orders: the shortage goes back
 the newest orders' reservations first (backorders are filled oldest order first, so the order
 that waited longest keeps its stock), with the orders' history and one staff alert.
 
+``stock_counts_record`` is the same rule for many rows at once (a count sheet, posted by
+``orders.cycle_counts``): all or nothing, one set of locks, one ledger row per difference with
+the sheet's number as reference, one staff alert for every row that came short.
+
 It lives in orders (not inventory) because it changes orders; inventory never imports orders.
-Pages call it from ``orders.stock_views.stock_count``, like a receipt; purchasing's cycle counts
-reuse it.
+Pages call it from ``orders.stock_views.stock_count``, like a receipt, and through
+``orders.cycle_counts.cycle_count_post``.
 
 Only reservations of orders that have not started picking lose units: an order that is being
 picked, packed or has partly shipped (``processing``, ``partially_shipped``, or on hold from
@@ -14,9 +18,9 @@ refused and names the orders. An allocated order that loses units goes back to `
 and its pending shipments are cancelled (``order_stock_lost``: fulfillment listens); it gets new
 ones when stock arrives.
 
-Locks, in the order of docs/decisions.md: the orders holding reservations on the row (by id),
-then the stock row. A placement that reserved from the row after the orders were read and
-before the row was locked holds an order this count has not locked; the count then starts over
+Locks, in the order of docs/decisions.md: the orders holding reservations on the rows (by id),
+then the stock rows (by id). A placement that reserved from a row after the orders were read
+and before the rows were locked holds an order this count has not locked; the count then starts over
 (a savepoint: the locks taken inside it are let go), at most ``ATTEMPTS`` times.
 """
 

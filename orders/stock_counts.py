@@ -207,6 +207,8 @@ def _count(
     )
     orders = {o.pk: o for o in orders_for_update(ids=order_ids, related=("customer", "channel"))}
     levels = list(stock_levels_for_update(ids=level_ids).select_related("product"))
+    if len(levels) != len(level_ids):
+        raise OrderValidationError({"counted": ["A counted stock row does not exist."]})
     allocations: dict[int, list[Allocation]] = defaultdict(list)
     for allocation in Allocation.objects.filter(stock_level_id__in=level_ids).select_related(
         "order_line"

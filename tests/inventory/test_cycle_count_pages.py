@@ -215,3 +215,16 @@ def test_the_list_and_the_stock_page_link_the_sheets(client, clerk, leeds):
     listing = client.get(reverse("inventory:counts")).content.decode()
     assert made.cycle_count.number in listing and "whole warehouse" not in listing
     assert client.get(reverse("inventory:counts") + "?page=999999&status=x").status_code == 200
+
+
+def test_the_list_does_not_grow_queries_with_sheets(client, clerk, leeds):
+    stock(leeds, "A-01", 1)
+    make(leeds, "A-01")
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(reverse("inventory:counts")).status_code == 200
+    for _ in range(15):
+        make(leeds, "A-01")
+    with CaptureQueriesContext(connection) as many:
+        html = client.get(reverse("inventory:counts")).content.decode()
+    assert len(many.captured_queries) == len(one.captured_queries)
+    assert html.count("bins A-01 to A-01") == 0 and html.count("A-01 to A-01") == 16

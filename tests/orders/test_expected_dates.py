@@ -220,10 +220,13 @@ def test_a_moved_date_is_told_once_per_order_per_day(
     assert not estimate_mails(first)
     with django_capture_on_commit_callbacks(execute=True):
         purchase_order_expected_at_change(purchase_order=sent, expected_at=D1)
+    # Moved again to a Monday–Thursday, so that the day after it passes is a working day and
+    # the estimate really moves (a date passing on a Friday moves nothing before Monday).
+    moved = D1 + datetime.timedelta(days=3)
+    while moved.weekday() >= 4:
+        moved += datetime.timedelta(days=1)
     with django_capture_on_commit_callbacks(execute=True):
-        purchase_order_expected_at_change(
-            purchase_order=sent, expected_at=D1 + datetime.timedelta(days=3)
-        )
+        purchase_order_expected_at_change(purchase_order=sent, expected_at=moved)
     for order in (first, second):
         [told] = estimate_mails(order)
         assert f"expected in our warehouse on {D1:%A %-d %B %Y}" in told.body
@@ -233,7 +236,7 @@ def test_a_moved_date_is_told_once_per_order_per_day(
     assert OutboxMessage.objects.filter(purpose="order_estimate_updated", order=first).count() == 1
 
     # The next day the expected date passes: told once more (and only once).
-    passed_day = D1 + datetime.timedelta(days=4)
+    passed_day = moved + datetime.timedelta(days=1)
     monkeypatch.setattr(timezone, "localdate", lambda *a, **k: passed_day)
     with django_capture_on_commit_callbacks(execute=True):
         assert expected_dates_passed() == 2

@@ -40,7 +40,8 @@ STAFF = {P, W, M, S}
 DESK = {P, M, S}  # the order desk's pages and actions
 FLOOR = {W, M, S}  # the warehouse floor's actions
 BOSS = {M, S}
-BUYERS = {P, M, S}  # suppliers, purchase orders, receiving against them
+BUYERS = {P, M, S}  # suppliers, purchase orders, receiving against them; requesting transfers
+MOVERS = STAFF  # transfers: seen, shipped and received by purchasing and the warehouse
 EVERYONE = set(ROLES)
 
 START_PAGE = {P: "/orders/", W: "/fulfillment/shipments/", M: "/dashboard/", S: "/dashboard/"}
@@ -91,6 +92,9 @@ def pages(w) -> list[tuple[str, tuple, set, int]]:
         ("purchasing:supplier_product_add", ("ACME",), BUYERS, 200),
         ("purchasing:supplier_product_edit", ("ACME", "MUG-BLUE"), BUYERS, 200),
         ("purchasing:supplier_product_lookup", ("ACME",), BUYERS, 200),
+        ("purchasing:transfers", (), MOVERS, 200),
+        ("purchasing:transfer", (w["transfer"].number,), MOVERS, 200),
+        ("purchasing:transfer_create", (), BUYERS, 200),
     ]
 
 
@@ -140,6 +144,10 @@ def actions(w) -> list[tuple[str, tuple, dict, set]]:
         ("purchasing:supplier_edit", ("ACME",), {}, BUYERS),
         ("purchasing:supplier_product_add", ("ACME",), {}, BUYERS),
         ("purchasing:supplier_product_edit", ("ACME", "MUG-BLUE"), {}, BUYERS),
+        ("purchasing:transfer_create", (), {}, BUYERS),
+        ("purchasing:transfer_action", (w["transfer"].number, "cancel"), {}, BUYERS),
+        ("purchasing:transfer_action", (w["transfer"].number, "ship"), {}, MOVERS),
+        ("purchasing:transfer_action", (w["transfer"].number, "receive"), {}, MOVERS),
     ]
 
 
@@ -148,6 +156,7 @@ def api(w) -> list[tuple[str, str, set]]:
     of a user who is neither staff nor a partner, or of a role that may not: 403."""
     order, shipment, rma = w["pending"].number, w["shipment"].number, w["rma"].number
     po = w["purchase_order"].number
+    transfer = w["transfer"].number
     return [
         ("GET", "products/", STAFF),
         ("GET", "products/MUG-BLUE/", STAFF),
@@ -191,6 +200,11 @@ def api(w) -> list[tuple[str, str, set]]:
             ("POST", f"purchase-orders/{po}/{name}/", DESK)
             for name in ("send", "receive", "close", "cancel")
         ],
+        ("GET", "transfers/", MOVERS),
+        ("GET", f"transfers/{transfer}/", MOVERS),
+        ("POST", "transfers/", BUYERS),
+        *[("POST", f"transfers/{transfer}/{name}/", MOVERS) for name in ("ship", "receive")],
+        ("POST", f"transfers/{transfer}/cancel/", BUYERS),
     ]
 
 
@@ -240,6 +254,12 @@ def world(db, settings):
     po_draft = purchasing_services.purchase_order_create(
         supplier="ACME", warehouse="LDS", lines=po_lines
     ).purchase_order
+    WarehouseFactory(code="MAN", name="Manchester", country="GB", priority=2)
+    transfer = purchasing_services.transfer_create(
+        source="LDS",
+        destination="MAN",
+        lines=[purchasing_services.TransferLineInput(sku="MUG-RED", quantity=1)],
+    ).transfer
     users = {role: UserFactory(username=role.replace(" ", "-"), is_staff=True) for role in GROUP_OF}
     for role, user in users.items():
         user.groups.add(Group.objects.get(name=GROUP_OF[role]))
@@ -259,6 +279,7 @@ def world(db, settings):
         "level": StockLevel.objects.get(product=mug, warehouse=leeds),
         "po_sent": po_sent,
         "po_draft": po_draft,
+        "transfer": transfer,
     }
 
 
@@ -449,6 +470,7 @@ def test_no_link_or_button_leads_to_a_403(world, role):
         reverse("fulfillment:shipment", args=[w["shipped"].number]),
         reverse("returns:detail", args=[w["rma"].number]),
         reverse("inventory:stock"),
+        reverse("purchasing:transfer", args=[w["transfer"].number]),
     ]
     if role in BUYERS:
         start += [
@@ -509,6 +531,12 @@ def test_purchasing_link_only_for_roles_that_may_buy(world):
     assert link in browser(world, P).get("/orders/").content.decode()
     assert link in browser(world, M).get("/orders/").content.decode()
     assert link not in browser(world, W).get("/orders/").content.decode()
+
+
+def test_transfers_link_for_every_role_that_moves_stock(world):
+    link = f'href="{reverse("purchasing:transfers")}"'
+    for role in (P, W, M):
+        assert link in browser(world, role).get("/orders/").content.decode(), role
 
 
 def test_dashboard_link_only_for_managers(world):

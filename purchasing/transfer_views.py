@@ -126,7 +126,8 @@ def transfer_detail(request: HttpRequest, number: str) -> HttpResponse:
             "transfer": transfer,
             "rows": rows,
             "units": sum(line.quantity for line in lines),
-            "short": any(line.quantity > units for line, units in rows),
+            "short": transfer.status == TransferStatus.REQUESTED
+            and any(line.quantity > units for line, units in rows),
             "events": transfer.events.select_related("user"),
             "buttons": [
                 TRANSFER_ACTIONS[name] for name in selectors.allowed_actions(transfer, request.user)

@@ -145,6 +145,7 @@ def test_ship_and_receive_from_the_page_fill_the_backorders_at_the_destination(c
     page = client.post(url, follow=True).content.decode()
     assert "in transit to LDS" in page
     assert 'id="in-transit"' in page and "<strong>10</strong> units in transit" in page
+    assert 'id="short"' not in page  # nothing more to send: no warning about the source
     assert "Receive at LDS" in page
     waiting = place({mug: 4})
     assert waiting.status == OrderStatus.BACKORDERED  # in transit: available nowhere

@@ -337,3 +337,22 @@ def test_the_status_is_protected(madrid, leeds, mug):
     transfer = request(madrid, leeds, {mug: 2})
     with pytest.raises(AttributeError):
         transfer.status = T.RECEIVED
+
+
+def test_replenishment_counts_units_in_transit_as_on_order_at_the_destination(madrid, leeds, mug):
+    from purchasing.replenishment import replenishment_suggestions
+
+    def on_order() -> dict[str, int]:
+        return {
+            row.warehouse: row.on_order
+            for row in replenishment_suggestions(only_needed=False)
+            if row.sku == "MUG-BLUE"
+        }
+
+    receive(madrid, {mug: 10})
+    transfer = request(madrid, leeds, {mug: 6})
+    assert on_order().get("LDS", 0) == 0  # requested: still in Madrid
+    transfer_ship(transfer=transfer)
+    assert on_order() == {"MAD": 0, "LDS": 6}  # on its way to Leeds: not ordered twice
+    transfer_receive(transfer=transfer)
+    assert on_order() == {"MAD": 0, "LDS": 0}

@@ -243,3 +243,18 @@ def test_schema_documents_the_transfer_endpoints():
     ):
         assert path in paths, path
     assert "409" in paths["/api/v1/transfers/{number}/ship/"]["post"]["responses"]
+
+
+def test_hostile_input_is_never_a_5xx(clerk, world):
+    for body in (
+        {"source": "MAD", "destination": "LDS", "lines": [{"sku": "A\x00B", "quantity": 1}]},
+        {"source": "MAD", "destination": "LDS", "lines": [{"sku": "MUG-BLUE", "quantity": 10**30}]},
+        {"source": ["MAD"], "destination": {"x": 1}, "lines": "MUG-BLUE"},
+        {"source": "M" * 5000, "destination": "LDS", "lines": [{}]},
+    ):
+        response = clerk.post("/api/v1/transfers/", body, format="json")
+        assert response.status_code == 400, (body, response.json())
+        assert response.json()["code"] == "invalid"
+    assert not Transfer.objects.exists()
+    far = clerk.get("/api/v1/transfers/?page=99999&page_size=100000")
+    assert far.status_code == 404 and far.json()["code"] == "not_found"

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import (
+    Count,
     Exists,
     IntegerField,
     OuterRef,
@@ -97,6 +98,14 @@ def in_transit(
         .order_by()
     )
     return {(product_id, warehouse_id): units for product_id, warehouse_id, units in rows}
+
+
+def in_transit_totals() -> tuple[int, int]:
+    """(units, transfers) on the road now: one aggregate over the shipped transfers' lines."""
+    totals = TransferLine.objects.filter(transfer__status=TransferStatus.SHIPPED).aggregate(
+        units=Sum("quantity"), transfers=Count("transfer", distinct=True)
+    )
+    return int(totals["units"] or 0), int(totals["transfers"] or 0)
 
 
 def available_at(warehouse: Warehouse, product_ids: Iterable[int]) -> dict[int, int]:

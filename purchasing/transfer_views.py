@@ -57,7 +57,7 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    in_transit = selectors.transfer_list().filter(status=TransferStatus.SHIPPED)
+    units, transfers = selectors.in_transit_totals()
     return render(
         request,
         "purchasing/transfer_list.html",
@@ -65,8 +65,8 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "in_transit_units": sum(t.units for t in in_transit),  # type: ignore[attr-defined]
-            "in_transit_count": len(in_transit),
+            "in_transit_units": units,
+            "in_transit_count": transfers,
         },
     )
 

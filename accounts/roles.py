@@ -51,6 +51,23 @@ CYCLE_COUNTS = [
     "post_cyclecount",
     "cancel_cyclecount",
 ]
+# Transfers between warehouses: requested, shipped, received, cancelled (never deleted).
+TRANSFERS = [
+    *_crud("transfer", "view", "add"),
+    "ship_transfer",
+    "receive_transfer",
+    "cancel_transfer",
+    "view_transferline",
+    "view_transferevent",
+]
+# The warehouse moves the goods of a transfer (ship, receive); purchasing plans them.
+TRANSFERS_FLOOR = [
+    "view_transfer",
+    "ship_transfer",
+    "receive_transfer",
+    "view_transferline",
+    "view_transferevent",
+]
 
 # group -> app label -> permission codenames. docs/roles.md is the same table in words.
 ROLES: dict[str, dict[str, list[str]]] = {
@@ -58,7 +75,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
     # customers; receives and counts stock and reads the ledger; opens returns for customers.
     # And purchasing: suppliers, purchase orders, receiving against them.
     PURCHASING: {
-        "purchasing": PURCHASING_CYCLE,
+        "purchasing": [*PURCHASING_CYCLE, *TRANSFERS],
         "orders": [
             *ORDER_DESK,
             *_crud("customer", "view", "add", "change"),
@@ -97,6 +114,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
     # The warehouse: pick, pack, ship, deliver; receive stock and returned parcels, inspect them.
     # They read carriers (the pack form proposes one) but never change prices or tracking URLs.
     WAREHOUSE: {
+        "purchasing": TRANSFERS_FLOOR,
         "orders": ["view_order", "view_orderline", "view_orderevent"],
         "inventory": [
             "view_product",
@@ -129,7 +147,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
     # Everything of the back-office, the dashboard, and the admin's setup data. History (orders,
     # events, ledger, shipments, returns, refunds, outbox) is never deleted, by anyone.
     MANAGERS: {
-        "purchasing": PURCHASING_CYCLE,
+        "purchasing": [*PURCHASING_CYCLE, *TRANSFERS],
         "orders": [
             *ORDER_DESK,
             *_crud("channel", "view", "add", "change", "delete"),

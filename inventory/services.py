@@ -371,6 +371,67 @@ def stock_scrap(
         )
 
 
+def stock_transfer_out(
+    *,
+    warehouse: Warehouse,
+    lines: Sequence[tuple[Product, int]],
+    reason: str,
+    line_references: Mapping[int, str],
+    user: User | AnonymousUser | None = None,
+) -> list[StockMovement]:
+    """Units leave ``warehouse`` for another one (a transfer ships): on_hand down, one
+    ``adjustment`` ledger row per product, referencing ``line_references[product id]`` with
+    ``reason`` (e.g. "Transfer to LDS"). Only available units go (on hand − reserved): units
+    reserved for orders stay. Refused (409 ``insufficient_stock``, every short SKU named with
+    what is available; nothing changes) otherwise. Locks the stock rows itself (by id); call it
+    after the transfer's own locks."""
+    if not lines:
+        raise InventoryError("A transfer needs at least one line.", field="lines")
+    merged = _merge_lines(lines)
+    with transaction.atomic():
+        levels = {
+            level.product_id: level
+            for level in stock_levels_for_update(product_ids=[p.pk for p in merged]).filter(
+                warehouse=warehouse
+            )
+        }
+        problems = []
+        for product, quantity in merged.items():
+            level = levels.get(product.pk)
+            available = level.available if level is not None else 0
+            if quantity > available:
+                problems.append(
+                    f"{product.sku}: {quantity} to send, only {available} available at "
+                    f"{warehouse.code}"
+                    + (
+                        f" ({level.on_hand} on hand, {level.reserved} reserved for orders)."
+                        if level is not None and level.reserved
+                        else "."
+                    )
+                )
+        if problems:
+            error = InsufficientStock(problems[0], field="lines")
+            error.fields = {"lines": problems}
+            error.message = " ".join(problems)
+            raise error
+        movements = []
+        for product, quantity in merged.items():
+            level = levels[product.pk]
+            level.on_hand -= quantity
+            movements.append(
+                _movement(
+                    level,
+                    kind=MovementKind.ADJUSTMENT,
+                    quantity=-quantity,
+                    reference=line_references.get(product.pk, ""),
+                    reason=reason,
+                    user=user,
+                )
+            )
+        StockLevel.objects.bulk_update([levels[p.pk] for p in merged], ["on_hand"])
+        return _write_movements(movements)
+
+
 def stock_reserve(
     *, reservations: Sequence[Reservation], fresh_lines: bool = False
 ) -> list[Allocation]:

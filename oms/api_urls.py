@@ -10,6 +10,7 @@ from inventory.api import ProductViewSet, StockLevelViewSet, WarehouseViewSet
 from orders.api import OrderEventViewSet, OrderViewSet, ReceiptViewSet
 from purchasing.api import PurchaseOrderViewSet, SupplierViewSet
 from purchasing.replenishment_api import ReplenishmentViewSet
+from purchasing.transfer_api import TransferViewSet
 from returns.api import ReturnViewSet
 
 app_name = "api"
@@ -26,6 +27,7 @@ router.register("shipments", ShipmentViewSet, basename="shipment")
 router.register("returns", ReturnViewSet, basename="return")
 router.register("suppliers", SupplierViewSet, basename="supplier")
 router.register("purchase-orders", PurchaseOrderViewSet, basename="purchase-order")
+router.register("transfers", TransferViewSet, basename="transfer")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -337,6 +337,7 @@ SPECTACULAR_SETTINGS.update(
         "ENUM_NAME_OVERRIDES": {
             "OrderStatusEnum": "orders.models.OrderStatus",
             "PurchaseOrderStatusEnum": "purchasing.models.PurchaseOrderStatus",
+            "TransferStatusEnum": "purchasing.models.TransferStatus",
         },
     }
 )

@@ -18,6 +18,9 @@ from .models import (
     PurchaseOrderLine,
     Supplier,
     SupplierProduct,
+    Transfer,
+    TransferEvent,
+    TransferLine,
 )
 from .services import (
     purchase_order_cancel,
@@ -25,7 +28,8 @@ from .services import (
     purchase_order_expected_at_change,
     purchase_order_send,
 )
-from .transitions import ACTIONS
+from .services.transfers import transfer_cancel, transfer_receive, transfer_ship
+from .transitions import ACTIONS, TRANSFER_ACTIONS
 
 
 class SupplierProductInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -175,3 +179,113 @@ class PurchaseOrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 )
             except DomainError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
+
+
+# --- transfers between warehouses --------------------------------------------------------------
+class TransferLineInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = TransferLine
+    extra = 0
+    can_delete = False
+    fields = ["product", "quantity"]
+    readonly_fields = ["product", "quantity"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class TransferEventInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = TransferEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "type", "from_status", "to_status", "message", "user"]
+    readonly_fields = ["created_at", "type", "from_status", "to_status", "message", "user"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _run_transfers(
+    modeladmin: "TransferAdmin", request: HttpRequest, queryset: QuerySet[Transfer], name: str
+) -> None:
+    done = 0
+    for transfer in queryset.order_by("pk"):
+        try:
+            if name == "ship":
+                transfer_ship(transfer=transfer, user=request.user)
+            elif name == "receive":
+                transfer_receive(transfer=transfer, user=request.user)
+            else:
+                transfer_cancel(transfer=transfer, user=request.user)
+        except DomainError as exc:
+            modeladmin.message_user(
+                request, f"Skipped {transfer.number}: {exc.message}", messages.WARNING
+            )
+            continue
+        done += 1
+    label = TRANSFER_ACTIONS[name].label
+    modeladmin.message_user(request, f"{label}: {done} transfer(s).")
+
+
+@admin.action(description=TRANSFER_ACTIONS["ship"].admin_action, permissions=["ship"])
+def ship_transfers(
+    modeladmin: "TransferAdmin", request: HttpRequest, queryset: QuerySet[Transfer]
+) -> None:
+    _run_transfers(modeladmin, request, queryset, "ship")
+
+
+@admin.action(description=TRANSFER_ACTIONS["receive"].admin_action, permissions=["receive"])
+def receive_transfers(
+    modeladmin: "TransferAdmin", request: HttpRequest, queryset: QuerySet[Transfer]
+) -> None:
+    _run_transfers(modeladmin, request, queryset, "receive")
+
+
+@admin.action(description=TRANSFER_ACTIONS["cancel"].admin_action, permissions=["cancel"])
+def cancel_transfers(
+    modeladmin: "TransferAdmin", request: HttpRequest, queryset: QuerySet[Transfer]
+) -> None:
+    _run_transfers(modeladmin, request, queryset, "cancel")
+
+
+TRANSFER_FIELDS: list[str] = [
+    "number",
+    "source",
+    "destination",
+    "status",
+    "notes",
+    "requested_by",
+    "created_at",
+    "shipped_at",
+    "received_at",
+    "cancelled_at",
+]
+
+
+@admin.register(Transfer)
+class TransferAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Read-only transfers (made on the transfer pages or the API) with the FSM actions."""
+
+    list_display = ["number", "source", "destination", "status", "created_at", "shipped_at"]
+    list_select_related = ["source", "destination"]
+    list_filter = ["status", "source", "destination"]
+    search_fields = ["number", "lines__product__sku"]
+    date_hierarchy = "created_at"
+    fields = tuple(TRANSFER_FIELDS)
+    readonly_fields = TRANSFER_FIELDS
+    inlines = [TransferLineInline, TransferEventInline]
+    actions = [ship_transfers, receive_transfers, cancel_transfers]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_ship_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm(TRANSFER_ACTIONS["ship"].permission))
+
+    def has_receive_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm(TRANSFER_ACTIONS["receive"].permission))
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm(TRANSFER_ACTIONS["cancel"].permission))

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 
-from .models import PurchaseOrder, PurchaseOrderEvent
+from .models import PurchaseOrder, PurchaseOrderEvent, Transfer, TransferEvent
 from .signals import purchase_order_events_saved
 
 
@@ -62,3 +62,26 @@ def event_write(
         **details,
     )
     return events_save([event])[0]
+
+
+def transfer_event_write(
+    *,
+    transfer: Transfer,
+    type: str,
+    user: User | AnonymousUser | None = None,
+    message: str = "",
+    from_status: str = "",
+    to_status: str = "",
+    **details: Any,
+) -> TransferEvent:
+    """One line of a transfer's history, in the caller's transaction. Nobody is e-mailed about
+    a transfer, so no signal."""
+    return TransferEvent.objects.create(
+        transfer=transfer,
+        type=type,
+        user=_user(user),
+        message=message[:500],
+        from_status=from_status,
+        to_status=to_status,
+        details=details,
+    )

@@ -27,3 +27,11 @@ class PurchaseOrderNotAllowedNow(PurchasingError, NotAllowedNow):
     def __init__(self, message: str, *, status: str) -> None:
         super().__init__(message, status=status)
         self.status = status
+
+
+class TransferNotAllowedNow(PurchasingError, NotAllowedNow):
+    """An action the transfer's current state forbids (API 409, with ``status``)."""
+
+    def __init__(self, message: str, *, status: str) -> None:
+        super().__init__(message, status=status)
+        self.status = status

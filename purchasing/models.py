@@ -18,7 +18,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from inventory.models import Product, Warehouse
 
-from .transitions import ACTIONS
+from .transitions import ACTIONS, TRANSFER_ACTIONS
 
 
 class Supplier(models.Model):
@@ -267,3 +267,149 @@ class PurchaseOrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purchase_order.number}: {self.get_type_display()}"
+
+
+# --- transfers between warehouses -------------------------------------------------------------
+class TransferStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    SHIPPED = "shipped", "Shipped (in transit)"
+    RECEIVED = "received", "Received"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+T = TransferStatus
+
+
+class Transfer(ConcurrentTransitionMixin, models.Model):
+    """Stock moved from one warehouse to another: ``requested`` → ``shipped`` (the units left
+    the source and are in transit: available nowhere) → ``received`` (on hand at the
+    destination, backorders filled), or ``cancelled`` before it ships. Transitions change only
+    this row; ``purchasing.services.transfers`` moves the stock and writes the history."""
+
+    number = models.CharField(max_length=32, unique=True)
+    source = models.ForeignKey(
+        Warehouse,
+        on_delete=models.PROTECT,
+        related_name="transfers_out",
+        help_text="Where the goods leave from.",
+    )
+    destination = models.ForeignKey(
+        Warehouse,
+        on_delete=models.PROTECT,
+        related_name="transfers_in",
+        help_text="Where the goods arrive.",
+    )
+    status = FSMField(
+        default=TransferStatus.REQUESTED,
+        choices=TransferStatus.choices,
+        protected=True,
+        db_index=True,
+    )
+    notes = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "transfer"
+        permissions = [(a.codename, a.permission_name) for a in TRANSFER_ACTIONS.values()]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(source=F("destination")), name="transfer_between_two_warehouses"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @transition(
+        field=status,
+        source=T.REQUESTED,
+        target=T.SHIPPED,
+        permission=TRANSFER_ACTIONS["ship"].permission,
+    )
+    def ship(self) -> None:
+        self.shipped_at = timezone.now()
+
+    @transition(
+        field=status,
+        source=T.SHIPPED,
+        target=T.RECEIVED,
+        permission=TRANSFER_ACTIONS["receive"].permission,
+    )
+    def receive(self) -> None:
+        self.received_at = timezone.now()
+
+    @transition(
+        field=status,
+        source=T.REQUESTED,
+        target=T.CANCELLED,
+        permission=TRANSFER_ACTIONS["cancel"].permission,
+    )
+    def cancel(self) -> None:
+        self.cancelled_at = timezone.now()
+
+    @property
+    def in_transit(self) -> bool:
+        return bool(self.status == T.SHIPPED)
+
+
+class TransferLine(models.Model):
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="transfer_lines")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["transfer_id", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transfer", "product"], name="transfer_line_product_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="transfer_line_quantity_positive"
+            ),
+        ]
+        indexes = [
+            # What is in transit per product (the transfer pages, ?sku=).
+            models.Index(fields=["product", "transfer"], name="transfer_line_product"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product.sku} ({self.transfer_id})"
+
+
+class TransferEventType(models.TextChoices):
+    CREATED = "created", "Requested"
+    SHIPPED = "shipped", "Shipped"
+    RECEIVED = "received", "Received"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class TransferEvent(models.Model):
+    """The transfer's history (like ``PurchaseOrderEvent``): what happened, who, when."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=32, choices=TransferEventType.choices)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["transfer", "created_at"], name="transfer_event_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transfer.number}: {self.get_type_display()}"

@@ -26,7 +26,8 @@ Definitions:
 - **Position** = available (on hand − reserved) + on order − backordered. *On order*: the
   outstanding units of purchase order lines delivered to that warehouse, in draft, sent or
   partially received purchase orders (drafts count, so that creating the suggested drafts
-  makes the suggestion go away instead of proposing them twice).
+  makes the suggestion go away instead of proposing them twice), plus the units in transit to
+  that warehouse on shipped transfers (they arrive without a purchase order).
 - **Suggested quantity**: when the position is below the reorder point, the difference, raised
   to the supplier's minimum order quantity and then up to a whole number of packs; else 0.
 - **Days of cover** = available ÷ daily demand (one decimal), none without demand.
@@ -55,7 +56,13 @@ from inventory.models import (
     Warehouse,
 )
 
-from .models import PurchaseOrderLine, PurchaseOrderStatus, SupplierProduct
+from .models import (
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+    SupplierProduct,
+    TransferLine,
+    TransferStatus,
+)
 from .services import PurchaseOrderDetail, PurchaseOrderLineInput, purchase_order_create
 
 CENT = Decimal("0.01")
@@ -275,6 +282,17 @@ def replenishment_suggestions(
         .annotate(units=Sum(F("quantity") - F("quantity_received")))
         .order_by()
     )
+    in_transit = _sum_by(
+        TransferLine.objects.filter(
+            transfer__status=TransferStatus.SHIPPED,
+            transfer__destination_id__in=in_warehouses,
+        )
+        .values_list("product_id", "transfer__destination_id")
+        .annotate(units=Sum("quantity"))
+        .order_by()
+    )
+    for key, units in in_transit.items():
+        on_order[key] = on_order.get(key, 0) + units
     backordered = {
         key: b
         for key, b in _backorder_source(since, warehouses).items()

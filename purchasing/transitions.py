@@ -54,3 +54,32 @@ ACTIONS: dict[str, PurchaseOrderAction] = {
         ),
     )
 }
+
+
+# Transfers between warehouses (``Transfer``): the same table for its actions.
+TRANSFER_ACTIONS: dict[str, PurchaseOrderAction] = {
+    a.name: a
+    for a in (
+        PurchaseOrderAction(
+            name="ship",
+            codename="ship_transfer",
+            permission_name="Can ship transfers (stock leaves the source warehouse)",
+            label="Ship",
+            admin_action="Ship selected transfers (all their units leave the source)",
+        ),
+        PurchaseOrderAction(
+            name="receive",
+            codename="receive_transfer",
+            permission_name="Can receive transfers (stock arrives at the destination)",
+            label="Receive",
+            admin_action="Receive selected transfers (all units in transit arrive)",
+        ),
+        PurchaseOrderAction(
+            name="cancel",
+            codename="cancel_transfer",
+            permission_name="Can cancel transfers before they ship",
+            label="Cancel",
+            admin_action="Cancel selected transfers (only before shipping)",
+        ),
+    )
+}

@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from . import views
+from . import transfer_views, views
 
 app_name = "purchasing"
 urlpatterns = [
@@ -37,4 +37,5 @@ urlpatterns = [
         views.supplier_product_edit,
         name="supplier_product_edit",
     ),
+    path("transfers/", include(transfer_views.urlpatterns)),
 ]

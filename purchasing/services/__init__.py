@@ -7,7 +7,8 @@ Services do not check who may act: the API and the admin ask for the permissions
 
 - ``suppliers``: suppliers and what they sell;
 - ``purchase_orders``: create, send, close, cancel, move the expected date;
-- ``receiving``: stock received against a purchase order, and the backorders it fills.
+- ``receiving``: stock received against a purchase order, and the backorders it fills;
+- ``transfers``: stock moved between warehouses (request, ship, receive, cancel).
 """
 
 from .purchase_orders import (
@@ -31,6 +32,14 @@ from .suppliers import (
     supplier_product_upsert,
     supplier_update,
 )
+from .transfers import (
+    TransferDetail,
+    TransferLineInput,
+    transfer_cancel,
+    transfer_create,
+    transfer_receive,
+    transfer_ship,
+)
 
 __all__ = [
     "PurchaseOrderDetail",
@@ -38,6 +47,8 @@ __all__ = [
     "PurchaseOrderReceipt",
     "ReceivedLine",
     "SupplierProductUpsert",
+    "TransferDetail",
+    "TransferLineInput",
     "line_reference",
     "purchase_order_cancel",
     "purchase_order_close",
@@ -48,4 +59,8 @@ __all__ = [
     "supplier_create",
     "supplier_product_upsert",
     "supplier_update",
+    "transfer_cancel",
+    "transfer_create",
+    "transfer_receive",
+    "transfer_ship",
 ]

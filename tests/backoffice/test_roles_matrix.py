@@ -41,7 +41,8 @@ STAFF = {P, W, M, S}
 DESK = {P, M, S}  # the order desk's pages and actions
 FLOOR = {W, M, S}  # the warehouse floor's actions
 BOSS = {M, S}
-BUYERS = {P, M, S}  # suppliers, purchase orders, receiving against them
+BUYERS = {P, M, S}  # suppliers, purchase orders, receiving against them; requesting transfers
+MOVERS = STAFF  # transfers: seen, shipped and received by purchasing and the warehouse
 EVERYONE = set(ROLES)
 
 START_PAGE = {P: "/orders/", W: "/fulfillment/shipments/", M: "/dashboard/", S: "/dashboard/"}
@@ -97,6 +98,9 @@ def pages(w) -> list[tuple[str, tuple, set, int]]:
         ("inventory:count_new", (), BUYERS, 200),
         ("inventory:count", (w["count_sheet"].number,), STAFF, 200),
         ("inventory:count_print", (w["count_sheet"].number,), STAFF, 200),
+        ("purchasing:transfers", (), MOVERS, 200),
+        ("purchasing:transfer", (w["transfer"].number,), MOVERS, 200),
+        ("purchasing:transfer_create", (), BUYERS, 200),
     ]
 
 
@@ -150,6 +154,10 @@ def actions(w) -> list[tuple[str, tuple, dict, set]]:
         ("inventory:count", (w["count_sheet"].number,), {}, STAFF),
         ("count_post", (w["count_sheet"].number,), {}, BUYERS),
         ("inventory:count_cancel", (w["count_sheet"].number,), {}, BUYERS),
+        ("purchasing:transfer_create", (), {}, BUYERS),
+        ("purchasing:transfer_action", (w["transfer"].number, "cancel"), {}, BUYERS),
+        ("purchasing:transfer_action", (w["transfer"].number, "ship"), {}, MOVERS),
+        ("purchasing:transfer_action", (w["transfer"].number, "receive"), {}, MOVERS),
     ]
 
 
@@ -158,6 +166,7 @@ def api(w) -> list[tuple[str, str, set]]:
     of a user who is neither staff nor a partner, or of a role that may not: 403."""
     order, shipment, rma = w["pending"].number, w["shipment"].number, w["rma"].number
     po = w["purchase_order"].number
+    transfer = w["transfer"].number
     return [
         ("GET", "products/", STAFF),
         ("GET", "products/MUG-BLUE/", STAFF),
@@ -201,6 +210,11 @@ def api(w) -> list[tuple[str, str, set]]:
             ("POST", f"purchase-orders/{po}/{name}/", DESK)
             for name in ("send", "receive", "close", "cancel")
         ],
+        ("GET", "transfers/", MOVERS),
+        ("GET", f"transfers/{transfer}/", MOVERS),
+        ("POST", "transfers/", BUYERS),
+        *[("POST", f"transfers/{transfer}/{name}/", MOVERS) for name in ("ship", "receive")],
+        ("POST", f"transfers/{transfer}/cancel/", BUYERS),
     ]
 
 
@@ -251,6 +265,12 @@ def world(db, settings):
         supplier="ACME", warehouse="LDS", lines=po_lines
     ).purchase_order
     count_sheet = cycle_count_create(data=CycleCountInput(warehouse="LDS")).cycle_count
+    WarehouseFactory(code="MAN", name="Manchester", country="GB", priority=2)
+    transfer = purchasing_services.transfer_create(
+        source="LDS",
+        destination="MAN",
+        lines=[purchasing_services.TransferLineInput(sku="MUG-RED", quantity=1)],
+    ).transfer
     users = {role: UserFactory(username=role.replace(" ", "-"), is_staff=True) for role in GROUP_OF}
     for role, user in users.items():
         user.groups.add(Group.objects.get(name=GROUP_OF[role]))
@@ -271,6 +291,7 @@ def world(db, settings):
         "po_sent": po_sent,
         "po_draft": po_draft,
         "count_sheet": count_sheet,
+        "transfer": transfer,
     }
 
 
@@ -462,6 +483,7 @@ def test_no_link_or_button_leads_to_a_403(world, role):
         reverse("returns:detail", args=[w["rma"].number]),
         reverse("inventory:stock"),
         reverse("inventory:count", args=[w["count_sheet"].number]),
+        reverse("purchasing:transfer", args=[w["transfer"].number]),
     ]
     if role in BUYERS:
         start += [
@@ -537,6 +559,12 @@ def test_count_sheet_buttons_follow_the_role(world):
     new = reverse("inventory:count_new")
     assert new not in browser(world, W).get(reverse("inventory:counts")).content.decode()
     assert new in browser(world, P).get(reverse("inventory:counts")).content.decode()
+
+
+def test_transfers_link_for_every_role_that_moves_stock(world):
+    link = f'href="{reverse("purchasing:transfers")}"'
+    for role in (P, W, M):
+        assert link in browser(world, role).get("/orders/").content.decode(), role
 
 
 def test_dashboard_link_only_for_managers(world):

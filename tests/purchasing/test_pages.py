@@ -134,8 +134,10 @@ def test_warehouse_staff_get_403_and_no_navigation(client, acme, leeds, mug):
         == 403
     )
     html = client.get(reverse("fulfillment:shipments")).content.decode()
-    assert reverse("purchasing:orders") not in html
+    assert f'href="{reverse("purchasing:orders")}"' not in html
     assert ">Purchasing<" not in html
+    # Transfers are the one purchasing page the warehouse has (it ships and receives them).
+    assert f'href="{reverse("purchasing:transfers")}">Transfers<' in html
 
 
 def test_anonymous_goes_to_the_login_page(client, acme, leeds, mug):

@@ -78,6 +78,7 @@ def pages(w) -> list[tuple[str, tuple, set, int]]:
         ("imports:upload", ("orders",), DESK, 200),
         ("imports:upload", ("stock",), DESK, 200),
         ("imports:upload", ("products",), BOSS, 200),
+        ("imports:upload", ("supplier_products",), BUYERS, 200),
         ("imports:preview", ("stock", "no-such-upload"), DESK, 302),
         ("purchasing:orders", (), BUYERS, 200),
         ("purchasing:order_create", (), BUYERS, 200),

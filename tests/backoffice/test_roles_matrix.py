@@ -62,6 +62,7 @@ def pages(w) -> list[tuple[str, tuple, set, int]]:
         ("inventory:adjust", (w["level"].pk,), DESK, 200),
         ("receive", (), STAFF, 200),
         ("replenishment", (), DESK, 200),
+        ("purchasing_figures", (), BUYERS, 200),
         ("fulfillment:shipments", (), STAFF, 200),
         ("fulfillment:shipment", (w["shipment"].number,), STAFF, 200),
         ("fulfillment:shipment_label", (w["shipped"].number,), STAFF, 200),

@@ -134,3 +134,17 @@ def test_the_supplier_pages_link_to_the_import(buyer, client, acme):
     assert link not in client.get(reverse("purchasing:supplier", args=["ACME"])).content.decode()
     client.force_login(user_with(*PRICE_PERMS, "orders.view_order"))
     assert "Import supplier price list" in client.get(reverse("imports:index")).content.decode()
+
+
+def test_preview_queries_do_not_grow_with_rows(buyer, client, acme):
+    from .test_imports import _preview_queries
+
+    for i in range(40):
+        ProductFactory(sku=f"S{i:03d}")
+
+    def prices(n):
+        return csv_bytes([HEADER, *[["ACME", f"S{i:03d}", "", "1.00", "", ""] for i in range(n)]])
+
+    assert _preview_queries(client, "supplier_products", prices(40)) == _preview_queries(
+        client, "supplier_products", prices(3)
+    )

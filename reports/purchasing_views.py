@@ -117,7 +117,7 @@ def _stock_outs(r: pk.StockOuts) -> tuple[Figures, list[Chart]]:
     figures = [
         ("SKUs out with nothing on the way", count(len(r.rows))),
         ("Units waiting", count(r.units)),
-        ("On draft POs only", count(sum(1 for s in r.rows if s.in_drafts))),
+        ("Of which on a draft PO", count(sum(1 for s in r.rows if s.in_drafts))),
     ]
     return figures, []
 

@@ -44,6 +44,14 @@ PURCHASING_CYCLE = [
     "view_purchaseorderevent",
 ]
 
+# Count sheets (cycle counts, inventory): make, count, post (the variances correct the books and
+# may send reservations back to backorders), cancel.
+CYCLE_COUNTS = [
+    *_crud("cyclecount", "view", "add", "change"),
+    "post_cyclecount",
+    "cancel_cyclecount",
+]
+
 # group -> app label -> permission codenames. docs/roles.md is the same table in words.
 ROLES: dict[str, dict[str, list[str]]] = {
     # The order desk: phone and counter orders, the queue, holds, backorders, substitutions,
@@ -65,6 +73,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
             "view_allocation",
             "view_stockmovement",  # the ledger
             "add_stockmovement",  # receive stock
+            *CYCLE_COUNTS,
         ],
         # They answer customers: they see shipments, parcels and ratings, but move nothing.
         "fulfillment": [
@@ -95,6 +104,9 @@ ROLES: dict[str, dict[str, list[str]]] = {
             "view_stocklevel",
             "view_allocation",
             "add_stockmovement",  # receive stock
+            # Count sheets: open them, print them, enter the counts; posting is purchasing's.
+            "view_cyclecount",
+            "change_cyclecount",
         ],
         "fulfillment": [
             "view_shipment",
@@ -137,6 +149,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
             "view_allocation",
             "view_stockmovement",
             "add_stockmovement",
+            *CYCLE_COUNTS,
         ],
         "fulfillment": [
             *_crud("carrier", "view", "add", "change", "delete"),

@@ -181,7 +181,8 @@ def main():
         f"`celery -A oms worker -c {args.concurrency}` (prefork) against Redis "
         f"`{redis_url}` and PostgreSQL `{DATABASE}`; EMAIL_BACKEND filebased into /tmp. "
         f"{len(ids):,} outbox e-mails (copies of a real order confirmation) enqueued with "
-        f"`notifications.outbox.enqueue`; the worker claims, sends and records each one. "
+        f"`notifications.outbox.enqueue` (one task per `OMS_OUTBOX_BATCH_SIZE` ids); "
+        f"the worker claims, sends and records them in batches. "
         f"Mean child RSS {mean_child:.0f} MB.\n\n"
         + common.table(rows, ["figure", "measured", "target", ""])
         + "\n"

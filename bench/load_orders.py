@@ -13,7 +13,8 @@ REDIS_URL, so the outbox enqueues after commit as in production and the worker
 (``celery -A oms worker``, prefork, one process per core) claims, sends and records each
 message; EMAIL_BACKEND is filebased into a temporary directory under /tmp, so each e-mail is
 really built and written (the directory is removed at the end). After the load the script
-waits until the outbox is empty (the drain), then stops the worker.
+waits until the outbox is empty and the worker has consumed every task (the drain), then stops
+the worker.
 
 CPU is read from /proc/<pid>/stat of the gunicorn tree (master and workers), the worker tree
 (main process and its children) and the PostgreSQL processes that serve this database plus the
@@ -383,6 +384,14 @@ def redis_cli(*args: str) -> str:
     ).stdout.strip()
 
 
+def tasks_waiting() -> bool:
+    """Tasks still in the broker's queue, or taken by the worker and not yet acknowledged."""
+    return redis_cli("llen", "celery") not in ("", "0") or redis_cli("hlen", "unacked") not in (
+        "",
+        "0",
+    )
+
+
 def wait_for_http(port: int) -> None:
     for _ in range(300):
         try:
@@ -693,7 +702,9 @@ def main():
         drained = worker is not None
         if worker is not None:
             deadline = time.time() + args.drain_timeout
-            while outbox_unsent(db):
+            # Until every message is sent and every task consumed: a task whose messages another
+            # batch already sent still costs the worker a claim, and that work is counted too.
+            while outbox_unsent(db) or tasks_waiting():
                 poll_meters()
                 if time.time() > deadline or worker.poll() is not None:
                     drained = False
@@ -773,7 +784,7 @@ def main():
                 "",
             ],
             [
-                "drain: from the end of the load until the outbox is empty",
+                "drain: from the end of the load until the outbox and the task queue are empty",
                 f"{drain_seconds:.1f} s, {outbox['sent_drain']:,} e-mails"
                 + (
                     f" = {outbox['sent_drain'] / drain_seconds:.1f} e-mails/s"

@@ -1,6 +1,6 @@
 """The stock domain's errors: kinds of ``core.errors.DomainError`` (see there)."""
 
-from core.errors import INSUFFICIENT_STOCK, InvalidInput
+from core.errors import INSUFFICIENT_STOCK, InvalidInput, NotAllowedNow
 
 
 class InventoryError(InvalidInput):
@@ -17,3 +17,13 @@ class InsufficientStock(InventoryError):
 
     code = INSUFFICIENT_STOCK
     http_status = 409
+
+
+class CycleCountNotOpen(NotAllowedNow):
+    """The count sheet is posted or cancelled: nothing on it changes any more (API 409)."""
+
+    def __init__(self, cycle_count: object, status: str):
+        super().__init__(
+            f"Count sheet {cycle_count} is {status}: it cannot be changed or posted.",
+            status=status,
+        )

@@ -14,7 +14,7 @@ for that transaction, outside our id order — a deadlock.
 
 from collections.abc import Iterable
 
-from .models import StockLevel
+from .models import CycleCount, StockLevel
 
 
 def stock_levels_for_update(*, ids: Iterable[int] | None = None, product_ids=None):
@@ -25,4 +25,15 @@ def stock_levels_for_update(*, ids: Iterable[int] | None = None, product_ids=Non
         qs = qs.filter(product_id__in=list(product_ids))
     return (
         qs.select_related("warehouse").order_by("pk").select_for_update(of=("self",), no_key=True)
+    )
+
+
+def cycle_count_for_update(cycle_count_id: int) -> CycleCount:
+    """Lock one count sheet and return a fresh copy, warehouse loaded. A sheet is locked before
+    anything else its posting touches (the orders holding reservations, then the stock rows):
+    nothing that holds an order or stock lock ever locks a sheet (docs/decisions.md)."""
+    return (
+        CycleCount.objects.select_related("warehouse")
+        .select_for_update(of=("self",), no_key=True)
+        .get(pk=cycle_count_id)
     )

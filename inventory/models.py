@@ -6,7 +6,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django_countries.fields import CountryField
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from core.contact import UNKNOWN_COUNTRY_ERRORS
 
@@ -193,3 +195,106 @@ class StockMovement(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("The stock ledger is append-only.")
+
+
+class CycleCountStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    POSTED = "posted", "Posted"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class CycleCount(ConcurrentTransitionMixin, models.Model):
+    """A count sheet: the stock rows of one warehouse in a bin range, counted on the shelf, then
+    posted (the variances go to the ledger through ``orders.stock_counts``) or cancelled.
+
+    ``open`` → ``posted`` | ``cancelled`` (django-fsm, protected: only the transitions move it).
+    Saving counts on an open sheet changes no stock."""
+
+    number = models.CharField(max_length=32, unique=True)
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="cycle_counts")
+    bin_from = models.CharField("from bin", max_length=32, blank=True)
+    bin_to = models.CharField("to bin", max_length=32, blank=True)
+    status = FSMField(
+        default=CycleCountStatus.OPEN,
+        choices=CycleCountStatus.choices,
+        protected=True,
+        db_index=True,
+    )
+    reason = models.CharField(max_length=255, blank=True, help_text="Kept in the stock ledger.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    posted_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "cycle count"
+        permissions = [
+            ("post_cyclecount", "Can post cycle counts to the stock ledger"),
+            ("cancel_cyclecount", "Can cancel cycle counts"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def bin_range(self) -> str:
+        if not self.bin_from and not self.bin_to:
+            return "whole warehouse"
+        return f"{self.bin_from or 'first bin'} to {self.bin_to or 'last bin'}"
+
+    @transition(field=status, source=CycleCountStatus.OPEN, target=CycleCountStatus.POSTED)
+    def post(self) -> None:
+        self.posted_at = timezone.now()
+
+    @transition(field=status, source=CycleCountStatus.OPEN, target=CycleCountStatus.CANCELLED)
+    def cancel(self) -> None:
+        self.cancelled_at = timezone.now()
+
+
+class CycleCountLine(models.Model):
+    """One stock row on a count sheet: its bin and on hand when the sheet was made, what was
+    counted (None: not counted yet), and once posted what the books said then and the ledger
+    row of the difference."""
+
+    cycle_count = models.ForeignKey(CycleCount, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(help_text="Bin, then SKU, when the sheet was made.")
+    stock_level = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="+")
+    bin_location = models.CharField(max_length=32, blank=True)
+    on_hand_snapshot = models.IntegerField(help_text="On hand when the sheet was made.")
+    counted = models.IntegerField(null=True, blank=True)
+    on_hand_posted = models.IntegerField(
+        null=True, blank=True, help_text="On hand in the books when the count was posted."
+    )
+    movement = models.ForeignKey(
+        StockMovement, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    units_backordered = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["cycle_count", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle_count", "stock_level"], name="cycle_count_line_stock"
+            ),
+            models.CheckConstraint(
+                condition=Q(counted__isnull=True) | Q(counted__gte=0),
+                name="cycle_count_line_counted_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle_count} #{self.position}"
+
+    @property
+    def variance(self) -> int | None:
+        """Counted minus the books at posting (before: minus the snapshot)."""
+        if self.counted is None:
+            return None
+        base = self.on_hand_posted if self.on_hand_posted is not None else self.on_hand_snapshot
+        return self.counted - base

@@ -16,6 +16,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.db.models import F
 
+from core.bulk import update_int_columns
 from core.validation import is_positive_int, is_whole_number
 
 from .exceptions import InsufficientStock, InventoryError
@@ -184,60 +185,113 @@ def stock_adjust(
         )
 
 
+@dataclass(frozen=True)
+class CountedLevel:
+    """One stock row's count for ``stock_counts_set``: the locked row, what was counted, and
+    the reserved units to take off allocations first (a count below what is reserved)."""
+
+    stock_level: StockLevel
+    counted: int
+    unreserve: Sequence[tuple[Allocation, int]] = ()
+
+
 def stock_count_set(
     *,
     stock_level: StockLevel,
     counted: int,
     unreserve: Sequence[tuple[Allocation, int]] = (),
     reason: str,
+    reference: str = "count",
     user: User | AnonymousUser | None = None,
 ) -> StockMovement | None:
-    """Record a count: on_hand becomes ``counted`` (one ``adjustment`` ledger row for the
-    difference; none when it matches), after taking ``unreserve`` units off those allocations
-    (a count below what is reserved). The caller has locked the stock row (and the orders of
-    the allocations, through ``orders.stock_counts``, which decides whose units they are)."""
-    if not is_whole_number(counted, minimum=0):
-        raise InventoryError("The count must be a whole number of 0 or more.", field="counted")
-    if counted > MAX_UNITS_PER_MOVE:
-        raise InventoryError(f"A count is at most {MAX_UNITS_PER_MOVE:,} units.", field="counted")
+    """Record a count of one stock row (``stock_counts_set`` with one row)."""
+    return stock_counts_set(
+        counts=[CountedLevel(stock_level=stock_level, counted=counted, unreserve=unreserve)],
+        reason=reason,
+        reference=reference,
+        user=user,
+    )[0]
+
+
+def stock_counts_set(
+    *,
+    counts: Sequence[CountedLevel],
+    reason: str,
+    reference: str = "count",
+    user: User | AnonymousUser | None = None,
+) -> list[StockMovement | None]:
+    """Record counts: each row's on_hand becomes its ``counted`` (one ``adjustment`` ledger row
+    for the difference, with ``reference`` and ``reason``; None when it matched), after taking
+    its ``unreserve`` units off those allocations (a count below what is reserved). The caller
+    has locked the stock rows (and the orders of the allocations, through
+    ``orders.stock_counts``, which decides whose units they are). A constant number of queries
+    whatever the number of rows; nothing is written if any row is refused."""
     reason = (reason or "").strip()
     if not reason:
         raise InventoryError("Give a reason for the count.", field="reason")
-    level = stock_level
-    released = 0
-    for allocation, quantity in unreserve:
-        if allocation.stock_level_id != level.pk or not 0 < quantity <= allocation.quantity:
-            raise InventoryError(f"Cannot take {quantity} units off {allocation}.")
-        allocation.quantity -= quantity
-        released += quantity
-    if level.reserved - released > counted:
-        raise InventoryError(
-            f"{level}: on hand would be {counted}, below the {level.reserved - released} "
-            "units reserved for orders.",
-            field="counted",
+    emptied: list[Allocation] = []
+    kept: list[Allocation] = []
+    for count in counts:
+        level, counted = count.stock_level, count.counted
+        if not is_whole_number(counted, minimum=0):
+            raise InventoryError(
+                f"{level}: the count must be a whole number of 0 or more.", field="counted"
+            )
+        if counted > MAX_UNITS_PER_MOVE:
+            raise InventoryError(
+                f"{level}: a count is at most {MAX_UNITS_PER_MOVE:,} units.", field="counted"
+            )
+        released = 0
+        for allocation, quantity in count.unreserve:
+            if allocation.stock_level_id != level.pk or not 0 < quantity <= allocation.quantity:
+                raise InventoryError(f"Cannot take {quantity} units off {allocation}.")
+            released += quantity
+        if level.reserved - released > counted:
+            raise InventoryError(
+                f"{level}: on hand would be {counted}, below the {level.reserved - released} "
+                "units reserved for orders.",
+                field="counted",
+            )
+    movements: list[StockMovement | None] = []
+    new: list[StockMovement] = []
+    raised: list[int] = []
+    for count in counts:
+        level, counted = count.stock_level, count.counted
+        for allocation, quantity in count.unreserve:
+            allocation.quantity -= quantity
+            level.reserved -= quantity
+            (kept if allocation.quantity else emptied).append(allocation)
+        difference = counted - level.on_hand
+        level.on_hand = counted
+        if difference > 0:
+            raised.append(level.product_id)
+        if difference == 0:
+            movements.append(None)
+            continue
+        movement = _movement(
+            level,
+            kind=MovementKind.ADJUSTMENT,
+            quantity=difference,
+            reference=reference,
+            reason=reason,
+            user=user,
         )
-    emptied = [a.pk for a, _q in unreserve if a.quantity == 0]
-    kept = [a for a, _q in unreserve if a.quantity > 0]
+        movements.append(movement)
+        new.append(movement)
     if emptied:
-        Allocation.objects.filter(pk__in=emptied).delete()
+        Allocation.objects.filter(pk__in=[a.pk for a in emptied]).delete()
+    kept = [a for a in kept if a.quantity]
     if kept:
         Allocation.objects.bulk_update(kept, ["quantity"])
-    difference = counted - level.on_hand
-    level.reserved -= released
-    level.on_hand = counted
-    level.save(update_fields=["on_hand", "reserved"])
-    if difference > 0:
-        _announce_available([level.product_id])
-    if difference == 0:
-        return None
-    return _movement_save(
-        level,
-        kind=MovementKind.ADJUSTMENT,
-        quantity=difference,
-        reference="count",
-        reason=reason,
-        user=user,
+    update_int_columns(
+        StockLevel,
+        {c.stock_level.pk: (c.stock_level.on_hand, c.stock_level.reserved) for c in counts},
+        ["on_hand", "reserved"],
     )
+    if new:
+        _write_movements(new)
+    _announce_available(raised)
+    return movements
 
 
 def _movement_save(

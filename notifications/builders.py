@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from inventory.models import StockLevel
 from orders.models import EventType, Order, OrderEvent, OrderStatus
+from orders.signals import StockCountShortage
 from purchasing.models import PurchaseOrderEvent, PurchaseOrderEventType
 
 from .models import OutboxKind, OutboxMessage, WebhookEndpoint
@@ -193,31 +194,39 @@ def late_orders_alert(orders: Sequence[Order]) -> None:
 
 
 def stock_count_alert(
-    *,
-    level: StockLevel,
-    movement_id: int,
-    previous: int,
-    backordered: dict[str, dict[str, int]],
-    counted_by: str,
+    *, shortages: Sequence[StockCountShortage], reference: str, counted_by: str
 ) -> None:
-    """Staff: a stock count found fewer units than were reserved; these orders wait again."""
-    sku, code, counted = level.product.sku, level.warehouse.code, level.on_hand
-    units = sum(q for lines in backordered.values() for q in lines.values())
+    """Staff: a stock count (one row, or a count sheet) found fewer units than were reserved;
+    these orders wait again. One alert per count."""
+    if not shortages:
+        return
     by = f" by {counted_by}" if counted_by else ""
-    staff_alert(
-        key=f"stock-count:{movement_id}",
-        title=f"Stock count: {units} × {sku} at {code} went back to backorders",
-        lines=[
+    total = 0
+    lines: list[str] = []
+    for short in shortages:
+        level, previous, backordered = short.level, short.previous, short.backordered
+        sku, code, counted = level.product.sku, level.warehouse.code, level.on_hand
+        units = sum(q for row in backordered.values() for q in row.values())
+        total += units
+        lines += [
             f"{sku} ({level.product.name}) at {code} was counted{by}: {counted} on hand, "
             f"{previous} expected.",
             f"{units} reserved units are missing; these orders wait for stock again:",
             *(
                 f"{number}: {q} × {sku}"
-                for number, lines in backordered.items()
-                for q in lines.values()
+                for number, row in backordered.items()
+                for q in row.values()
             ),
-        ],
+        ]
+    first = shortages[0].level
+    what = (
+        f"{total} × {first.product.sku}"
+        if len(shortages) == 1
+        else f"{total} units of {len(shortages)} SKUs"
     )
+    count = f"Stock count {reference}" if reference else "Stock count"
+    title = f"{count}: {what} at {first.warehouse.code} went back to backorders"
+    staff_alert(key=f"stock-count:{shortages[0].movement_id}", title=title, lines=lines)
 
 
 def purchase_order_messages(saved: Sequence[PurchaseOrderEvent]) -> list[OutboxMessage]:

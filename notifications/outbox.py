@@ -128,16 +128,24 @@ def outbox_save(
 
 
 def enqueue(ids: Iterable[int]) -> None:
-    """Hand message ids to Celery. Never raises: if the broker is down the rows stay pending
-    and the sweeper sends them later."""
-    from .tasks import outbox_send_task
+    """Hand the message ids of one transaction to Celery in one task per
+    ``OMS_OUTBOX_BATCH_SIZE`` ids (one broker round trip for an order; the worker sends each
+    task's messages as a batch). Never raises: if the broker is down the rows stay pending
+    and the next batch or the sweeper sends them."""
+    from .tasks import outbox_send_batch_task
 
+    pending = list(ids)
+    size = max(1, int(settings.OMS_OUTBOX_BATCH_SIZE))
     queue = settings.OMS_OUTBOX_QUEUE
     options = {"queue": queue} if queue else {}
-    for pk in ids:
+    for start in range(0, len(pending), size):
+        batch = pending[start : start + size]
         try:
-            outbox_send_task.apply_async(args=[pk], retry=False, **options)
+            outbox_send_batch_task.apply_async(args=[batch], retry=False, **options)
         except Exception:  # the change is committed; the sweeper retries
             logger.warning(
-                "Could not enqueue outbox message %s; the sweeper will send it.", pk, exc_info=True
+                "Could not enqueue outbox messages %s; the sweeper will send them.",
+                batch,
+                exc_info=True,
             )
+            return

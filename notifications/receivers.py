@@ -7,9 +7,13 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from inventory.models import StockLevel
 from orders.models import Order, OrderEvent
-from orders.signals import order_events_saved, orders_flagged_late, stock_count_came_short
+from orders.signals import (
+    StockCountShortage,
+    order_events_saved,
+    orders_flagged_late,
+    stock_count_came_short,
+)
 from purchasing.models import PurchaseOrderEvent
 from purchasing.signals import purchase_order_events_saved
 
@@ -29,20 +33,12 @@ def write_late_orders_alert(sender: Any, orders: Sequence[Order], **kwargs: Any)
 @receiver(stock_count_came_short, dispatch_uid="notifications.stock_count_came_short")
 def write_stock_count_alert(
     sender: Any,
-    level: StockLevel,
-    movement_id: int,
-    previous: int,
-    backordered: dict[str, dict[str, int]],
+    shortages: Sequence[StockCountShortage],
+    reference: str,
     counted_by: str,
     **kwargs: Any,
 ) -> None:
-    builders.stock_count_alert(
-        level=level,
-        movement_id=movement_id,
-        previous=previous,
-        backordered=backordered,
-        counted_by=counted_by,
-    )
+    builders.stock_count_alert(shortages=shortages, reference=reference, counted_by=counted_by)
 
 
 @receiver(purchase_order_events_saved, dispatch_uid="notifications.purchase_order_events_saved")

@@ -22,6 +22,14 @@ checks. "Retry now" in the admin resends it with the same ``Message-ID`` header 
 dedupe key) for e-mail and the same ``X-OMS-Delivery`` id for webhooks, so a resend is recognisable
 (mail clients thread it as the same message; partners can drop deliveries they already have).
 
+Batches: the messages of one transaction travel in one task and are sent as a batch (claimed in
+one transaction, rendered, e-mails delivered over one mail connection and recorded in one
+transaction; each webhook delivered and recorded on its own, after the e-mails). A worker that
+falls behind tops each batch up with other pending, due e-mails, oldest first, up to
+``OMS_OUTBOX_BATCH_SIZE``; their own tasks then find them claimed. The price: a worker that dies
+in the middle of a batch leaves the whole batch in doubt, not one message. A batch stops after
+``BATCH_SECONDS`` and hands back what it had no time for.
+
 Webhooks are posted by ``webhook_http.post``: no redirects, no loopback/private/link-local
 addresses (checked on the address actually connected to), https only with DEBUG off. A refused
 delivery is a failed attempt like any other (recorded, retried, staff alerted at the end).
@@ -34,11 +42,14 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
+from django.db.models import Count, F
 from django.utils import timezone
 
 from inventory.models import StockLevel
@@ -50,6 +61,11 @@ from .outbox import STAFF_ALERT, enqueue, low_stock_alerts_for, outbox_save, sta
 from .rendering import NothingToRender, attachments, render
 
 logger = logging.getLogger(__name__)
+
+# A batch stops delivering after this long and hands the rest back (well inside the send task's
+# soft time limit of notifications.tasks, so a slow mail server or partner never leaves a batch
+# half sent and in doubt).
+BATCH_SECONDS = 60
 
 # A failed attempt (recorded and retried); ``webhook_http.WebhookRefused`` is one whose URL or
 # address is not allowed (see notifications/webhook_http.py): nothing was sent.
@@ -66,6 +82,10 @@ def _backoff(attempts: int) -> datetime.timedelta:
     base = settings.OMS_OUTBOX_BACKOFF_SECONDS
     cap = settings.OMS_OUTBOX_BACKOFF_MAX_SECONDS
     return datetime.timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def batch_size() -> int:
+    return max(1, int(settings.OMS_OUTBOX_BATCH_SIZE))
 
 
 def _claim_timeout() -> datetime.timedelta:
@@ -85,8 +105,9 @@ def webhook_signature(secret: str, timestamp: str, body: str) -> str:
 
 
 # --- sending --------------------------------------------------------------------------------------
-def _deliver_email(message: OutboxMessage) -> None:
+def _deliver_email(message: OutboxMessage, connection: Any = None) -> None:
     email = EmailMultiAlternatives(
+        connection=connection,
         subject=message.subject,
         body=message.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
@@ -118,119 +139,232 @@ def _deliver_webhook(message: OutboxMessage) -> int:
     return webhook_http.post(endpoint.url, body=body.encode(), headers=headers, timeout=timeout)
 
 
-def _claim(message_id: int, *, force_due: bool) -> tuple[OutboxMessage | None, str]:
+def _claim(message_ids: Sequence[int], *, catch_up: int = 0) -> tuple[list[OutboxMessage], str]:
+    """Claim the pending, due messages among ``message_ids`` in one transaction, and (to catch
+    up when the worker fell behind) up to ``catch_up`` more pending, due e-mails, oldest first:
+    their own tasks then find them claimed and do nothing. Rows another worker holds are
+    skipped. Webhooks are claimed by their own ids only: a slow partner never holds up e-mails
+    that were not its business."""
     now = timezone.now()
     token = uuid.uuid4().hex
     with transaction.atomic():
-        rows = OutboxMessage.objects.select_for_update(skip_locked=True, of=("self",)).filter(
-            pk=message_id, status=OutboxStatus.PENDING
+        due = OutboxMessage.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+            status=OutboxStatus.PENDING, next_attempt_at__lte=now
         )
-        if not force_due:
-            rows = rows.filter(next_attempt_at__lte=now)
-        message = rows.select_related("endpoint").first()
-        if message is None:
-            return None, ""
+        messages = list(due.filter(pk__in=message_ids).select_related("endpoint").order_by("pk"))
+        if catch_up > len(messages):
+            messages += list(
+                due.filter(kind=OutboxKind.EMAIL)
+                .exclude(pk__in=message_ids)
+                .select_related("endpoint")
+                .order_by("next_attempt_at", "pk")[: catch_up - len(messages)]
+            )
+        if not messages:
+            return [], ""
+        OutboxMessage.objects.filter(pk__in=[m.pk for m in messages]).update(
+            status=OutboxStatus.SENDING,
+            claim_token=token,
+            claimed_at=now,
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
+    for message in messages:
         message.status = OutboxStatus.SENDING
         message.claim_token = token
         message.claimed_at = now
         message.attempts += 1
-        message.save(
-            update_fields=["status", "claim_token", "claimed_at", "attempts", "updated_at"]
+    return messages, token
+
+
+@dataclass
+class _Outcome:
+    message: OutboxMessage
+    started: float
+    error: str = ""
+    status_code: int | None = None
+    given_up: bool = False
+    duration: int = 0
+
+    def done(self) -> None:
+        self.duration = int((time.monotonic() - self.started) * 1000)
+
+
+def _render_all(messages: Sequence[OutboxMessage], token: str) -> list[_Outcome]:
+    """Render the messages sent for the first time and keep their text on the rows (one
+    statement for the batch), before anything is delivered: a retry sends the same text and
+    the admin shows it. A message with nothing left to say is given up."""
+    outcomes = []
+    rendered = []
+    for message in messages:
+        outcome = _Outcome(message=message, started=time.monotonic())
+        outcomes.append(outcome)
+        if message.body_text:
+            continue
+        try:
+            text = render(message)
+        except NothingToRender as exc:
+            outcome.error, outcome.given_up = str(exc), True
+            outcome.done()
+            continue
+        except Exception as exc:  # a template error is a failed attempt, retried
+            outcome.error = f"{type(exc).__name__}: {exc}"[:2000]
+            outcome.done()
+            continue
+        message.subject, message.body_text, message.body_html = (
+            text.subject,
+            text.body_text,
+            text.body_html,
         )
-    return message, token
+        rendered.append(message)
+    if rendered:
+        OutboxMessage.objects.filter(claim_token=token).bulk_update(
+            rendered, ["subject", "body_text", "body_html"]
+        )
+    return outcomes
 
 
-def _rendered(message: OutboxMessage, token: str) -> None:
-    """Render the message the first time it is sent and keep the text on the row (a retry
-    sends the same text; the admin shows it)."""
-    if message.body_text:
-        return
-    text = render(message)
-    message.subject, message.body_text, message.body_html = (
-        text.subject,
-        text.body_text,
-        text.body_html,
-    )
-    OutboxMessage.objects.filter(pk=message.pk, claim_token=token).update(
-        subject=text.subject, body_text=text.body_text, body_html=text.body_html
-    )
+def _deliver(outcome: _Outcome, connection: Any) -> None:
+    message = outcome.message
+    try:
+        if message.kind == OutboxKind.WEBHOOK:
+            outcome.status_code = _deliver_webhook(message)
+        else:
+            _deliver_email(message, connection)
+    except Exception as exc:  # any delivery failure is recorded and retried
+        outcome.error = f"{type(exc).__name__}: {exc}"[:2000]
+        outcome.status_code = getattr(exc, "status_code", None)
+        if connection is not None:  # a broken SMTP session: the next message opens a new one
+            connection.close()
+    outcome.done()
+
+
+def outbox_send_many(*, message_ids: Sequence[int], catch_up: int = 0) -> dict[int, str]:
+    """Send pending, due messages once, in one batch: claimed in one transaction, rendered,
+    e-mails delivered over one mail connection and recorded in one transaction, then each
+    webhook delivered and recorded on its own. ``catch_up``: see ``_claim``. Returns each
+    claimed message's outcome (``sent``, ``retry`` or ``failed``); ids not claimed (not pending,
+    not due, or held by another worker) are left out."""
+    messages, token = _claim(message_ids, catch_up=catch_up)
+    if not messages:
+        return {}
+    deadline = time.monotonic() + BATCH_SECONDS
+    outcomes = _render_all(messages, token)
+    emails = [o for o in outcomes if o.message.kind != OutboxKind.WEBHOOK]
+    webhooks = [o for o in outcomes if o.message.kind == OutboxKind.WEBHOOK]
+    tried: list[_Outcome] = []
+    late: list[_Outcome] = []
+    connection = get_connection()
+    try:
+        for outcome in emails:
+            if outcome.error:
+                tried.append(outcome)
+            elif time.monotonic() < deadline:
+                _deliver(outcome, connection)
+                tried.append(outcome)
+            else:
+                late.append(outcome)
+    finally:
+        connection.close()
+    results = _record(tried, token)
+    for outcome in webhooks:
+        if outcome.error or time.monotonic() < deadline:
+            if not outcome.error:
+                _deliver(outcome, None)
+            results.update(_record([outcome], token))
+        else:
+            late.append(outcome)
+    _release(late, token)
+    return results
+
+
+def _release(outcomes: Sequence[_Outcome], token: str) -> None:
+    """Hand back messages the batch had no time left for, as if never claimed: pending, due,
+    their attempt not counted (their own tasks or the sweeper send them)."""
+    if outcomes:
+        OutboxMessage.objects.filter(
+            pk__in=[o.message.pk for o in outcomes],
+            status=OutboxStatus.SENDING,
+            claim_token=token,
+        ).update(
+            status=OutboxStatus.PENDING,
+            claim_token="",
+            attempts=F("attempts") - 1,
+            updated_at=timezone.now(),
+        )
 
 
 def outbox_send(*, message_id: int) -> str:
     """Send one pending, due message once. Returns ``sent``, ``retry``, ``failed`` or ``skipped``
     (not pending, not due, or another worker holds it)."""
-    message, token = _claim(message_id, force_due=False)
-    if message is None:
-        return "skipped"
-    started = time.monotonic()
-    status_code = None
-    error = ""
-    try:
-        _rendered(message, token)
-        if message.kind == OutboxKind.WEBHOOK:
-            status_code = _deliver_webhook(message)
-        else:
-            _deliver_email(message)
-    except NothingToRender as exc:
-        duration = int((time.monotonic() - started) * 1000)
-        return _give_up(message, token, error=str(exc), duration=duration)
-    except Exception as exc:  # any delivery failure is recorded and retried
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-        status_code = getattr(exc, "status_code", None)
-    duration = int((time.monotonic() - started) * 1000)
-    return _record(message, token, error=error, status_code=status_code, duration=duration)
+    return outbox_send_many(message_ids=[message_id]).get(message_id, "skipped")
 
 
-def _attempt(message: OutboxMessage, *, error: str, status_code: int | None, duration: int) -> None:
-    OutboxAttempt.objects.create(
-        message=message,
-        number=OutboxAttempt.objects.filter(message=message).count() + 1,
-        succeeded=not error,
-        status_code=status_code,
-        error=error,
-        duration_ms=duration,
-    )
-
-
-def _give_up(message: OutboxMessage, token: str, *, error: str, duration: int) -> str:
-    """Nothing to send any more (its order was deleted): failed at once, no retry, no alert."""
+def _record(outcomes: Sequence[_Outcome], token: str) -> dict[int, str]:
+    """Record the attempts of a batch in one transaction: sent ones in one statement; a failed
+    attempt is retried later with backoff, or failed for good with a staff alert; a message
+    with nothing to render is failed at once (no retry, no alert). A row whose claim no longer
+    holds (the sweeper settled it as in doubt) is left as it is."""
+    if not outcomes:
+        return {}
     now = timezone.now()
+    results: dict[int, str] = {}
+    ids = [o.message.pk for o in outcomes]
     with transaction.atomic():
-        _attempt(message, error=error, status_code=None, duration=duration)
-        OutboxMessage.objects.filter(
-            pk=message.pk, status=OutboxStatus.SENDING, claim_token=token
-        ).update(status=OutboxStatus.FAILED, last_error=error, updated_at=now)
-    logger.info("Outbox message %s given up: %s", message.dedupe_key, error)
-    return "failed"
-
-
-def _record(
-    message: OutboxMessage, token: str, *, error: str, status_code: int | None, duration: int
-) -> str:
-    # The error text may quote a partner's response (its status line, a Location header):
-    # PostgreSQL refuses NUL in text, and the attempt must be recorded whatever it said.
-    error = error.replace("\x00", "\\x00")
-    now = timezone.now()
-    with transaction.atomic():
-        _attempt(message, error=error, status_code=status_code, duration=duration)
-        mine = OutboxMessage.objects.filter(
-            pk=message.pk, status=OutboxStatus.SENDING, claim_token=token
+        earlier = dict(
+            OutboxAttempt.objects.filter(message_id__in=ids)
+            .values_list("message_id")
+            .annotate(n=Count("pk"))
+            .values_list("message_id", "n")
         )
-        if not error:
-            mine.update(status=OutboxStatus.SENT, sent_at=now, last_error="", updated_at=now)
-            return "sent"
-        if message.attempts < _max_attempts():
-            mine.update(
-                status=OutboxStatus.PENDING,
-                last_error=error,
-                next_attempt_at=now + _backoff(message.attempts),
-                claim_token="",
-                updated_at=now,
+        attempts = []
+        for o in outcomes:
+            # The error text may quote a partner's response (its status line, a Location
+            # header): PostgreSQL refuses NUL in text, and the attempt must be recorded.
+            o.error = o.error.replace("\x00", "\\x00")
+            attempts.append(
+                OutboxAttempt(
+                    message=o.message,
+                    number=earlier.get(o.message.pk, 0) + 1,
+                    succeeded=not o.error,
+                    status_code=o.status_code,
+                    error=o.error,
+                    duration_ms=o.duration,
+                )
             )
-            return "retry"
-        if mine.update(status=OutboxStatus.FAILED, last_error=error, updated_at=now):
-            _alert_failed(message, error)
-        return "failed"
+        OutboxAttempt.objects.bulk_create(attempts)
+        mine = OutboxMessage.objects.filter(status=OutboxStatus.SENDING, claim_token=token)
+        sent = [o.message.pk for o in outcomes if not o.error]
+        if sent:
+            mine.filter(pk__in=sent).update(
+                status=OutboxStatus.SENT, sent_at=now, last_error="", updated_at=now
+            )
+            results.update(dict.fromkeys(sent, "sent"))
+        for o in outcomes:
+            if not o.error:
+                continue
+            message = o.message
+            if o.given_up:
+                mine.filter(pk=message.pk).update(
+                    status=OutboxStatus.FAILED, last_error=o.error, updated_at=now
+                )
+                logger.info("Outbox message %s given up: %s", message.dedupe_key, o.error)
+                results[message.pk] = "failed"
+            elif message.attempts < _max_attempts():
+                mine.filter(pk=message.pk).update(
+                    status=OutboxStatus.PENDING,
+                    last_error=o.error,
+                    next_attempt_at=now + _backoff(message.attempts),
+                    claim_token="",
+                    updated_at=now,
+                )
+                results[message.pk] = "retry"
+            else:
+                if mine.filter(pk=message.pk).update(
+                    status=OutboxStatus.FAILED, last_error=o.error, updated_at=now
+                ):
+                    _alert_failed(message, o.error)
+                results[message.pk] = "failed"
+    return results
 
 
 def _alert_failed(message: OutboxMessage, error: str) -> None:
@@ -278,8 +412,14 @@ def outbox_sweep(*, limit: int = 500) -> dict[str, int]:
     )
     counts: dict[str, int] = defaultdict(int)
     counts["in_doubt"] = in_doubt
-    for pk in due:
-        counts[outbox_send(message_id=pk)] += 1
+    size = batch_size()
+    for start in range(0, len(due), size):
+        chunk = due[start : start + size]
+        results = outbox_send_many(message_ids=chunk)
+        for outcome in results.values():
+            counts[outcome] += 1
+        if len(results) < len(chunk):
+            counts["skipped"] += len(chunk) - len(results)
     return dict(counts)
 
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from . import services
 
@@ -20,8 +20,18 @@ SEND_OPTIONS: dict[str, Any] = {
 
 @shared_task(name="notifications.outbox_send", **SEND_OPTIONS)
 def outbox_send_task(message_id: int) -> str:
-    """Send one outbox message (a no-op when it is already sent or another worker holds it)."""
+    """Send one outbox message (a no-op when it is already sent or another worker holds it).
+    Tasks published before batches existed still arrive under this name."""
     return services.outbox_send(message_id=message_id)
+
+
+@shared_task(name="notifications.outbox_send_batch", bind=True, **SEND_OPTIONS)
+def outbox_send_batch_task(self: "Task[Any, Any]", message_ids: list[int]) -> dict[int, str]:
+    """Send the messages of one transaction as a batch. In a worker, the batch is topped up
+    with other pending e-mails when the worker fell behind (``OMS_OUTBOX_BATCH_SIZE``); run
+    eagerly (inside the request that wrote them, ``make run``) it sends its own ids only."""
+    catch_up = 0 if self.request.is_eager else services.batch_size()
+    return services.outbox_send_many(message_ids=[int(pk) for pk in message_ids], catch_up=catch_up)
 
 
 @shared_task(name="notifications.outbox_sweep", acks_late=True)

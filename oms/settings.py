@@ -299,6 +299,9 @@ OMS_WEBHOOK_REQUIRE_HTTPS = (
     if os.environ.get("OMS_WEBHOOK_REQUIRE_HTTPS")
     else None
 )
+# A send task claims, renders and records its messages as one batch: the messages of one
+# transaction, topped up with other pending e-mails up to this many when the worker fell behind.
+OMS_OUTBOX_BATCH_SIZE = int(os.environ.get("OMS_OUTBOX_BATCH_SIZE", "50"))
 # Celery queue of the send tasks (empty = the default queue).
 OMS_OUTBOX_QUEUE = os.environ.get("OMS_OUTBOX_QUEUE", "")
 if os.environ.get("EMAIL_FILE_PATH"):  # for EMAIL_BACKEND=django.core.mail.backends.filebased...

@@ -17,6 +17,7 @@ urlpatterns = [
     path("stock/", include("inventory.urls")),
     path("stock/receive/", stock_views.receive, name="receive"),
     path("stock/levels/<int:pk>/count/", stock_views.stock_count, name="stock_count"),
+    path("stock/counts/<str:number>/post/", stock_views.cycle_count_post, name="count_post"),
     # Before the purchasing pages' include (purchasing/urls.py): the replenishment page and the
     # purchasing figures (reports/: they read backorders, which purchasing may not).
     path("purchasing/replenishment/", replenishment_views.replenishment, name="replenishment"),

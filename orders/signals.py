@@ -1,4 +1,8 @@
+from dataclasses import dataclass
+
 from django.dispatch import Signal
+
+from inventory.models import StockLevel
 
 # Sent inside the cancelling transaction, after the order's reservations were released, so that
 # higher apps (fulfillment) can close what they hold for the order. Arguments: order, user.
@@ -25,8 +29,21 @@ order_events_saved = Signal()
 # (their customers are told through their LATE events). Arguments: orders (a list).
 orders_flagged_late = Signal()
 
-# Sent inside a stock count's transaction when the count found fewer units than were reserved
-# and orders went back to backorders. Arguments: level (the StockLevel, product and warehouse
-# loaded), movement_id, previous (on hand expected), backordered ({order number: {sku: units}}),
+
+@dataclass(frozen=True)
+class StockCountShortage:
+    """One stock row a count found below its reserved units: the row (product and warehouse
+    loaded, on_hand the count), its ledger row, on hand before, and {order number: {sku: units}}
+    that went back to backorders."""
+
+    level: StockLevel
+    movement_id: int
+    previous: int
+    backordered: dict[str, dict[str, int]]
+
+
+# Sent once inside a stock count's transaction (one row, or a whole count sheet) when the count
+# found fewer units than were reserved and orders went back to backorders. Arguments:
+# shortages (a list of StockCountShortage), reference (the count sheet's number, or ""),
 # counted_by (the user's name, or "").
 stock_count_came_short = Signal()

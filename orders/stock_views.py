@@ -1,15 +1,19 @@
-"""Stock pages that change orders: receiving stock (which fills backorders) and recording a count
-(which may send reservations back to backorders). They are inventory's pages (``/stock/...``,
-routed from ``oms/urls.py``) but call orders' services, so they live here: a view lives in the
-lowest app whose services it calls."""
+"""Stock pages that change orders: receiving stock (which fills backorders), recording a count
+and posting a count sheet (which may send reservations back to backorders). They are
+inventory's pages (``/stock/...``, routed from ``oms/urls.py``) but call orders' services, so
+they live here: a view lives in the lowest app whose services it calls."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
+from core.errors import DomainError, error_messages
+from inventory import cycle_count_views
 from inventory.exceptions import InventoryError
 from inventory.forms import ReceiptForm, ReceiptLineFormSet, StockAdjustForm, StockCountForm
 from inventory.models import StockLevel
+from orders.cycle_counts import cycle_count_post as cycle_count_post_service
 from orders.exceptions import OrderValidationError
 from orders.services import stock_receipt_record
 from orders.stock_counts import stock_count_record
@@ -77,3 +81,37 @@ def stock_count(request, pk: int):
         {"level": level, "form": StockAdjustForm(), "count_form": form},
         status=400,
     )
+
+
+@login_required
+@permission_required("inventory.post_cyclecount", raise_exception=True)
+@require_POST
+def cycle_count_post(request, number: str):
+    """Post a count sheet (inventory's page; posting may send reservations to backorders)."""
+    sheet = cycle_count_views.sheet_for(number)
+    form = cycle_count_views.PostForm(request.POST)
+    if not form.is_valid():
+        return cycle_count_views.render_sheet(request, sheet, post_form=form, status=400)
+    try:
+        posted = cycle_count_post_service(
+            cycle_count_id=sheet.pk, reason=form.cleaned_data["reason"], user=request.user
+        )
+    except DomainError as exc:
+        return cycle_count_views.render_sheet(
+            request,
+            cycle_count_views.sheet_for(number),
+            post_form=form,
+            problems=error_messages(exc.fields) if exc.fields else [exc.message],
+            status=exc.http_status,
+        )
+    text = (
+        f"{number} posted: {len(posted.variances)} variances written to the stock ledger, "
+        f"{len(posted.uncounted)} row{'' if len(posted.uncounted) == 1 else 's'} not counted "
+        "left alone."
+    )
+    if posted.backordered:
+        units = sum(q for skus in posted.backordered.values() for q in skus.values())
+        text += f" {units} reserved units went back to backorders: " + ", ".join(posted.backordered)
+        text += "."
+    messages.success(request, text)
+    return redirect("inventory:count", number=number)

@@ -23,6 +23,7 @@ from rest_framework.test import APIClient
 
 from fulfillment import services as fulfillment_services
 from fulfillment.models import Carrier, CarrierService, Shipment, ShipmentStatus
+from inventory.cycle_counts import CycleCountInput, cycle_count_create
 from inventory.models import StockLevel
 from orders.models import OrderStatus
 from purchasing import services as purchasing_services
@@ -93,6 +94,11 @@ def pages(w) -> list[tuple[str, tuple, set, int]]:
         ("purchasing:supplier_product_add", ("ACME",), BUYERS, 200),
         ("purchasing:supplier_product_edit", ("ACME", "MUG-BLUE"), BUYERS, 200),
         ("purchasing:supplier_product_lookup", ("ACME",), BUYERS, 200),
+        # Count sheets: the warehouse opens, prints and counts them; purchasing makes and posts.
+        ("inventory:counts", (), STAFF, 200),
+        ("inventory:count_new", (), BUYERS, 200),
+        ("inventory:count", (w["count_sheet"].number,), STAFF, 200),
+        ("inventory:count_print", (w["count_sheet"].number,), STAFF, 200),
     ]
 
 
@@ -142,6 +148,10 @@ def actions(w) -> list[tuple[str, tuple, dict, set]]:
         ("purchasing:supplier_edit", ("ACME",), {}, BUYERS),
         ("purchasing:supplier_product_add", ("ACME",), {}, BUYERS),
         ("purchasing:supplier_product_edit", ("ACME", "MUG-BLUE"), {}, BUYERS),
+        ("inventory:count_new", (), {}, BUYERS),
+        ("inventory:count", (w["count_sheet"].number,), {}, STAFF),
+        ("count_post", (w["count_sheet"].number,), {}, BUYERS),
+        ("inventory:count_cancel", (w["count_sheet"].number,), {}, BUYERS),
     ]
 
 
@@ -242,6 +252,7 @@ def world(db, settings):
     po_draft = purchasing_services.purchase_order_create(
         supplier="ACME", warehouse="LDS", lines=po_lines
     ).purchase_order
+    count_sheet = cycle_count_create(data=CycleCountInput(warehouse="LDS")).cycle_count
     users = {role: UserFactory(username=role.replace(" ", "-"), is_staff=True) for role in GROUP_OF}
     for role, user in users.items():
         user.groups.add(Group.objects.get(name=GROUP_OF[role]))
@@ -261,6 +272,7 @@ def world(db, settings):
         "level": StockLevel.objects.get(product=mug, warehouse=leeds),
         "po_sent": po_sent,
         "po_draft": po_draft,
+        "count_sheet": count_sheet,
     }
 
 
@@ -451,6 +463,7 @@ def test_no_link_or_button_leads_to_a_403(world, role):
         reverse("fulfillment:shipment", args=[w["shipped"].number]),
         reverse("returns:detail", args=[w["rma"].number]),
         reverse("inventory:stock"),
+        reverse("inventory:count", args=[w["count_sheet"].number]),
     ]
     if role in BUYERS:
         start += [
@@ -511,6 +524,21 @@ def test_purchasing_link_only_for_roles_that_may_buy(world):
     assert link in browser(world, P).get("/orders/").content.decode()
     assert link in browser(world, M).get("/orders/").content.decode()
     assert link not in browser(world, W).get("/orders/").content.decode()
+
+
+def test_count_sheet_buttons_follow_the_role(world):
+    """The warehouse counts (blind: no book figures); purchasing also sees the books, posts and
+    cancels; only they are offered a new sheet."""
+    sheet = reverse("inventory:count", args=[world["count_sheet"].number])
+    post = reverse("count_post", args=[world["count_sheet"].number])
+    warehouse = browser(world, W).get(sheet).content.decode()
+    assert "Save counts" in warehouse
+    assert post not in warehouse and "On hand now" not in warehouse
+    buyer = browser(world, P).get(sheet).content.decode()
+    assert post in buyer and "On hand now" in buyer
+    new = reverse("inventory:count_new")
+    assert new not in browser(world, W).get(reverse("inventory:counts")).content.decode()
+    assert new in browser(world, P).get(reverse("inventory:counts")).content.decode()
 
 
 def test_dashboard_link_only_for_managers(world):

@@ -5,6 +5,7 @@ from django.urls import include, path
 from accounts import views as account_views
 from orders import stock_views
 from purchasing import replenishment_views
+from reports import purchasing_views
 
 urlpatterns = [
     path("", account_views.home, name="home"),
@@ -17,8 +18,10 @@ urlpatterns = [
     path("stock/receive/", stock_views.receive, name="receive"),
     path("stock/levels/<int:pk>/count/", stock_views.stock_count, name="stock_count"),
     path("stock/counts/<str:number>/post/", stock_views.cycle_count_post, name="count_post"),
-    # Before the purchasing pages' include (purchasing/urls.py): the replenishment page.
+    # Before the purchasing pages' include (purchasing/urls.py): the replenishment page and the
+    # purchasing figures (reports/: they read backorders, which purchasing may not).
     path("purchasing/replenishment/", replenishment_views.replenishment, name="replenishment"),
+    path("purchasing/figures/", purchasing_views.purchasing_figures, name="purchasing_figures"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("oms.api_urls")),
     path("fulfillment/", include("fulfillment.urls")),

@@ -2,7 +2,7 @@
 
 import datetime
 
-from django.db.models import Count, F, Prefetch, Q, Sum
+from django.db.models import Count, F, Min, Prefetch, Q, Sum
 from django.utils import timezone
 
 from core.money import to_cents
@@ -110,6 +110,36 @@ def customer_figures(customer: Customer) -> dict:
     }
 
 
+# Units of a line still waiting for stock: neither reserved, shipped nor cancelled.
+_SHORT = F("quantity") - F("quantity_allocated") - F("quantity_shipped") - F("quantity_cancelled")
+
+
+def waiting_lines():
+    """Order lines waiting for stock: the backordered units of backordered orders (also while
+    such an order is on hold). Replenishment and the purchasing figures count these."""
+    return OrderLine.objects.filter(
+        Q(order__status=OrderStatus.BACKORDERED)
+        | Q(order__status=OrderStatus.ON_HOLD, order__held_from_status=OrderStatus.BACKORDERED),
+        quantity__gt=F("quantity_allocated") + F("quantity_shipped") + F("quantity_cancelled"),
+    )
+
+
+def backorders_by_product() -> dict[int, tuple[int, int, datetime.datetime]]:
+    """Product id -> (units waiting, orders waiting, when the oldest of them was placed), over
+    ``waiting_lines``. One query."""
+    rows = (
+        waiting_lines()
+        .values_list("product_id")
+        .annotate(
+            units=Sum(_SHORT),
+            orders=Count("order_id", distinct=True),
+            since=Min("order__placed_at"),
+        )
+        .order_by()
+    )
+    return {pid: (int(units or 0), orders, since) for pid, units, orders, since in rows}
+
+
 def backorders_by_warehouse(since: datetime.datetime, warehouses) -> dict:
     """Backordered units per (product id, warehouse id), for replenishment (registered with
     ``purchasing.replenishment.backorder_source_register`` at app ready: purchasing sits below
@@ -124,15 +154,9 @@ def backorders_by_warehouse(since: datetime.datetime, warehouses) -> dict:
 
     if not warehouses:
         return {}
-    short = (
-        F("quantity") - F("quantity_allocated") - F("quantity_shipped") - F("quantity_cancelled")
-    )
+    short = _SHORT
     rows = (
-        OrderLine.objects.filter(
-            Q(order__status=OrderStatus.BACKORDERED)
-            | Q(order__status=OrderStatus.ON_HOLD, order__held_from_status=OrderStatus.BACKORDERED),
-            quantity__gt=F("quantity_allocated") + F("quantity_shipped") + F("quantity_cancelled"),
-        )
+        waiting_lines()
         .values_list("product_id", "order__shipping_country")
         .annotate(waiting=Sum(short), recent=Sum(short, filter=Q(order__placed_at__gte=since)))
         .order_by()

@@ -1,4 +1,4 @@
-"""Imports of products, stock and orders from CSV / Excel files, and exports.
+"""Imports of products, stock, orders and supplier price lists from CSV / Excel files, and exports.
 
 A file is read into rows (``reading``), checked as a whole by the kind's importer (a preview:
 row-level errors with row numbers, rows valid and rejected), and imported only when no row is
@@ -11,9 +11,11 @@ from .orders import OrderImporter
 from .products import ProductImporter
 from .reading import FileRejected, Table, read_table, row_limit, size_limit
 from .stock import StockImporter
+from .supplier_products import SupplierProductImporter
 
 IMPORTERS: dict[str, type[Importer]] = {
-    cls.kind: cls for cls in (ProductImporter, StockImporter, OrderImporter)
+    cls.kind: cls
+    for cls in (ProductImporter, StockImporter, OrderImporter, SupplierProductImporter)
 }
 
 

@@ -223,7 +223,8 @@ def _rows(qs: QuerySet[Any]) -> list[tuple[Any, ...]]:
     query_sql, params = qs.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(query_sql, params)
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
 
 
 def _window_demand(since: datetime.datetime, level_ids: list[int] | None) -> dict[int, int]:

@@ -71,7 +71,8 @@ def stale_estimates() -> list[str]:
     stored = {o.pk: (o.promised_ship_date, o.estimated_delivery_date) for o in orders}
     changed, _ = estimates_follow_expected([(o, lines[o.pk]) for o in orders])
     return [
-        f"{o.number}: stored {stored[o.pk]}, expected {o.promised_ship_date, o.estimated_delivery_date}"
+        f"{o.number}: stored {stored[o.pk]}, "
+        f"expected {(o.promised_ship_date, o.estimated_delivery_date)}"
         for o in changed
     ]
 

@@ -43,7 +43,6 @@ from .test_order_to_refund import expect_message, log_in
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 SKU = "LAMP-01"
-TODAY = timezone.localdate()
 
 
 @pytest.fixture
@@ -72,7 +71,7 @@ def world(settings):
     slow_po = purchase_order_create(
         supplier="SLOW",
         warehouse="LDS",
-        expected_at=TODAY + datetime.timedelta(days=60),
+        expected_at=timezone.localdate() + datetime.timedelta(days=60),
         lines=[PurchaseOrderLineInput(sku=SKU, quantity=2)],
     ).purchase_order
     purchase_order_send(purchase_order=slow_po)
@@ -90,8 +89,8 @@ def test_a_purchasing_clerks_day(live_server, page, shots, world):
     main_nav = page.get_by_role("navigation", name="Main")
     number = world["order"].number
     order_url = f"{base}/orders/{number}/"
-    slow_date = (TODAY + datetime.timedelta(days=60)).isoformat()
-    acme_date = (TODAY + datetime.timedelta(days=5)).isoformat()
+    slow_date = world["slow_po"].expected_at.isoformat()
+    acme_date = (timezone.localdate() + datetime.timedelta(days=5)).isoformat()
 
     # --- the backordered order: its line waits for the slow supplier's PO -------------------
     log_in(page, base, "buyer", "buyer-pw-1")

@@ -4,7 +4,9 @@
 The lock order every action keeps, so that no two of them deadlock: orders (by id), then
 shipments or returns (by id, in their apps), then stock levels (by id, ``inventory.locks``).
 Rows locked earlier in the same transaction may be locked again; what must never happen is
-locking a lower id after a higher one.
+locking a lower id after a higher one, or waiting for an order after taking stock rows or
+products: orders found waiting after that (estimated again once a purchase order changed or
+stock arrived) are taken with ``SKIP LOCKED`` (``orders.services.estimates``).
 
 ``no_key=True`` (PostgreSQL ``FOR NO KEY UPDATE``): an order's key never changes, and this lock
 does not block the ``FOR KEY SHARE`` lock that inserting a row pointing to the order (a line,
@@ -15,6 +17,7 @@ transaction mode serialises writers.
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import F, QuerySet
 
 from inventory.locks import stock_levels_for_update
@@ -46,6 +49,37 @@ def order_for_update(order_id: int, *, related: Sequence[str] = ()) -> Order:
         qs = qs.select_related(*related)
     order: Order = qs.get(pk=order_id)
     return order
+
+
+def products_lock(product_ids: Collection[int]) -> None:
+    """Lock the products' rows ``FOR UPDATE`` (by id): the mode that conflicts with the
+    ``FOR KEY SHARE`` lock inserting a row that points to a product takes. So it waits until
+    the transactions that inserted such rows end — a placement inserts its order lines before it
+    reads the purchase orders' expected dates for the backorder it makes — and keeps new ones
+    out until we commit. (The stock rows would not do: a SKU never received has none.)"""
+    if product_ids:
+        list(
+            Product.objects.filter(pk__in=sorted(product_ids))
+            .order_by("pk")
+            .select_for_update(of=("self",))
+            .values_list("pk", flat=True)
+        )
+
+
+def products_key_share(product_ids: Collection[int]) -> None:
+    """Lock the products' rows ``FOR KEY SHARE`` (by id), as inserting a row that points to them
+    does — but now, not at commit (Django's foreign keys are checked when the transaction ends):
+    a placement that backorders them takes it before it reads the purchase orders' expected
+    dates, so a purchase order changing at that moment (``products_lock``) waits for it, or it
+    for the purchase order. A no-op on SQLite (writers are serialised); Django has no key-share
+    mode, hence the SQL."""
+    if not product_ids or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {Product._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE",
+            [sorted(product_ids)],
+        )
 
 
 def waiting_orders(product_ids: Collection[int]) -> QuerySet[Order]:

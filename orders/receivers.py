@@ -58,4 +58,8 @@ def estimate_backorders_again(sender, product_ids, reason, user=None, **kwargs):
     first): the backorders waiting for them are estimated again, and told when it moved."""
     from .services import backorder_estimates_refresh
 
-    backorder_estimates_refresh(product_ids=product_ids, reason=reason, user=user)
+    # A receipt sends this after its lock sequence (waiting orders, then stock rows): it never
+    # waits for another order lock after that.
+    backorder_estimates_refresh(
+        product_ids=product_ids, reason=reason, user=user, stock_locked=reason == "received"
+    )

@@ -37,14 +37,16 @@ from __future__ import annotations
 
 import datetime
 import math
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from inventory.models import (
@@ -85,6 +87,8 @@ class Backordered:
     waiting: int  # every backordered unit now
     recent: int  # of which on orders placed since the start of the demand window
 
+
+NOTHING_WAITING = Backordered(0, 0)
 
 BackorderSource = Callable[[datetime.datetime, Sequence[Warehouse]], Mapping[Key, Backordered]]
 
@@ -219,6 +223,42 @@ def _sum_by(rows: Iterable[tuple[int, int, int | None]]) -> dict[Key, int]:
     return {(pid, wid): int(units or 0) for pid, wid, units in rows}
 
 
+def _rows(qs: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """The rows of ``qs`` as the database returns them: for the large reads of the suggestions
+    (tens of thousands of rows of integers), the ORM's per-row converters cost more than the
+    query."""
+    query_sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(query_sql, params)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
+
+
+def _window_demand(since: datetime.datetime, level_ids: list[int] | None) -> dict[int, int]:
+    """Stock row id → units that left it (shipment movements, signed negative in the ledger)
+    or were reserved in it (allocations) since ``since``: one query over the window (the
+    partial index ``stock_movement_shipped_at`` covers the ledger's part on PostgreSQL),
+    grouped by stock row without a join; the caller maps rows to SKU × warehouse."""
+    shipped = StockMovement.objects.filter(kind=MovementKind.SHIPMENT, created_at__gte=since)
+    reserved = Allocation.objects.filter(created_at__gte=since)
+    if level_ids is not None:
+        shipped = shipped.filter(stock_level_id__in=level_ids)
+        reserved = reserved.filter(stock_level_id__in=level_ids)
+    both = (
+        shipped.values_list("stock_level_id")
+        .annotate(units=-Sum("quantity"))
+        .order_by()
+        .union(
+            reserved.values_list("stock_level_id").annotate(units=Sum("quantity")).order_by(),
+            all=True,
+        )
+    )
+    demand: dict[int, int] = defaultdict(int)
+    for level_id, units in _rows(both):
+        demand[level_id] += int(units or 0)
+    return demand
+
+
 def replenishment_suggestions(
     *,
     warehouse: str | None = None,
@@ -247,31 +287,18 @@ def replenishment_suggestions(
 
     levels_qs = StockLevel.objects.filter(warehouse_id__in=in_warehouses, product__is_active=True)
     if level_ids is not None:
-        levels_qs = levels_qs.filter(pk__in=list(level_ids))
-    levels = {
-        (pid, wid): (on_hand, reserved, manual)
-        for pid, wid, on_hand, reserved, manual in levels_qs.values_list(
-            "product_id", "warehouse_id", "on_hand", "reserved", "reorder_point"
-        )
-    }
-    shipped = _sum_by(
-        StockMovement.objects.filter(
-            kind=MovementKind.SHIPMENT,
-            created_at__gte=since,
-            stock_level__warehouse_id__in=in_warehouses,
-        )
-        .values_list("stock_level__product_id", "stock_level__warehouse_id")
-        .annotate(units=-Sum("quantity"))
-        .order_by()
-    )
-    reserved_recently = _sum_by(
-        Allocation.objects.filter(
-            created_at__gte=since, stock_level__warehouse_id__in=in_warehouses
-        )
-        .values_list("stock_level__product_id", "stock_level__warehouse_id")
-        .annotate(units=Sum("quantity"))
-        .order_by()
-    )
+        level_ids = list(level_ids)
+        levels_qs = levels_qs.filter(pk__in=level_ids)
+    levels: dict[Key, tuple[int, int, int]] = {}
+    level_keys: dict[int, Key] = {}
+    for pk, pid, wid, on_hand, reserved, manual in _rows(
+        levels_qs.values_list(
+            "pk", "product_id", "warehouse_id", "on_hand", "reserved", "reorder_point"
+        ).order_by()
+    ):
+        levels[pid, wid] = (on_hand, reserved, manual)
+        level_keys[pk] = (pid, wid)
+    demand_by_level = _window_demand(since, level_ids)
     on_order = _sum_by(
         PurchaseOrderLine.objects.filter(
             purchase_order__status__in=ON_ORDER_STATUSES,
@@ -310,6 +337,11 @@ def replenishment_suggestions(
         ).values_list("pk", "sku", "name")
     }
 
+    demand_at: dict[Key, int] = {}
+    for level_id, units in demand_by_level.items():
+        if level_id in level_keys:
+            demand_at[level_keys[level_id]] = units
+    safety = safety_days()
     suggestions: list[Suggestion] = []
     for key in keys:
         pid, wid = key
@@ -321,12 +353,10 @@ def replenishment_suggestions(
         ):
             continue
         on_hand, reserved, manual = levels.get(key, (0, 0, 0))
-        waiting = backordered.get(key, Backordered(0, 0))
-        demand = shipped.get(key, 0) + reserved_recently.get(key, 0) + waiting.recent
+        waiting = backordered.get(key, NOTHING_WAITING)
+        demand = demand_at.get(key, 0) + waiting.recent
         lead = supply.lead_time_days if supply else 0
-        point = manual or computed_reorder_point(
-            demand_units=demand, demand_days=days, lead_time_days=lead
-        )
+        point = manual or -(-demand * (lead + safety) // days)  # computed_reorder_point
         coming = on_order.get(key, 0)
         quantity = suggested_quantity(
             reorder_point=point,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     DecimalField,
     Exists,
@@ -95,6 +96,20 @@ def purchase_order_filter(
             )
         )
     return qs
+
+
+def purchase_order_page(
+    qs: QuerySet[PurchaseOrder], per_page: int, number: str | None
+) -> Page[PurchaseOrder]:
+    """Page ``number`` of ``qs`` (``purchase_order_list``, maybe filtered). The page's ids are
+    found first, without the per-order sums, which are then computed for those rows only:
+    PostgreSQL would otherwise compute the sums of every row an OFFSET skips (page 1,000 of
+    100,000 purchase orders took seconds)."""
+    ids: Page[int] = Paginator(qs.values_list("pk", flat=True), per_page).get_page(number)
+    orders = list(qs.filter(pk__in=list(ids.object_list)))
+    # The paginator (count, number of pages) is the ids'; the page holds their orders.
+    page: Page[PurchaseOrder] = Page(orders, ids.number, ids.paginator)  # type: ignore[arg-type]
+    return page
 
 
 def purchase_order_detail(number: str) -> PurchaseOrder:

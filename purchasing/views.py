@@ -212,7 +212,7 @@ def purchase_order_list(request: HttpRequest) -> HttpResponse:
             warehouse=data.get("warehouse"),
             sku=sku_key(data.get("sku") or ""),
         )
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = selectors.purchase_order_page(qs, PAGE_SIZE, request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -90,11 +90,13 @@ def _plan_order(
     order: Order,
     lines: list[OrderLine],
     *,
-    levels: Sequence[StockLevel],
+    levels: Mapping[int, Sequence[tuple[int, StockLevel]]],
     product_ids: Collection[int] | None,
     sites: Collection[Site],
 ) -> list[Reservation]:
-    """The reservations the allocation policy makes for the order's backordered lines."""
+    """The reservations the allocation policy makes for the order's backordered lines
+    (``levels``: the locked stock rows by product id, each with its position in the list
+    locked)."""
     open_lines = [
         line
         for line in lines
@@ -108,7 +110,7 @@ def _plan_order(
         needs=[
             Need(i, line.product_id, line.quantity_backordered) for i, line in enumerate(open_lines)
         ],
-        levels=[lv for lv in levels if lv.product_id in wanted],
+        levels=[lv for _, lv in sorted(x for pid in wanted for x in levels.get(pid, ()))],
         country=order.shipping_country,
         preferred_warehouse_ids=frozenset(wid for wid, _ in sites),
     )
@@ -131,6 +133,11 @@ def plan(
     (preferred, to keep parcels together); ``product_ids`` limits the plan to those products
     (backorders filled by a receipt). Writes nothing: the levels are left as they were."""
     sites = sites or {}
+    # By product, once: a receipt fills thousands of orders against thousands of stock rows.
+    # (Kept in the order given: the policy breaks ties by it.)
+    by_product: dict[int, list[tuple[int, StockLevel]]] = defaultdict(list)
+    for position, level in enumerate(levels):
+        by_product[level.product_id].append((position, level))
     planned: list[OrderPlan] = []
     held: dict[int, int] = defaultdict(int)
     try:
@@ -139,7 +146,7 @@ def plan(
                 frozenset(sites.get(order.pk, ())) if order.pk is not None else frozenset()
             )
             reservations = _plan_order(
-                order, lines, levels=levels, product_ids=product_ids, sites=order_sites
+                order, lines, levels=by_product, product_ids=product_ids, sites=order_sites
             )
             for r in reservations:  # the next orders see what this one took
                 r.stock_level.reserved += r.quantity

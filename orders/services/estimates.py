@@ -22,7 +22,7 @@ from django.utils import timezone
 from purchasing.models import OPEN_STATUSES, PurchaseOrderLine
 
 from .. import events
-from ..locks import orders_locking, waiting_orders
+from ..locks import orders_locking, products_lock, waiting_orders
 from ..models import EventType, Order, OrderEvent, OrderLine
 from .allocation import _orders_update, estimates_follow_expected, line_expected_dates
 
@@ -54,19 +54,36 @@ def backorder_estimates_refresh(
     product_ids: Collection[int],
     reason: str,
     user: User | AnonymousUser | None = None,
+    stock_locked: bool = False,
 ) -> EstimatesRefreshed:
     """Estimate again the backordered orders waiting for ``product_ids`` (the units on order
     changed: ``reason``, one of ``REASONS``). Each order whose estimated delivery moved gets an
     ESTIMATE_UPDATED event with the lines' expected dates; with a notifying reason its customer
-    is e-mailed (at most once a day). The orders are locked (by id) before they are written."""
+    is e-mailed (at most once a day). The orders are locked (by id) before they are written.
+    ``stock_locked``: the caller holds the products' stock rows and the orders waiting for them
+    (a receipt, after ``stock_arriving``)."""
     if not product_ids:
         return EstimatesRefreshed([], [])
     with transaction.atomic():
-        orders = list(
-            orders_locking(
-                Order.objects.filter(pk__in=waiting_orders(product_ids).values("pk"))
-            ).select_related("customer", "channel")
+        waiting = Order.objects.filter(pk__in=waiting_orders(product_ids).values("pk"))
+        orders: list[Order] = []
+        if not stock_locked:
+            # A purchase order changed (it is locked): the waiting orders (by id), then the
+            # products, which waits for the placements of these products in flight: they may
+            # have read the expected dates before we wrote them (orders.locks.products_lock).
+            orders = list(orders_locking(waiting).select_related("customer", "channel"))
+            products_lock(product_ids)
+        # The orders found waiting now that were not locked above (backordered by those
+        # placements; on a receipt, every order but the ones locked on ``stock_arriving``,
+        # which are ours already) are taken without waiting, since we hold later locks (the
+        # products, or a receipt's stock rows): one that another transaction holds is being
+        # written by it, from what we commit.
+        orders += list(
+            orders_locking(waiting.exclude(pk__in=[o.pk for o in orders]))
+            .select_for_update(of=("self",), no_key=True, skip_locked=True)
+            .select_related("customer", "channel")
         )
+        orders.sort(key=lambda o: o.pk)
         if not orders:
             return EstimatesRefreshed([], [])
         by_order: dict[int, list[OrderLine]] = {o.pk: [] for o in orders}

@@ -20,6 +20,7 @@ from inventory.skus import products_by_sku, sku_key
 
 from .. import events
 from ..exceptions import DuplicateOrder, OrderValidationError
+from ..locks import products_key_share
 from ..models import (
     Channel,
     Customer,
@@ -445,9 +446,13 @@ def _place_confirmed(
     # A new order is locked by nobody else: taking the stock rows first keeps the lock order.
     levels = list(stock_levels_for_update(product_ids={line.product_id for line in lines}))
     events.events_save(built)  # collected: written with the allocation's, in one INSERT
-    applied = allocation.apply(
-        allocation.plan(orders=[(order, lines)], levels=levels), user=user, new_order=True
-    )
+    planned = allocation.plan(orders=[(order, lines)], levels=levels)
+    reserved: dict[int, int] = {}
+    for r in planned.reservations:
+        reserved[id(r.order_line)] = reserved.get(id(r.order_line), 0) + r.quantity
+    # A backorder reads the purchase orders' expected dates: not while one of them changes.
+    products_key_share({ln.product_id for ln in lines if reserved.get(id(ln), 0) < ln.quantity})
+    applied = allocation.apply(planned, user=user, new_order=True)
     order.number = ORDER_NUMBER.for_pk(order.pk)
     order.save(update_fields=["number"])
     return applied.allocations

@@ -88,6 +88,10 @@ def batch_size() -> int:
     return max(1, int(settings.OMS_OUTBOX_BATCH_SIZE))
 
 
+def _catch_up_after() -> datetime.timedelta:
+    return datetime.timedelta(seconds=settings.OMS_OUTBOX_CATCH_UP_AFTER_SECONDS)
+
+
 def _claim_timeout() -> datetime.timedelta:
     return datetime.timedelta(minutes=settings.OMS_OUTBOX_CLAIM_TIMEOUT_MINUTES)
 
@@ -140,9 +144,11 @@ def _deliver_webhook(message: OutboxMessage) -> int:
 
 
 def _claim(message_ids: Sequence[int], *, catch_up: int = 0) -> tuple[list[OutboxMessage], str]:
-    """Claim the pending, due messages among ``message_ids`` in one transaction, and (to catch
-    up when the worker fell behind) up to ``catch_up`` more pending, due e-mails, oldest first:
-    their own tasks then find them claimed and do nothing. Rows another worker holds are
+    """Claim the pending, due messages among ``message_ids`` in one transaction, and, when the
+    worker fell behind (its own messages are older than ``OMS_OUTBOX_CATCH_UP_AFTER_SECONDS``, or
+    another batch already took them), up to ``catch_up`` more pending, due e-mails, oldest first:
+    their own tasks then find them claimed and do nothing. A worker that keeps up sends each
+    task's own messages only, and leaves no task to run for nothing. Rows another worker holds are
     skipped. Webhooks are claimed by their own ids only: a slow partner never holds up e-mails
     that were not its business."""
     now = timezone.now()
@@ -152,7 +158,8 @@ def _claim(message_ids: Sequence[int], *, catch_up: int = 0) -> tuple[list[Outbo
             status=OutboxStatus.PENDING, next_attempt_at__lte=now
         )
         messages = list(due.filter(pk__in=message_ids).select_related("endpoint").order_by("pk"))
-        if catch_up > len(messages):
+        behind = not messages or min(m.created_at for m in messages) < now - _catch_up_after()
+        if behind and catch_up > len(messages):
             messages += list(
                 due.filter(kind=OutboxKind.EMAIL)
                 .exclude(pk__in=message_ids)

@@ -302,6 +302,9 @@ OMS_WEBHOOK_REQUIRE_HTTPS = (
 # A send task claims, renders and records its messages as one batch: the messages of one
 # transaction, topped up with other pending e-mails up to this many when the worker fell behind.
 OMS_OUTBOX_BATCH_SIZE = int(os.environ.get("OMS_OUTBOX_BATCH_SIZE", "50"))
+# ... but only when its own messages waited longer than this (the worker is behind): a worker
+# that keeps up sends each task's own messages, and no task finds its work already done.
+OMS_OUTBOX_CATCH_UP_AFTER_SECONDS = float(os.environ.get("OMS_OUTBOX_CATCH_UP_AFTER_SECONDS", "2"))
 # Celery queue of the send tasks (empty = the default queue).
 OMS_OUTBOX_QUEUE = os.environ.get("OMS_OUTBOX_QUEUE", "")
 if os.environ.get("EMAIL_FILE_PATH"):  # for EMAIL_BACKEND=django.core.mail.backends.filebased...

@@ -78,6 +78,18 @@ def test_a_worker_that_fell_behind_sends_other_pending_emails_in_its_batch(stock
         next_attempt_at=timezone.now() + datetime.timedelta(minutes=5)
     )
 
+    # A worker that keeps up (its message is fresh) sends its own message only.
+    assert notifications.outbox_send_many(message_ids=[confirmation(later).pk], catch_up=3) == {
+        confirmation(later).pk: "sent"
+    }
+    assert [m.to[0] for m in mail.outbox] == ["late@example.com"]
+    mail.outbox.clear()
+    # Behind: the task's own message waited longer than OMS_OUTBOX_CATCH_UP_AFTER_SECONDS.
+    later = place({mug: 1}, email="late@example.com")
+    OutboxMessage.objects.filter(pk=confirmation(later).pk).update(
+        created_at=timezone.now() - datetime.timedelta(seconds=10)
+    )
+
     results = notifications.outbox_send_many(message_ids=[confirmation(later).pk], catch_up=3)
 
     # Its own message, then the oldest pending, due e-mails up to the batch size; not the one
@@ -105,9 +117,14 @@ def test_catching_up_leaves_webhooks_to_their_own_tasks(stocked, mug):
         next_attempt_at=timezone.now(),
     )
     other = place({mug: 1}, email="other@example.com")
+    OutboxMessage.objects.filter(pk=confirmation(other).pk).update(
+        created_at=timezone.now() - datetime.timedelta(seconds=10)
+    )
 
     results = notifications.outbox_send_many(message_ids=[confirmation(other).pk], catch_up=50)
 
+    # The worker was behind: the first order's e-mail went with the batch, its webhook did not.
+    assert confirmation(order).pk in results
     assert hook.pk not in results
     hook.refresh_from_db()
     assert hook.status == OutboxStatus.PENDING and hook.attempts == 0

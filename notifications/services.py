@@ -143,16 +143,42 @@ def _deliver_webhook(message: OutboxMessage) -> int:
     return webhook_http.post(endpoint.url, body=body.encode(), headers=headers, timeout=timeout)
 
 
-def _claim(message_ids: Sequence[int], *, catch_up: int = 0) -> tuple[list[OutboxMessage], str]:
+@dataclass
+class _Outcome:
+    message: OutboxMessage
+    started: float
+    error: str = ""
+    status_code: int | None = None
+    given_up: bool = False
+    duration: int = 0
+
+    def done(self) -> None:
+        self.duration = int((time.monotonic() - self.started) * 1000)
+
+
+def _claim(message_ids: Sequence[int], *, catch_up: int = 0) -> tuple[list[_Outcome], str]:
     """Claim the pending, due messages among ``message_ids`` in one transaction, and, when the
     worker fell behind (its own messages are older than ``OMS_OUTBOX_CATCH_UP_AFTER_SECONDS``, or
     another batch already took them), up to ``catch_up`` more pending, due e-mails, oldest first:
     their own tasks then find them claimed and do nothing. A worker that keeps up sends each
     task's own messages only, and leaves no task to run for nothing. Rows another worker holds are
     skipped. Webhooks are claimed by their own ids only: a slow partner never holds up e-mails
-    that were not its business."""
+    that were not its business.
+
+    A message sent for the first time is rendered here and its text written with its claim (one
+    UPDATE), before anything is delivered: a retry sends the same text and the admin shows it.
+    A message with nothing left to say is given up; one whose template fails is a failed
+    attempt. (A database error while rendering rolls the claim back: the rows stay pending.)"""
     now = timezone.now()
     token = uuid.uuid4().hex
+    claim = {
+        "status": OutboxStatus.SENDING,
+        "claim_token": token,
+        "claimed_at": now,
+        "attempts": F("attempts") + 1,
+        "updated_at": now,
+    }
+    outcomes: list[_Outcome] = []
     with transaction.atomic():
         due = OutboxMessage.objects.select_for_update(skip_locked=True, of=("self",)).filter(
             status=OutboxStatus.PENDING, next_attempt_at__lte=now
@@ -168,66 +194,42 @@ def _claim(message_ids: Sequence[int], *, catch_up: int = 0) -> tuple[list[Outbo
             )
         if not messages:
             return [], ""
-        OutboxMessage.objects.filter(pk__in=[m.pk for m in messages]).update(
-            status=OutboxStatus.SENDING,
-            claim_token=token,
-            claimed_at=now,
-            attempts=F("attempts") + 1,
-            updated_at=now,
-        )
+        unchanged = []
+        for message in messages:
+            outcome = _Outcome(message=message, started=time.monotonic())
+            outcomes.append(outcome)
+            if message.body_text:
+                unchanged.append(message.pk)
+                continue
+            try:
+                text = render(message)
+            except NothingToRender as exc:
+                outcome.error, outcome.given_up = str(exc), True
+            except Exception as exc:  # a template error is a failed attempt, retried
+                outcome.error = f"{type(exc).__name__}: {exc}"[:2000]
+            if outcome.error:
+                outcome.done()
+                unchanged.append(message.pk)
+                continue
+            message.subject, message.body_text, message.body_html = (
+                text.subject,
+                text.body_text,
+                text.body_html,
+            )
+            OutboxMessage.objects.filter(pk=message.pk).update(
+                **claim,
+                subject=text.subject,
+                body_text=text.body_text,
+                body_html=text.body_html,
+            )
+        if unchanged:
+            OutboxMessage.objects.filter(pk__in=unchanged).update(**claim)
     for message in messages:
         message.status = OutboxStatus.SENDING
         message.claim_token = token
         message.claimed_at = now
         message.attempts += 1
-    return messages, token
-
-
-@dataclass
-class _Outcome:
-    message: OutboxMessage
-    started: float
-    error: str = ""
-    status_code: int | None = None
-    given_up: bool = False
-    duration: int = 0
-
-    def done(self) -> None:
-        self.duration = int((time.monotonic() - self.started) * 1000)
-
-
-def _render_all(messages: Sequence[OutboxMessage], token: str) -> list[_Outcome]:
-    """Render the messages sent for the first time and keep their text on the rows (one
-    statement for the batch), before anything is delivered: a retry sends the same text and
-    the admin shows it. A message with nothing left to say is given up."""
-    outcomes = []
-    rendered = []
-    for message in messages:
-        outcome = _Outcome(message=message, started=time.monotonic())
-        outcomes.append(outcome)
-        if message.body_text:
-            continue
-        try:
-            text = render(message)
-        except NothingToRender as exc:
-            outcome.error, outcome.given_up = str(exc), True
-            outcome.done()
-            continue
-        except Exception as exc:  # a template error is a failed attempt, retried
-            outcome.error = f"{type(exc).__name__}: {exc}"[:2000]
-            outcome.done()
-            continue
-        message.subject, message.body_text, message.body_html = (
-            text.subject,
-            text.body_text,
-            text.body_html,
-        )
-        rendered.append(message)
-    if rendered:
-        OutboxMessage.objects.filter(claim_token=token).bulk_update(
-            rendered, ["subject", "body_text", "body_html"]
-        )
-    return outcomes
+    return outcomes, token
 
 
 def _deliver(outcome: _Outcome, connection: Any) -> None:
@@ -246,16 +248,15 @@ def _deliver(outcome: _Outcome, connection: Any) -> None:
 
 
 def outbox_send_many(*, message_ids: Sequence[int], catch_up: int = 0) -> dict[int, str]:
-    """Send pending, due messages once, in one batch: claimed in one transaction, rendered,
+    """Send pending, due messages once, in one batch: claimed (and rendered) in one transaction,
     e-mails delivered over one mail connection and recorded in one transaction, then each
     webhook delivered and recorded on its own. ``catch_up``: see ``_claim``. Returns each
     claimed message's outcome (``sent``, ``retry`` or ``failed``); ids not claimed (not pending,
     not due, or held by another worker) are left out."""
-    messages, token = _claim(message_ids, catch_up=catch_up)
-    if not messages:
+    outcomes, token = _claim(message_ids, catch_up=catch_up)
+    if not outcomes:
         return {}
     deadline = time.monotonic() + BATCH_SECONDS
-    outcomes = _render_all(messages, token)
     emails = [o for o in outcomes if o.message.kind != OutboxKind.WEBHOOK]
     webhooks = [o for o in outcomes if o.message.kind == OutboxKind.WEBHOOK]
     tried: list[_Outcome] = []

@@ -28,6 +28,7 @@ from django.core.management.base import OutputWrapper
 from django.db.models import F
 from django.utils import timezone
 
+from core.errors import DomainError
 from demo.data import (
     EXCHANGE_RATES,
     EXPECTED_DATE_MOVED_DAYS,
@@ -38,7 +39,9 @@ from demo.data import (
     SUPPLIER_RANGES,
     SUPPLIERS,
 )
-from inventory.models import Product, Warehouse
+from inventory.cycle_counts import CycleCountInput, cycle_count_counts_save, cycle_count_create
+from inventory.models import CycleCount, Product, StockLevel, Warehouse
+from orders.cycle_counts import cycle_count_post
 from orders.models import OrderLine, OrderStatus
 from purchasing.models import (
     OPEN_STATUSES,
@@ -47,10 +50,12 @@ from purchasing.models import (
     PurchaseOrderStatus,
     Supplier,
     SupplierProduct,
+    Transfer,
 )
 from purchasing.services import (
     PurchaseOrderDetail,
     PurchaseOrderLineInput,
+    TransferLineInput,
     purchase_order_cancel,
     purchase_order_close,
     purchase_order_create,
@@ -59,6 +64,10 @@ from purchasing.services import (
     purchase_order_send,
     supplier_create,
     supplier_product_upsert,
+    transfer_cancel,
+    transfer_create,
+    transfer_receive,
+    transfer_ship,
 )
 
 CENT = Decimal("0.01")
@@ -350,3 +359,83 @@ def seed_purchasing(
     seed.supplier_products(products, suppliers)
     seed.purchase_orders(suppliers)
     return seed
+
+
+# --- transfers and cycle counts ---------------------------------------------------------------
+def seed_stock_work(*, stdout: OutputWrapper, stderr: OutputWrapper) -> None:
+    """Transfers in every state and cycle count sheets (one posted, one half counted), through
+    the services, once: a re-run finds them and adds nothing."""
+    users = get_user_model().objects
+    buyer = users.filter(username="purchasing").first()
+    dock = users.filter(username="warehouse").first() or buyer
+    rng = random.Random(SEED + 7)
+    made = []
+    try:
+        if not Transfer.objects.exists():
+            spare = [
+                level
+                for level in StockLevel.objects.filter(
+                    warehouse__code="LDS", product__is_active=True
+                )
+                .select_related("product")
+                .order_by("product__sku")
+                if level.available >= 30
+            ]
+            picks = rng.sample(spare, min(len(spare), 5))
+            plans = [
+                ("BER", picks[0:2], "Berlin ran short before the spring sale.", "received"),
+                ("NWK", picks[2:3], "Pallet for the US shop, on the weekly truck.", "shipped"),
+                ("BER", picks[3:4], "Top up Berlin.", "requested"),
+                ("NWK", picks[4:5], "Not needed: Newark got a supplier delivery.", "cancelled"),
+            ]
+            for destination, levels, notes, state in plans:
+                if not levels:
+                    continue
+                detail = transfer_create(
+                    source="LDS",
+                    destination=destination,
+                    lines=[
+                        TransferLineInput(sku=lv.product.sku, quantity=rng.randint(6, 12))
+                        for lv in levels
+                    ],
+                    notes=notes,
+                    user=buyer,
+                )
+                transfer = detail.transfer
+                if state in ("shipped", "received"):
+                    transfer = transfer_ship(transfer=transfer, user=dock).transfer
+                if state == "received":
+                    transfer_receive(transfer=transfer, user=dock)
+                if state == "cancelled":
+                    transfer_cancel(
+                        transfer=transfer, reason="Stock arrived from a supplier.", user=buyer
+                    )
+                made.append(f"{transfer.number} {state}")
+        if not CycleCount.objects.exists():
+            posted = cycle_count_create(
+                data=CycleCountInput(warehouse="LDS", bin_from="A", bin_to="A", reason="Aisle A"),
+                user=buyer,
+            ).cycle_count
+            lines = list(posted.lines.select_related("stock_level").order_by("position"))
+            counts: dict[int, int | None] = {}
+            for line in lines:
+                level = line.stock_level
+                short = rng.random() < 0.15 and level.available > 0
+                counts[line.pk] = level.on_hand - 1 if short else level.on_hand
+            cycle_count_counts_save(cycle_count_id=posted.pk, counts=counts, user=dock)
+            cycle_count_post(cycle_count_id=posted.pk, reason="Aisle A, monthly count", user=buyer)
+            half = cycle_count_create(
+                data=CycleCountInput(warehouse="BER", bin_from="B", bin_to="B", reason="Aisle B"),
+                user=buyer,
+            ).cycle_count
+            lines = list(half.lines.select_related("stock_level").order_by("position"))
+            cycle_count_counts_save(
+                cycle_count_id=half.pk,
+                counts={line.pk: line.stock_level.on_hand for line in lines[: len(lines) // 2]},
+                user=dock,
+            )
+            made += [f"{posted.number} posted", f"{half.number} half counted"]
+    except DomainError as exc:
+        stderr.write(f"Transfers and counts: {exc}")
+    if made:
+        stdout.write(f"Transfers and cycle counts: {', '.join(made)}.")

@@ -14,7 +14,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from demo.management.commands import seed_demo
-from inventory.models import Product, StockLevel, Warehouse
+from inventory.models import CycleCount, Product, StockLevel, StockMovement, Warehouse
 from orders.models import Order, OrderLine, OrderStatus
 from purchasing.models import (
     OPEN_STATUSES,
@@ -24,6 +24,8 @@ from purchasing.models import (
     PurchaseOrderStatus,
     Supplier,
     SupplierProduct,
+    Transfer,
+    TransferStatus,
 )
 
 pytestmark = pytest.mark.django_db
@@ -198,6 +200,16 @@ def test_seed_demo_creates_a_realistic_shop_and_a_second_run_adds_nothing(settin
     assert "admin / admin" in out
     assert "purchasing / purchasing" in out
     assert_purchasing()
+    # Transfers in every state, and cycle counts: one posted (its variances in the ledger), one
+    # half counted.
+    assert set(Transfer.objects.values_list("status", flat=True)) == set(TransferStatus.values)
+    assert set(CycleCount.objects.values_list("status", flat=True)) == {"posted", "open"}
+    open_sheet = CycleCount.objects.get(status="open")
+    assert open_sheet.lines.filter(counted__isnull=False).exists()
+    assert open_sheet.lines.filter(counted__isnull=True).exists()
+    received = Transfer.objects.get(status=TransferStatus.RECEIVED).number
+    assert StockMovement.objects.filter(reference__startswith=received).count() >= 2  # both sides
+    transfers = Transfer.objects.count()
 
     counts = (Product.objects.count(), Order.objects.count(), StockLevel.objects.count())
     ledger = StockLevel.objects.aggregate(s=Sum("on_hand"))["s"]
@@ -207,6 +219,7 @@ def test_seed_demo_creates_a_realistic_shop_and_a_second_run_adds_nothing(settin
     assert StockLevel.objects.aggregate(s=Sum("on_hand"))["s"] == ledger
     assert purchasing_counts() == purchasing
     assert "Purchase orders: none added" in out
+    assert Transfer.objects.count() == transfers and CycleCount.objects.count() == 2
     assert_stock_invariants()
 
 

@@ -50,7 +50,7 @@ from demo.data import (
     WAREHOUSES,
     demo_phone,
 )
-from demo.purchasing import seed_purchasing
+from demo.purchasing import seed_purchasing, seed_stock_work
 from inventory.exceptions import InventoryError
 from inventory.models import Product, StockLevel, Warehouse
 from inventory.services import stock_levels_ensure
@@ -140,6 +140,7 @@ class Command(BaseCommand):
         # After the orders: the purchase orders that receive fill real backorders, and the
         # backorders left get purchase orders on the way.
         seed_purchasing(products, stdout=self.stdout, stderr=self.stderr)
+        seed_stock_work(stdout=self.stdout, stderr=self.stderr)
         self.report()
 
     # --- master data ------------------------------------------------------------------------

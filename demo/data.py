@@ -151,6 +151,14 @@ CARRIERS = [
     ),
     ("ups", "UPS", "1Z", [("ground", "Ground", "7.80", "0.55", 4, "US")]),
 ]
+# carrier code -> the carrier's public tracking page ({tracking_number} is replaced): the link of
+# each parcel on the customer's tracking page and in the shipping e-mail.
+CARRIER_TRACKING_URLS = {
+    "royal-mail": "https://www.royalmail.com/track-your-item#/tracking-results/{tracking_number}",
+    "dhl": "https://www.dhl.com/global-en/home/tracking/tracking-parcel.html"
+    "?submit=1&tracking-id={tracking_number}",
+    "ups": "https://www.ups.com/track?tracknum={tracking_number}",
+}
 # What happens to an allocated demo order after placement (when fulfillment is installed).
 FATE_PICK, FATE_SHIP, FATE_DELIVER = "pick", "ship", "deliver"
 

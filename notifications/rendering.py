@@ -25,6 +25,7 @@ from returns.services import customer_return_url
 
 from .models import OutboxKind, OutboxMessage
 from .outbox import PURCHASE_ORDER_SENT, STAFF_ALERT
+from .tracking import tracking_url
 
 SUBJECTS = {
     "order_confirmed": "Your order {number} is confirmed{delayed}",
@@ -162,6 +163,8 @@ def _order_context(order: Order, **extra: Any) -> dict[str, Any]:
         "customer_name": order.shipping_name or order.customer.name,
         "lines": lines,
         "products": {line.product.sku: line.product for line in lines},
+        # Every customer e-mail about an order links its tracking page (signed, expiring).
+        "order_page_url": tracking_url(order),
         **extra,
     }
 

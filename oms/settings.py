@@ -365,6 +365,9 @@ if REDIS_URL and "CACHES" not in globals():
 OMS_CARRIER_WEBHOOK_SECRET = os.environ.get("OMS_CARRIER_WEBHOOK_SECRET", "")
 # Days a signed delivery-feedback link stays valid.
 OMS_FEEDBACK_LINK_DAYS = int(os.environ.get("OMS_FEEDBACK_LINK_DAYS", "30"))
+# Days the tracking link of a customer e-mail stays valid, from the e-mail (each e-mail signs a
+# fresh one). An older link answers 410 "expired".
+OMS_TRACKING_LINK_DAYS = int(os.environ.get("OMS_TRACKING_LINK_DAYS", "90"))
 # Length, width and height (cm) recorded for a parcel when the packer gives none.
 OMS_DEFAULT_PARCEL_CM = (30, 20, 10)
 

@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/v1/", include("oms.api_urls")),
     path("fulfillment/", include("fulfillment.urls")),
     path("returns/", include("returns.urls")),
+    path("track/", include("notifications.urls")),
     path("purchasing/", include("purchasing.urls")),
     path("dashboard/", include("reports.urls")),
     path("data/", include("dataio.urls")),

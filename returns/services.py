@@ -13,6 +13,7 @@ Damaged goods are booked in and written off in the same transaction (ledger ``re
 where it went, and the units are never available to an order.
 """
 
+import datetime
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -20,7 +21,6 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -29,6 +29,7 @@ from django_fsm import can_proceed
 from core.fsm import allowed_transitions
 from core.money import to_cents
 from core.numbers import RETURN_NUMBER
+from core.signed_links import LinkRefused, order_number_from_token, sign_order_number
 from inventory.models import Warehouse
 from inventory.services import stock_levels_ensure, stock_restock, stock_scrap
 from inventory.skus import products_by_sku, sku_key
@@ -1000,12 +1001,12 @@ def available_transitions(
 
 # --- the customer's signed link ---------------------------------------------------------------
 CUSTOMER_LINK_SALT = "returns.customer-link"
-CUSTOMER_LINK_MAX_AGE = 365 * 24 * 3600
+CUSTOMER_LINK_MAX_AGE = datetime.timedelta(days=365)
 
 
 def customer_return_token(order: Order) -> str:
     """A signed token naming the order, for the customer's return page link (e-mails)."""
-    return signing.TimestampSigner(salt=CUSTOMER_LINK_SALT).sign(order.number)
+    return sign_order_number(order.number, salt=CUSTOMER_LINK_SALT)
 
 
 def customer_return_url(order: Order) -> str:
@@ -1019,10 +1020,12 @@ def customer_return_url(order: Order) -> str:
 def order_from_customer_token(token: str) -> Order | None:
     """The order a customer link names, or ``None`` when the link is forged or expired."""
     try:
-        number = signing.TimestampSigner(salt=CUSTOMER_LINK_SALT).unsign(
-            token, max_age=CUSTOMER_LINK_MAX_AGE
+        number = order_number_from_token(
+            token,
+            salt=CUSTOMER_LINK_SALT,
+            max_age=CUSTOMER_LINK_MAX_AGE,
         )
-    except signing.BadSignature:
+    except LinkRefused:
         return None
     order: Order | None = Order.objects.select_related("customer").filter(number=number).first()
     return order

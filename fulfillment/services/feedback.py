@@ -6,10 +6,10 @@ import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 
+from core.signed_links import LinkRefused, order_number_from_token, sign_order_number
 from core.site import site_url
 from orders import events
 from orders.models import EventType, Order, OrderStatus
@@ -26,12 +26,8 @@ OS = OrderStatus
 FEEDBACK_SALT = "fulfillment.delivery-feedback"
 
 
-def _signer() -> signing.TimestampSigner:
-    return signing.TimestampSigner(salt=FEEDBACK_SALT)
-
-
 def feedback_token(order: Order) -> str:
-    return _signer().sign(order.number)
+    return sign_order_number(order.number, salt=FEEDBACK_SALT)
 
 
 def feedback_url(order: Order) -> str:
@@ -43,12 +39,14 @@ def feedback_url(order: Order) -> str:
 def feedback_order_from_token(token: str) -> Order:
     days = settings.OMS_FEEDBACK_LINK_DAYS
     try:
-        number = _signer().unsign(token, max_age=datetime.timedelta(days=days))
-    except signing.SignatureExpired:
-        raise FeedbackLinkError(
-            f"This feedback link has expired: links are valid for {days} days.", expired=True
-        ) from None
-    except signing.BadSignature:
+        number = order_number_from_token(
+            token, salt=FEEDBACK_SALT, max_age=datetime.timedelta(days=days)
+        )
+    except LinkRefused as exc:
+        if exc.expired:
+            raise FeedbackLinkError(
+                f"This feedback link has expired: links are valid for {days} days.", expired=True
+            ) from None
         raise FeedbackLinkError(
             "This feedback link is not valid. Please use the link from your e-mail as it is."
         ) from None

@@ -25,6 +25,7 @@ from fulfillment import services as fulfillment_services
 from fulfillment.models import Carrier, CarrierService, Shipment, ShipmentStatus
 from inventory.cycle_counts import CycleCountInput, cycle_count_create
 from inventory.models import StockLevel
+from notifications.tracking import tracking_token
 from orders.models import OrderStatus
 from purchasing import services as purchasing_services
 from returns import services as returns_services
@@ -121,6 +122,7 @@ def public_pages(w) -> list[tuple[str, tuple, int]]:
         *PUBLIC,
         ("fulfillment:feedback", (fulfillment_services.feedback_token(w["delivered"]),), 200),
         ("returns:customer", (returns_services.customer_return_token(w["delivered"]),), 200),
+        ("tracking:order", (tracking_token(w["delivered"]),), 200),
     ]
 
 

@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from demo.data import (
     ADDRESSES,
+    CARRIER_TRACKING_URLS,
     CARRIERS,
     CATALOGUE,
     CHANNEL_WEIGHTS,
@@ -423,9 +424,18 @@ class Command(BaseCommand):
     # --- fulfillment ---------------------------------------------------------------------------
     def seed_carriers(self) -> None:
         for code, name, prefix, services in CARRIERS:
+            template = CARRIER_TRACKING_URLS.get(code, "")
             carrier, _ = Carrier.objects.get_or_create(
-                code=code, defaults={"name": name, "tracking_prefix": prefix}
+                code=code,
+                defaults={
+                    "name": name,
+                    "tracking_prefix": prefix,
+                    "tracking_url_template": template,
+                },
             )
+            if template and not carrier.tracking_url_template:  # seeded before it had one
+                carrier.tracking_url_template = template
+                carrier.save(update_fields=["tracking_url_template"])
             for service_code, service_name, parcel, per_kg, days, countries in services:
                 CarrierService.objects.get_or_create(
                     carrier=carrier,

@@ -26,6 +26,7 @@ ORDER_DESK = [
     "release_order",
     "cancel_order",
     "substitute_orderline",
+    "note_order",  # internal notes in the order's history (staff only, never to customers)
     "view_orderline",
     "view_orderevent",
 ]

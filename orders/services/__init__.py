@@ -17,6 +17,7 @@ order_place``):
 - ``idempotency``: the request fingerprint and the Idempotency-Key rows;
 - ``late``: late orders;
 - ``receipts``: stock booked in, and the backorders it fills;
+- ``notes``: staff's internal notes in the order's history (``order_note_add``);
 - ``estimates``: backorders' delivery estimates follow the purchase orders' expected dates.
 """
 
@@ -38,6 +39,7 @@ from .lines import (
     order_line_cancel_backorder,
     order_line_substitute,
 )
+from .notes import NOTE_MAX_LENGTH, NoteInput, note_clean, order_note_add
 from .placement import (
     ADDRESS_FIELDS,
     ADDRESS_LABELS,
@@ -63,6 +65,10 @@ from .transitions import (
 )
 
 __all__ = [
+    "NOTE_MAX_LENGTH",
+    "NoteInput",
+    "note_clean",
+    "order_note_add",
     "EstimatesRefreshed",
     "backorder_estimates_refresh",
     "expected_dates_passed",

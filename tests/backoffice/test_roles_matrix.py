@@ -133,6 +133,7 @@ def actions(w) -> list[tuple[str, tuple, dict, set]]:
         ("orders:transition", (w["pending"].number, "hold"), {"reason": "Checking"}, DESK),
         ("orders:substitute", (backordered.number, line.pk), {"sku": "MUG-BLUE"}, DESK),
         ("orders:cancel-backorder", (backordered.number, line.pk), {}, DESK),
+        ("orders:note-add", (w["pending"].number,), {"text": "Rang the customer"}, DESK),
         ("fulfillment:picklist_create", (), {"warehouse": "LDS", "mode": "selected"}, FLOOR),
         ("fulfillment:shipment_pack", (picking,), {}, FLOOR),
         ("fulfillment:shipment_ship", (picking,), {}, FLOOR),
@@ -184,6 +185,7 @@ def api(w) -> list[tuple[str, str, set]]:
         ("POST", "orders/", set()),  # partners only
         *[("POST", f"orders/{order}/{name}/", DESK) for name in ("confirm", "hold", "release")],
         ("POST", f"orders/{order}/cancel/", DESK),
+        ("POST", f"orders/{order}/notes/", DESK),
         ("GET", "events/", STAFF),
         ("GET", "shipments/", STAFF),
         ("GET", f"shipments/{shipment}/", STAFF),

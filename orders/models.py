@@ -71,6 +71,7 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["name", "pk"]
+        permissions = [("erase_customer", "Can erase a customer's personal data")]
         indexes = [
             # Placement finds the customer by e-mail, case-insensitively (email__iexact).
             models.Index(Upper("email"), name="customer_email_upper"),

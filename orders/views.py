@@ -297,5 +297,6 @@ def customer_detail(request, pk: int):
                 if hasattr(order, "delivery_feedback")
             ],
             "figures": selectors.customer_figures(customer),
+            "duplicates": services.customer_duplicates(customer),
         },
     )

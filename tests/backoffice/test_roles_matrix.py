@@ -59,6 +59,7 @@ def pages(w) -> list[tuple[str, tuple, set, int]]:
         ("orders:product-lookup", (), DESK, 200),
         ("customers:list", (), DESK, 200),
         ("customers:detail", (w["pending"].customer_id,), DESK, 200),
+        ("customers:export", (w["pending"].customer_id,), DESK, 200),
         ("inventory:stock", (), STAFF, 200),
         ("inventory:ledger", ("MUG-BLUE",), DESK, 200),
         ("inventory:adjust", (w["level"].pk,), DESK, 200),
@@ -134,6 +135,15 @@ def actions(w) -> list[tuple[str, tuple, dict, set]]:
         ("orders:substitute", (backordered.number, line.pk), {"sku": "MUG-BLUE"}, DESK),
         ("orders:cancel-backorder", (backordered.number, line.pk), {}, DESK),
         ("orders:note-add", (w["pending"].number,), {"text": "Rang the customer"}, DESK),
+        # Merging a customer into itself: refused with a message, nothing changes.
+        (
+            "customers:merge",
+            (w["pending"].customer_id,),
+            {"duplicate": w["pending"].customer_id},
+            DESK,
+        ),
+        # Unconfirmed: refused with a message, nothing is erased.
+        ("customers:erase", (w["pending"].customer_id,), {}, BOSS),
         ("fulfillment:picklist_create", (), {"warehouse": "LDS", "mode": "selected"}, FLOOR),
         ("fulfillment:shipment_pack", (picking,), {}, FLOOR),
         ("fulfillment:shipment_ship", (picking,), {}, FLOOR),

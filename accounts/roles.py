@@ -26,6 +26,7 @@ ORDER_DESK = [
     "release_order",
     "cancel_order",
     "substitute_orderline",
+    "note_order",  # internal notes in the order's history (staff only, never to customers)
     "view_orderline",
     "view_orderevent",
 ]
@@ -153,6 +154,7 @@ ROLES: dict[str, dict[str, list[str]]] = {
             *_crud("channel", "view", "add", "change", "delete"),
             *_crud("partner", "view", "add", "change", "delete"),
             *_crud("customer", "view", "add", "change"),
+            "erase_customer",  # anonymise on request: irreversible, so a manager's call
             *_crud("idempotencykey", "view", "delete"),  # expired keys are purged by hand
         ],
         "notifications": [

@@ -31,6 +31,7 @@ from core.api import (
     ERR_429,
     LIST_ERRORS,
     READ_ERRORS,
+    WRITE_ERRORS,
     DuplicateSerializer,
     IsPartnerOrStaff,
     IsStaff,
@@ -49,10 +50,13 @@ from .representation import (
     order_queryset,
 )
 from .services import (
+    NOTE_MAX_LENGTH,
     REASON_MAX_LENGTH,
+    NoteInput,
     PlacedOrder,
     PlacementInput,
     idempotency_fingerprint,
+    order_note_add,
     order_place_idempotent,
     order_transition,
     placement_input_from_json,
@@ -109,6 +113,36 @@ class TransitionInputSerializer(serializers.Serializer):
         error_messages={
             "max_length": "The reason may be at most {max_length} characters long.",
         },
+    )
+
+
+class OrderEventSerializer(serializers.ModelSerializer):
+    order = serializers.CharField(source="order.number")
+    user = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OrderEvent
+        fields = [
+            "order",
+            "type",
+            "from_status",
+            "to_status",
+            "message",
+            "details",
+            "user",
+            "created_at",
+        ]
+
+    def get_user(self, event) -> str | None:
+        return event.user.get_username() if event.user_id else None
+
+
+class NoteInputSerializer(serializers.Serializer):
+    # The service (orders.services.note_clean) says what is wrong; this only documents the body.
+    text = serializers.CharField(
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text=f"The note, at most {NOTE_MAX_LENGTH} characters.",
     )
 
 
@@ -185,6 +219,9 @@ class OrderViewSet(
     lookup_value_regex = r"[^/]+"
 
     def get_permissions(self):
+        if self.action == "notes":
+            # Internal notes are staff's: a partner's token gets 403 and never sees them.
+            return [staff_with("orders.note_order")()]
         if self.action in TRANSITIONS and not TRANSITIONS[self.action].partner:
             return [IsStaff()]
         if self.action in ("list", "retrieve"):
@@ -290,6 +327,26 @@ class OrderViewSet(
             order=order, name=name, user=user, reason=body.validated_data.get("reason", "")
         )
         return self._render(order)
+
+    @extend_schema(
+        summary="Add an internal note (staff, orders.note_order)",
+        description=(
+            "Kept in the order's history as a `staff_note` event (GET events/?order=<number>). "
+            "Never e-mailed to the customer, never sent in a webhook, never in the order's "
+            "representation."
+        ),
+        request=NoteInputSerializer,
+        responses={201: OrderEventSerializer, **WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def notes(self, request, number=None):
+        order = self.get_object()
+        body = NoteInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        event = order_note_add(
+            order=order, data=NoteInput(text=body.validated_data["text"]), user=request.user
+        )
+        return Response(OrderEventSerializer(event).data, status=status.HTTP_201_CREATED)
 
     @_transition_schema("cancel")
     @action(detail=True, methods=["post"])
@@ -402,27 +459,6 @@ class ReceiptViewSet(viewsets.GenericViewSet):
 
 
 # --- order history --------------------------------------------------------------------------------
-class OrderEventSerializer(serializers.ModelSerializer):
-    order = serializers.CharField(source="order.number")
-    user = serializers.SerializerMethodField()
-
-    class Meta:
-        model = OrderEvent
-        fields = [
-            "order",
-            "type",
-            "from_status",
-            "to_status",
-            "message",
-            "details",
-            "user",
-            "created_at",
-        ]
-
-    def get_user(self, event) -> str | None:
-        return event.user.get_username() if event.user_id else None
-
-
 @extend_schema_view(
     list=extend_schema(
         summary="Order history (staff); filter ?order=<number>",

@@ -6,12 +6,15 @@ from inventory.skus import products_by_sku, sku_key
 from .exceptions import OrderValidationError
 from .models import Channel
 from .services import (
+    NOTE_MAX_LENGTH,
     NOTES_MAX_LENGTH,
     REASON_MAX_LENGTH,
     AddressInput,
     CustomerInput,
     LineInput,
+    NoteInput,
     PlacementInput,
+    note_clean,
     reason_clean,
 )
 
@@ -113,6 +116,26 @@ class BaseLineFormSet(forms.BaseFormSet):
 OrderLineFormSet = forms.formset_factory(
     OrderLineEntryForm, formset=BaseLineFormSet, extra=3, max_num=200, validate_max=True
 )
+
+
+class NoteForm(forms.Form):
+    """An internal note on an order (staff only; ``orders.services.note_clean`` is the rule)."""
+
+    text = forms.CharField(
+        label="Internal note",
+        required=False,  # note_clean says what is missing, with the limit
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": NOTE_MAX_LENGTH, "required": True}),
+        help_text="Seen by staff only: never e-mailed to the customer or sent to a partner.",
+    )
+
+    def clean_text(self) -> str:
+        try:
+            return note_clean(self.cleaned_data.get("text", ""))
+        except OrderValidationError as exc:
+            raise forms.ValidationError(exc.errors["text"]) from None
+
+    def note_input(self) -> NoteInput:
+        return NoteInput(text=self.cleaned_data["text"])
 
 
 class ReasonForm(forms.Form):

@@ -71,6 +71,7 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["name", "pk"]
+        permissions = [("erase_customer", "Can erase a customer's personal data")]
         indexes = [
             # Placement finds the customer by e-mail, case-insensitively (email__iexact).
             models.Index(Upper("email"), name="customer_email_upper"),
@@ -182,6 +183,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
         permissions = [
             *((t.codename, t.permission_name) for t in TRANSITIONS.values()),
             ("substitute_orderline", "Can substitute a backordered line"),
+            ("note_order", "Can add an internal note to an order"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -377,6 +379,14 @@ class EventType(models.TextChoices):
     ESTIMATE_UPDATED = "estimate_updated", "Delivery estimate updated"
     NOTE = "note", "Note"
     NOTIFICATION = "notification", "Notification"
+    # Written by staff for staff (orders.services.notes): never e-mailed, never in a webhook,
+    # never on a customer's or a partner's page (INTERNAL_EVENT_TYPES).
+    STAFF_NOTE = "staff_note", "Internal note"
+
+
+# Event types that stay inside the back-office: the notifications app and every customer- or
+# partner-facing view leave them out (tests/orders/test_notes.py checks the outbox).
+INTERNAL_EVENT_TYPES = frozenset({EventType.STAFF_NOTE})
 
 
 class OrderEvent(models.Model):

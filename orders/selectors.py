@@ -171,3 +171,60 @@ def backorders_by_warehouse(since: datetime.datetime, warehouses) -> dict:
         sums[0] += waiting or 0
         sums[1] += recent or 0
     return {key: Backordered(waiting=w, recent=r) for key, (w, r) in totals.items()}
+
+
+def customer_export(customer: Customer) -> dict:
+    """Everything kept about one customer, for a data request: contact, address, and each order
+    with its delivery contact, address and lines (a fixed number of queries)."""
+    orders = (
+        Order.objects.filter(customer=customer)
+        .order_by("placed_at", "pk")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("pk"))
+        )
+    )
+    return {
+        "customer": {
+            "id": customer.pk,
+            "name": customer.name,
+            "email": customer.email,
+            "phone": str(customer.phone or ""),
+            "address": {
+                "line1": customer.line1,
+                "line2": customer.line2,
+                "city": customer.city,
+                "postal_code": customer.postal_code,
+                "country": str(customer.country or ""),
+            },
+            "created_at": customer.created_at,
+        },
+        "orders": [
+            {
+                "number": o.number,
+                "placed_at": o.placed_at,
+                "status": o.status,
+                "currency": o.currency,
+                "total": str(o.total),
+                "contact_email": o.contact_email,
+                "contact_phone": str(o.contact_phone or ""),
+                "shipping_address": {
+                    "name": o.shipping_name,
+                    "line1": o.shipping_line1,
+                    "line2": o.shipping_line2,
+                    "city": o.shipping_city,
+                    "postal_code": o.shipping_postal_code,
+                    "country": str(o.shipping_country or ""),
+                },
+                "lines": [
+                    {
+                        "sku": line.product.sku,
+                        "name": line.product.name,
+                        "quantity": line.quantity,
+                        "unit_price": str(line.unit_price),
+                    }
+                    for line in o.lines.all()
+                ],
+            }
+            for o in orders
+        ],
+    }

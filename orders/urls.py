@@ -8,6 +8,7 @@ urlpatterns = [
     path("new/", views.order_create, name="create"),
     path("products/lookup/", views.product_lookup, name="product-lookup"),
     path("<str:number>/", views.order_detail, name="detail"),
+    path("<str:number>/notes/", views.order_note_add, name="note-add"),
     path("<str:number>/actions/<str:name>/", views.order_transition, name="transition"),
     path("<str:number>/lines/<int:line_id>/substitute/", views.line_substitute, name="substitute"),
     path(

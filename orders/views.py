@@ -21,6 +21,7 @@ from .filters import OrderDeskFilter
 from .forms import (
     CancelForm,
     HoldForm,
+    NoteForm,
     OrderEntryForm,
     OrderLineFormSet,
     ReasonForm,
@@ -59,6 +60,10 @@ def order_list(request):
 @login_required
 @permission_required("orders.view_order", raise_exception=True)
 def order_detail(request, number: str):
+    return _order_page(request, number)
+
+
+def _order_page(request, number: str, *, note_form: NoteForm | None = None, status: int = 200):
     try:
         order = selectors.order_detail(number=number)
     except Order.DoesNotExist:
@@ -88,8 +93,24 @@ def order_detail(request, number: str):
             "substitute_form": SubstituteForm(),
             "can_substitute": request.user.has_perm("orders.substitute_orderline"),
             "can_change": request.user.has_perm("orders.change_order"),
+            "note_form": note_form or NoteForm(),
+            "can_note": request.user.has_perm("orders.note_order"),
         },
+        status=status,
     )
+
+
+@login_required
+@require_POST
+@permission_required("orders.note_order", raise_exception=True)
+def order_note_add(request, number: str):
+    order = get_object_or_404(Order, number=number)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _order_page(request, number, note_form=form, status=400)
+    services.order_note_add(order=order, data=form.note_input(), user=request.user)
+    messages.success(request, f"Note added to order {order.number}.")
+    return redirect(reverse("orders:detail", args=[order.number]) + "#history")
 
 
 @login_required
@@ -276,5 +297,6 @@ def customer_detail(request, pk: int):
                 if hasattr(order, "delivery_feedback")
             ],
             "figures": selectors.customer_figures(customer),
+            "duplicates": services.customer_duplicates(customer),
         },
     )

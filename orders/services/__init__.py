@@ -17,11 +17,21 @@ order_place``):
 - ``idempotency``: the request fingerprint and the Idempotency-Key rows;
 - ``late``: late orders;
 - ``receipts``: stock booked in, and the backorders it fills;
+- ``customers``: merge a duplicate customer into another (``customer_merge``);
+- ``notes``: staff's internal notes in the order's history (``order_note_add``);
 - ``estimates``: backorders' delivery estimates follow the purchase orders' expected dates.
 """
 
 from .backorders import backorders_fill, backorders_sweep
 from .common import DECIDED_STATUSES, changed_meanwhile
+from .customers import (
+    CustomerErased,
+    CustomerMerged,
+    CustomerMergeInput,
+    customer_duplicates,
+    customer_erase,
+    customer_merge,
+)
 from .estimates import EstimatesRefreshed, backorder_estimates_refresh, expected_dates_passed
 from .idempotency import idempotency_fingerprint, idempotency_keys_cleanup
 from .inputs import (
@@ -38,6 +48,7 @@ from .lines import (
     order_line_cancel_backorder,
     order_line_substitute,
 )
+from .notes import NOTE_MAX_LENGTH, NoteInput, note_clean, order_note_add
 from .placement import (
     ADDRESS_FIELDS,
     ADDRESS_LABELS,
@@ -63,6 +74,16 @@ from .transitions import (
 )
 
 __all__ = [
+    "CustomerMerged",
+    "CustomerMergeInput",
+    "customer_duplicates",
+    "customer_merge",
+    "CustomerErased",
+    "customer_erase",
+    "NOTE_MAX_LENGTH",
+    "NoteInput",
+    "note_clean",
+    "order_note_add",
     "EstimatesRefreshed",
     "backorder_estimates_refresh",
     "expected_dates_passed",

@@ -60,6 +60,7 @@ def pages(w) -> list[tuple[str, tuple, set, int]]:
         ("orders:product-lookup", (), DESK, 200),
         ("customers:list", (), DESK, 200),
         ("customers:detail", (w["pending"].customer_id,), DESK, 200),
+        ("customers:export", (w["pending"].customer_id,), DESK, 200),
         ("inventory:stock", (), STAFF, 200),
         ("inventory:ledger", ("MUG-BLUE",), DESK, 200),
         ("inventory:adjust", (w["level"].pk,), DESK, 200),
@@ -135,6 +136,16 @@ def actions(w) -> list[tuple[str, tuple, dict, set]]:
         ("orders:transition", (w["pending"].number, "hold"), {"reason": "Checking"}, DESK),
         ("orders:substitute", (backordered.number, line.pk), {"sku": "MUG-BLUE"}, DESK),
         ("orders:cancel-backorder", (backordered.number, line.pk), {}, DESK),
+        ("orders:note-add", (w["pending"].number,), {"text": "Rang the customer"}, DESK),
+        # Merging a customer into itself: refused with a message, nothing changes.
+        (
+            "customers:merge",
+            (w["pending"].customer_id,),
+            {"duplicate": w["pending"].customer_id},
+            DESK,
+        ),
+        # Unconfirmed: refused with a message, nothing is erased.
+        ("customers:erase", (w["pending"].customer_id,), {}, BOSS),
         ("fulfillment:picklist_create", (), {"warehouse": "LDS", "mode": "selected"}, FLOOR),
         ("fulfillment:shipment_pack", (picking,), {}, FLOOR),
         ("fulfillment:shipment_ship", (picking,), {}, FLOOR),
@@ -186,6 +197,7 @@ def api(w) -> list[tuple[str, str, set]]:
         ("POST", "orders/", set()),  # partners only
         *[("POST", f"orders/{order}/{name}/", DESK) for name in ("confirm", "hold", "release")],
         ("POST", f"orders/{order}/cancel/", DESK),
+        ("POST", f"orders/{order}/notes/", DESK),
         ("GET", "events/", STAFF),
         ("GET", "shipments/", STAFF),
         ("GET", f"shipments/{shipment}/", STAFF),

@@ -6,6 +6,7 @@ app_name = "orders"
 urlpatterns = [
     path("", views.order_list, name="list"),
     path("new/", views.order_create, name="create"),
+    path("export/", views.order_list_export, name="export"),
     path("products/lookup/", views.product_lookup, name="product-lookup"),
     path("<str:number>/", views.order_detail, name="detail"),
     path("<str:number>/actions/<str:name>/", views.order_transition, name="transition"),

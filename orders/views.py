@@ -1,22 +1,34 @@
 """Back-office pages of the order desk. Thin: they validate forms and call services."""
 
+import io
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q
-from django.http import Http404, JsonResponse
+from django.db.models import Q, QuerySet
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.api.pagination import COUNT_CAP, CappedPaginator, requested_page
+from core.spreadsheet import csv_lines, write_xlsx
 from inventory.selectors import product_list_with_availability
 
 from . import selectors, services
 from .exceptions import OrderError, OrderValidationError
 from .expected import expected_dates
+from .exports import order_desk_rows
 from .filters import OrderDeskFilter
 from .forms import (
     CancelForm,
@@ -30,14 +42,21 @@ from .models import Customer, Order, OrderLine, OrderStatus
 from .transitions import TRANSITIONS
 
 PAGE_SIZE = 50
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _desk_filter(request) -> tuple[OrderDeskFilter, QuerySet[Order]]:
+    """The order desk's filters as the request sets them, and the orders they select (the
+    list page and its export share them: the export holds exactly the listed orders)."""
+    orders = selectors.order_list()
+    filterset = OrderDeskFilter(request.GET or None, queryset=orders)
+    return filterset, (filterset.qs if filterset.is_bound else orders)
 
 
 @login_required
 @permission_required("orders.view_order", raise_exception=True)
 def order_list(request):
-    orders = selectors.order_list()
-    filterset = OrderDeskFilter(request.GET or None, queryset=orders)
-    qs = filterset.qs if filterset.is_bound else orders
+    filterset, qs = _desk_filter(request)
     filtered = any(value for key, value in request.GET.items() if key != "page")
     if filtered:
         paginator = Paginator(qs, PAGE_SIZE)
@@ -54,6 +73,40 @@ def order_list(request):
         "orders/order_list.html",
         {"filter": filterset, "page": page, "query": query.urlencode(), "statuses": OrderStatus},
     )
+
+
+@login_required
+@permission_required("orders.view_order", raise_exception=True)
+def order_list_export(request):
+    """The filtered order list, every page of it, as CSV (streamed) or .xlsx (write-only)."""
+    fmt = request.GET.get("format", "csv")
+    if fmt not in ("csv", "xlsx"):
+        return HttpResponseBadRequest(
+            f"Unknown format '{fmt[:20]}': use csv or xlsx.", content_type="text/plain"
+        )
+    filterset, qs = _desk_filter(request)
+    if filterset.is_bound and not filterset.is_valid():
+        problems = "; ".join(
+            f"{filterset.form.fields[name].label if name in filterset.form.fields else name}: "
+            + " ".join(str(error) for error in errors)
+            for name, errors in filterset.form.errors.items()
+        )
+        return HttpResponseBadRequest(
+            f"The filters are not valid, nothing was exported. {problems}",
+            content_type="text/plain; charset=utf-8",  # the errors quote what was typed
+        )
+    name = f"orders-{timezone.localdate().isoformat()}.{fmt}"
+    response: HttpResponseBase
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            csv_lines(order_desk_rows(qs)), content_type="text/csv; charset=utf-8"
+        )
+    else:
+        buffer = io.BytesIO()
+        write_xlsx(order_desk_rows(qs), buffer, title="Orders")
+        response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @login_required

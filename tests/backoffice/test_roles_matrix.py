@@ -55,6 +55,7 @@ def pages(w) -> list[tuple[str, tuple, set, int]]:
     return [
         ("orders:list", (), STAFF, 200),
         ("orders:detail", (w["pending"].number,), STAFF, 200),
+        ("orders:export", (), STAFF, 200),
         ("orders:create", (), DESK, 200),
         ("orders:product-lookup", (), DESK, 200),
         ("customers:list", (), DESK, 200),

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.order_list, name="list"),
     path("new/", views.order_create, name="create"),
     path("export/", views.order_list_export, name="export"),
+    path("bulk/<str:name>/", views.order_bulk, name="bulk"),
     path("products/lookup/", views.product_lookup, name="product-lookup"),
     path("<str:number>/", views.order_detail, name="detail"),
     path("<str:number>/actions/<str:name>/", views.order_transition, name="transition"),

@@ -14,6 +14,7 @@ from django.http import (
     HttpResponseBadRequest,
     HttpResponseBase,
     JsonResponse,
+    QueryDict,
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
@@ -71,8 +72,75 @@ def order_list(request):
     return render(
         request,
         "orders/order_list.html",
-        {"filter": filterset, "page": page, "query": query.urlencode(), "statuses": OrderStatus},
+        {
+            "filter": filterset,
+            "page": page,
+            "query": query.urlencode(),
+            "statuses": OrderStatus,
+            "bulk_actions": _bulk_actions(request.user),
+            "can_pick": request.user.has_perm("fulfillment.pick_shipment"),
+            "reason_max_length": services.REASON_MAX_LENGTH,
+        },
     )
+
+
+def _bulk_actions(user) -> list[tuple[str, str]]:
+    """(name, button) of the bulk transitions ``user`` may run (docs/roles.md)."""
+    return [
+        (name, TRANSITIONS[name].desk_button)
+        for name in services.BULK_TRANSITIONS
+        if user.has_perm(TRANSITIONS[name].permission)
+    ]
+
+
+def _back_to_list(request):
+    """The order desk with the filters the selection was made under (only its query string
+    is taken from the form: the path is ours)."""
+    query = QueryDict(request.POST.get("query", "")[:2000]).urlencode()
+    return redirect(reverse("orders:list") + (f"?{query}" if query else ""))
+
+
+def bulk_report(request, verb: str, outcome) -> None:
+    """One message for the orders done, one for those refused, each order named."""
+    if outcome.done:
+        messages.success(request, f"{verb}: {', '.join(outcome.done)}.")
+    if outcome.refused:
+        messages.error(
+            request,
+            f"Not {verb.lower()}: "
+            + "; ".join(f"{number} — {why}" for number, why in outcome.refused)
+            + ".",
+        )
+
+
+@login_required
+@require_POST
+def order_bulk(request, name: str):
+    """Confirm, hold or release the orders selected on the order desk, each through its
+    service; the message says per order what happened."""
+    if name not in services.BULK_TRANSITIONS:
+        raise Http404(f"No bulk action {name}.")
+    if not request.user.has_perm(TRANSITIONS[name].permission):
+        raise PermissionDenied(f"You may not {name} orders.")
+    form = (HoldForm if name == "hold" else ReasonForm)(request.POST)
+    if not form.is_valid():
+        problems = " ".join(str(m) for ms in form.errors.values() for m in ms)
+        messages.error(request, f"Nothing was done: {problems}")
+        return _back_to_list(request)
+    try:
+        outcome = services.orders_bulk_transition(
+            numbers=request.POST.getlist("orders"),
+            name=name,
+            user=request.user,
+            reason=form.cleaned_data.get("reason", "") if name != "confirm" else "",
+        )
+    except OrderValidationError as exc:
+        problems = " ".join(m for ms in exc.errors.values() for m in ms)
+        messages.error(request, f"Nothing was done: {problems}")
+    else:
+        verb = {"confirm": "Confirmed", "hold": "Put on hold", "release": "Released"}[name]
+        bulk_report(request, verb, outcome)
+    return _back_to_list(request)
 
 
 @login_required

@@ -132,6 +132,9 @@ def actions(w) -> list[tuple[str, tuple, dict, set]]:
     picking = w["shipment"].number
     return [
         ("orders:transition", (w["pending"].number, "hold"), {"reason": "Checking"}, DESK),
+        ("orders:bulk", ("confirm",), {"orders": [w["pending"].number]}, DESK),
+        ("orders:bulk", ("hold",), {"orders": [w["pending"].number], "reason": "Checking"}, DESK),
+        ("orders:bulk", ("release",), {"orders": [w["pending"].number]}, DESK),
         ("orders:substitute", (backordered.number, line.pk), {"sku": "MUG-BLUE"}, DESK),
         ("orders:cancel-backorder", (backordered.number, line.pk), {}, DESK),
         ("fulfillment:picklist_create", (), {"warehouse": "LDS", "mode": "selected"}, FLOOR),
@@ -458,6 +461,8 @@ class Links(HTMLParser):
             self.links.append(attrs["href"])
         if tag == "form" and (attrs.get("method") or "get").lower() == "post":
             self.forms.append(attrs.get("action") or "")
+        if tag == "button" and attrs.get("formaction"):  # one form, a target per button
+            self.forms.append(attrs["formaction"])
 
 
 def _local(base: str, href: str) -> str | None:

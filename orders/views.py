@@ -93,7 +93,7 @@ def _bulk_actions(user) -> list[tuple[str, str]]:
     ]
 
 
-def _back_to_list(request):
+def back_to_order_desk(request):
     """The order desk with the filters the selection was made under (only its query string
     is taken from the form: the path is ours)."""
     query = QueryDict(request.POST.get("query", "")[:2000]).urlencode()
@@ -107,7 +107,7 @@ def bulk_report(request, verb: str, outcome) -> None:
     if outcome.refused:
         messages.error(
             request,
-            f"Not {verb.lower()}: "
+            f"Not {verb[0].lower() + verb[1:]}: "
             + "; ".join(f"{number} — {why}" for number, why in outcome.refused)
             + ".",
         )
@@ -126,7 +126,7 @@ def order_bulk(request, name: str):
     if not form.is_valid():
         problems = " ".join(str(m) for ms in form.errors.values() for m in ms)
         messages.error(request, f"Nothing was done: {problems}")
-        return _back_to_list(request)
+        return back_to_order_desk(request)
     try:
         outcome = services.orders_bulk_transition(
             numbers=request.POST.getlist("orders"),
@@ -140,7 +140,7 @@ def order_bulk(request, name: str):
     else:
         verb = {"confirm": "Confirmed", "hold": "Put on hold", "release": "Released"}[name]
         bulk_report(request, verb, outcome)
-    return _back_to_list(request)
+    return back_to_order_desk(request)
 
 
 @login_required

@@ -138,6 +138,7 @@ def actions(w) -> list[tuple[str, tuple, dict, set]]:
         ("orders:substitute", (backordered.number, line.pk), {"sku": "MUG-BLUE"}, DESK),
         ("orders:cancel-backorder", (backordered.number, line.pk), {}, DESK),
         ("fulfillment:picklist_create", (), {"warehouse": "LDS", "mode": "selected"}, FLOOR),
+        ("fulfillment:picklist_from_orders", (), {"orders": ["SO-NOPE"]}, FLOOR),
         ("fulfillment:shipment_pack", (picking,), {}, FLOOR),
         ("fulfillment:shipment_ship", (picking,), {}, FLOOR),
         ("fulfillment:shipment_deliver", (picking,), {}, FLOOR),

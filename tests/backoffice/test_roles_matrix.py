@@ -133,6 +133,8 @@ def actions(w) -> list[tuple[str, tuple, dict, set]]:
     return [
         ("orders:transition", (w["pending"].number, "hold"), {"reason": "Checking"}, DESK),
         ("orders:bulk", ("confirm",), {"orders": [w["pending"].number]}, DESK),
+        ("saved_filter_save", (), {"name": "Mine", "query": "status=placed"}, STAFF),
+        ("saved_filter_delete", (999999,), {}, STAFF),  # someone else's or gone: 404
         ("orders:bulk", ("hold",), {"orders": [w["pending"].number], "reason": "Checking"}, DESK),
         ("orders:bulk", ("release",), {"orders": [w["pending"].number]}, DESK),
         ("orders:substitute", (backordered.number, line.pk), {"sku": "MUG-BLUE"}, DESK),

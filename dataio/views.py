@@ -34,11 +34,12 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from core.spreadsheet import csv_lines, write_xlsx
 from orders.models import ImportJob
 
 from .imports import IMPORTERS, FileRejected, importer_for, read_table, row_limit
 from .imports.base import Importer
-from .imports.exports import csv_lines, order_lines, order_rows, product_rows, write_xlsx
+from .imports.exports import order_lines, order_rows, product_rows
 from .imports.forms import OrderExportForm, UploadForm
 from .imports.jobs import import_job_create, import_job_enqueue, job_status
 

@@ -7,6 +7,7 @@ app_name = "fulfillment"
 urlpatterns = [
     path("shipments/", views.shipment_list, name="shipments"),
     path("picklists/create/", views.picklist_create, name="picklist_create"),
+    path("picklists/from-orders/", views.picklist_from_orders, name="picklist_from_orders"),
     path("picklists/<str:number>/", views.picklist_detail, name="picklist"),
     path("picklists/<str:number>/pdf/", views.picklist_pdf, name="picklist_pdf"),
     path("shipments/<str:number>/", views.shipment_detail, name="shipment"),

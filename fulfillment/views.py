@@ -19,6 +19,7 @@ from core.forms import add_service_errors
 from core.text import find_problems
 from inventory.models import Warehouse
 from orders.exceptions import TransitionNotAllowedNow
+from orders.views import back_to_order_desk, bulk_report
 
 from . import pdf, selectors, services
 from .exceptions import FeedbackLinkError, ShipmentNotFound, ShipmentValidationError
@@ -388,3 +389,20 @@ def feedback(request, token):
             "action": reverse("fulfillment:feedback", kwargs={"token": token}),
         },
     )
+
+
+@require_POST
+@staff("fulfillment.pick_shipment")
+def picklist_from_orders(request):
+    """The order desk's "Create pick list" for the selected orders (one pick list per
+    warehouse); the message names each order and its pick list, or why not."""
+    try:
+        outcome = services.picklists_for_orders(
+            numbers=request.POST.getlist("orders"), user=request.user
+        )
+    except ShipmentValidationError as exc:
+        problems = " ".join(m for ms in exc.errors.values() for m in ms)
+        messages.error(request, f"Nothing was done: {problems}")
+    else:
+        bulk_report(request, "Put on a pick list", outcome)
+    return back_to_order_desk(request)

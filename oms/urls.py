@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts import saved_filters
 from accounts import views as account_views
 from orders import stock_views
 from purchasing import replenishment_views
@@ -12,6 +13,12 @@ urlpatterns = [
     path("favicon.ico", account_views.favicon, name="favicon"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("orders/saved-filters/", saved_filters.saved_filter_save, name="saved_filter_save"),
+    path(
+        "orders/saved-filters/<int:pk>/delete/",
+        saved_filters.saved_filter_delete,
+        name="saved_filter_delete",
+    ),
     path("orders/", include("orders.urls")),
     path("customers/", include("orders.customer_urls")),
     path("stock/", include("inventory.urls")),

@@ -1,22 +1,35 @@
 """Back-office pages of the order desk. Thin: they validate forms and call services."""
 
+import io
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q
-from django.http import Http404, JsonResponse
+from django.db.models import Q, QuerySet
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+    JsonResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.api.pagination import COUNT_CAP, CappedPaginator, requested_page
+from core.spreadsheet import csv_lines, write_xlsx
 from inventory.selectors import product_list_with_availability
 
 from . import selectors, services
 from .exceptions import OrderError, OrderValidationError
 from .expected import expected_dates
+from .exports import order_desk_rows
 from .filters import OrderDeskFilter
 from .forms import (
     CancelForm,
@@ -31,14 +44,21 @@ from .models import Customer, Order, OrderLine, OrderStatus
 from .transitions import TRANSITIONS
 
 PAGE_SIZE = 50
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _desk_filter(request) -> tuple[OrderDeskFilter, QuerySet[Order]]:
+    """The order desk's filters as the request sets them, and the orders they select (the
+    list page and its export share them: the export holds exactly the listed orders)."""
+    orders = selectors.order_list()
+    filterset = OrderDeskFilter(request.GET or None, queryset=orders)
+    return filterset, (filterset.qs if filterset.is_bound else orders)
 
 
 @login_required
 @permission_required("orders.view_order", raise_exception=True)
 def order_list(request):
-    orders = selectors.order_list()
-    filterset = OrderDeskFilter(request.GET or None, queryset=orders)
-    qs = filterset.qs if filterset.is_bound else orders
+    filterset, qs = _desk_filter(request)
     filtered = any(value for key, value in request.GET.items() if key != "page")
     if filtered:
         paginator = Paginator(qs, PAGE_SIZE)
@@ -53,8 +73,109 @@ def order_list(request):
     return render(
         request,
         "orders/order_list.html",
-        {"filter": filterset, "page": page, "query": query.urlencode(), "statuses": OrderStatus},
+        {
+            "filter": filterset,
+            "page": page,
+            "query": query.urlencode(),
+            "statuses": OrderStatus,
+            "bulk_actions": _bulk_actions(request.user),
+            "can_pick": request.user.has_perm("fulfillment.pick_shipment"),
+            "reason_max_length": services.REASON_MAX_LENGTH,
+        },
     )
+
+
+def _bulk_actions(user) -> list[tuple[str, str]]:
+    """(name, button) of the bulk transitions ``user`` may run (docs/roles.md)."""
+    return [
+        (name, TRANSITIONS[name].desk_button)
+        for name in services.BULK_TRANSITIONS
+        if user.has_perm(TRANSITIONS[name].permission)
+    ]
+
+
+def back_to_order_desk(request):
+    """The order desk with the filters the selection was made under (only its query string
+    is taken from the form: the path is ours)."""
+    query = QueryDict(request.POST.get("query", "")[:2000]).urlencode()
+    return redirect(reverse("orders:list") + (f"?{query}" if query else ""))
+
+
+def bulk_report(request, verb: str, outcome) -> None:
+    """One message for the orders done, one for those refused, each order named."""
+    if outcome.done:
+        messages.success(request, f"{verb}: {', '.join(outcome.done)}.")
+    if outcome.refused:
+        messages.error(
+            request,
+            f"Not {verb[0].lower() + verb[1:]}: "
+            + "; ".join(f"{number} — {why}" for number, why in outcome.refused)
+            + ".",
+        )
+
+
+@login_required
+@require_POST
+def order_bulk(request, name: str):
+    """Confirm, hold or release the orders selected on the order desk, each through its
+    service; the message says per order what happened."""
+    if name not in services.BULK_TRANSITIONS:
+        raise Http404(f"No bulk action {name}.")
+    if not request.user.has_perm(TRANSITIONS[name].permission):
+        raise PermissionDenied(f"You may not {name} orders.")
+    form = (HoldForm if name == "hold" else ReasonForm)(request.POST)
+    if not form.is_valid():
+        problems = " ".join(str(m) for ms in form.errors.values() for m in ms)
+        messages.error(request, f"Nothing was done: {problems}")
+        return back_to_order_desk(request)
+    try:
+        outcome = services.orders_bulk_transition(
+            numbers=request.POST.getlist("orders"),
+            name=name,
+            user=request.user,
+            reason=form.cleaned_data.get("reason", "") if name != "confirm" else "",
+        )
+    except OrderValidationError as exc:
+        problems = " ".join(m for ms in exc.errors.values() for m in ms)
+        messages.error(request, f"Nothing was done: {problems}")
+    else:
+        verb = {"confirm": "Confirmed", "hold": "Put on hold", "release": "Released"}[name]
+        bulk_report(request, verb, outcome)
+    return back_to_order_desk(request)
+
+
+@login_required
+@permission_required("orders.view_order", raise_exception=True)
+def order_list_export(request):
+    """The filtered order list, every page of it, as CSV (streamed) or .xlsx (write-only)."""
+    fmt = request.GET.get("format", "csv")
+    if fmt not in ("csv", "xlsx"):
+        return HttpResponseBadRequest(
+            f"Unknown format '{fmt[:20]}': use csv or xlsx.", content_type="text/plain"
+        )
+    filterset, qs = _desk_filter(request)
+    if filterset.is_bound and not filterset.is_valid():
+        problems = "; ".join(
+            f"{filterset.form.fields[name].label if name in filterset.form.fields else name}: "
+            + " ".join(str(error) for error in errors)
+            for name, errors in filterset.form.errors.items()
+        )
+        return HttpResponseBadRequest(
+            f"The filters are not valid, nothing was exported. {problems}",
+            content_type="text/plain; charset=utf-8",  # the errors quote what was typed
+        )
+    name = f"orders-{timezone.localdate().isoformat()}.{fmt}"
+    response: HttpResponseBase
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            csv_lines(order_desk_rows(qs)), content_type="text/csv; charset=utf-8"
+        )
+    else:
+        buffer = io.BytesIO()
+        write_xlsx(order_desk_rows(qs), buffer, title="Orders")
+        response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @login_required

@@ -10,7 +10,7 @@ import csv
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from typing import Any
 
 from django.db.models import F, QuerySet
 
@@ -121,42 +121,9 @@ def order_rows(lines: QuerySet[OrderLine]) -> Iterator[list[Any]]:
         ]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_lines(rows: Iterable[list[Any]]) -> Iterator[str]:
-    """CSV text, one line at a time (for StreamingHttpResponse), with a BOM so Excel reads
-    it as UTF-8."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff"
-    for row in rows:
-        yield writer.writerow(safe_row(row))
-
-
 def write_csv(rows: Iterable[list[Any]], fh: Any) -> int:
     writer = csv.writer(fh)
     count = -1
     for count, row in enumerate(rows):  # noqa: B007
         writer.writerow(safe_row(row))
-    return max(count, 0)
-
-
-def write_xlsx(rows: Iterable[list[Any]], fh: IO[bytes], *, title: str = "Export") -> int:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title)
-    count = -1
-    for count, row in enumerate(rows):  # noqa: B007
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # never a formula, whatever the text starts with
-            cells.append(cell)
-        sheet.append(cells)
-    workbook.save(fh)
     return max(count, 0)

@@ -35,7 +35,7 @@ from .feedback import (
     feedback_url,
 )
 from .packing import PackedLine, PackInput, default_parcel_cm, packed_lines, shipment_pack
-from .picking import MAX_PICK_LIST_SIZE, picklist_create
+from .picking import MAX_PICK_LIST_SIZE, picklist_create, picklists_for_orders
 from .rollup import order_status_rollup
 from .shipments import shipment_cancel, shipments_cancel_for_order, shipments_create_for_orders
 from .shipping import ShipInput, shipment_ship
@@ -62,6 +62,7 @@ __all__ = [
     "order_status_rollup",
     "packed_lines",
     "picklist_create",
+    "picklists_for_orders",
     "shipment_cancel",
     "shipment_deliver",
     "shipment_estimated_weight",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -12,7 +13,8 @@ from django.utils import timezone
 from core.numbers import PICK_LIST_NUMBER
 from inventory.models import Warehouse
 from orders import events
-from orders.models import EventType, OrderStatus
+from orders.models import EventType, Order, OrderStatus
+from orders.services import BULK_MAX, BulkOutcome
 
 from ..exceptions import ShipmentValidationError
 from ..locks import shipments_for_update
@@ -133,3 +135,53 @@ def picklist_create(
         involved = sorted({s.order_id for s in locked})
         _rollup([orders[pk] for pk in involved], user=user, extra_events=built)
     return pick_list
+
+
+def picklists_for_orders(*, numbers: Sequence[str], user: User | None = None) -> BulkOutcome:
+    """The order desk's "Create pick list" for the selected orders: their pending shipments,
+    one pick list per warehouse (``picklist_create``, under its locks). Each order is reported:
+    done with its pick list(s), or refused with the reason (no such order, on hold, nothing
+    waiting to be picked, or the pick list's own refusal)."""
+    wanted = list(dict.fromkeys(n.strip() for n in numbers if n.strip()))
+    if not wanted:
+        raise ShipmentValidationError({"orders": ["Select at least one order."]})
+    if len(wanted) > BULK_MAX:
+        raise ShipmentValidationError({"orders": [f"Select at most {BULK_MAX} orders at once."]})
+    valid = [n for n in wanted if len(n) <= 32 and "\x00" not in n]
+    orders = {o.number: o for o in Order.objects.filter(number__in=valid)}
+    pending: dict[int, list[Shipment]] = defaultdict(list)  # warehouse id -> shipments
+    for shipment in Shipment.objects.filter(
+        order__in=orders.values(), status=SS.PENDING
+    ).select_related("warehouse", "order"):
+        pending[shipment.warehouse_id].append(shipment)
+    with_pending = {s.order.number for group in pending.values() for s in group}
+    lists: dict[str, list[str]] = defaultdict(list)  # order number -> pick list numbers
+    refused: dict[str, str] = {}
+    for group in pending.values():
+        picked = [s for s in group if s.order.status != OS.ON_HOLD]
+        for s in group:
+            if s.order.status == OS.ON_HOLD:
+                refused[s.order.number] = "on hold"
+        if not picked:
+            continue
+        try:
+            pick_list = picklist_create(warehouse=group[0].warehouse, shipments=picked, user=user)
+        except ShipmentValidationError as exc:
+            why = " ".join(m for ms in exc.errors.values() for m in ms)
+            for s in picked:
+                refused.setdefault(s.order.number, why)
+        else:
+            for s in picked:
+                lists[s.order.number].append(pick_list.number)
+    outcome = BulkOutcome()
+    for number in wanted:
+        if number not in orders:
+            outcome.refused.append((number[:32], "no such order"))
+        elif number in lists:
+            outcome.done.append(f"{number} ({', '.join(dict.fromkeys(lists[number]))})")
+        elif number in refused:
+            outcome.refused.append((number, refused[number]))
+        elif number not in with_pending:
+            status = OS(orders[number].status).label.lower()
+            outcome.refused.append((number, f"no shipment waiting to be picked ({status})"))
+    return outcome

@@ -61,15 +61,19 @@ from .placement import (
 )
 from .receipts import stock_arrival_fill, stock_receipt_record
 from .transitions import (
+    BULK_MAX,
+    BULK_TRANSITIONS,
     REASON_ACTIONS,
     REASON_MAX_LENGTH,
     STAFF_TRANSITIONS,
+    BulkOutcome,
     available_transitions,
     order_cancel,
     order_confirm,
     order_hold,
     order_release,
     order_transition,
+    orders_bulk_transition,
     reason_clean,
 )
 
@@ -84,6 +88,10 @@ __all__ = [
     "NoteInput",
     "note_clean",
     "order_note_add",
+    "BULK_MAX",
+    "BULK_TRANSITIONS",
+    "BulkOutcome",
+    "orders_bulk_transition",
     "EstimatesRefreshed",
     "backorder_estimates_refresh",
     "expected_dates_passed",

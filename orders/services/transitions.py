@@ -1,6 +1,7 @@
 """The transitions staff decide: confirm, hold, release, cancel; one entry point for them."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
@@ -13,7 +14,7 @@ from inventory.services import (
 )
 
 from .. import events
-from ..exceptions import OrderValidationError
+from ..exceptions import OrderError, OrderValidationError
 from ..models import (
     LATE_FIELDS,
     Order,
@@ -179,3 +180,50 @@ def order_transition(
 def available_transitions(order: Order, user: User | AnonymousUser | None = None) -> list[str]:
     """Staff transitions allowed now (and, with ``user``, permitted to them)."""
     return allowed_transitions(order, STAFF_TRANSITIONS, user)
+
+
+# --- bulk: the order desk's selection ------------------------------------------------------------
+BULK_TRANSITIONS = ("confirm", "hold", "release")
+BULK_MAX = 200  # orders one bulk action takes (the desk's page shows 50)
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What a bulk action did: the orders done, and each refused one with the reason."""
+
+    done: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+def orders_bulk_transition(
+    *,
+    numbers: Sequence[str],
+    name: str,
+    user: User | AnonymousUser | None = None,
+    reason: str = "",
+) -> BulkOutcome:
+    """Run the transition ``name`` on each selected order, one by one through
+    ``order_transition`` (each in its own transaction, under its order's lock): one refused
+    order (wrong state, gone) is reported with its reason and does not stop the others."""
+    if name not in BULK_TRANSITIONS:
+        raise OrderValidationError({"action": [f"Unknown bulk action '{name[:40]}'."]})
+    wanted = list(dict.fromkeys(n.strip() for n in numbers if n.strip()))
+    if not wanted:
+        raise OrderValidationError({"orders": ["Select at least one order."]})
+    if len(wanted) > BULK_MAX:
+        raise OrderValidationError({"orders": [f"Select at most {BULK_MAX} orders at once."]})
+    outcome = BulkOutcome()
+    valid = [n for n in wanted if len(n) <= 32 and "\x00" not in n]
+    found = {o.number: o for o in Order.objects.filter(number__in=valid)}
+    for number in wanted:
+        order = found.get(number)
+        if order is None:
+            outcome.refused.append((number[:32], "no such order"))
+            continue
+        try:
+            order_transition(order=order, name=name, user=user, reason=reason)
+        except OrderError as exc:
+            outcome.refused.append((number, exc.message))
+        else:
+            outcome.done.append(number)
+    return outcome

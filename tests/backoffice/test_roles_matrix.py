@@ -56,6 +56,7 @@ def pages(w) -> list[tuple[str, tuple, set, int]]:
     return [
         ("orders:list", (), STAFF, 200),
         ("orders:detail", (w["pending"].number,), STAFF, 200),
+        ("orders:export", (), STAFF, 200),
         ("orders:create", (), DESK, 200),
         ("orders:product-lookup", (), DESK, 200),
         ("customers:list", (), DESK, 200),
@@ -134,6 +135,11 @@ def actions(w) -> list[tuple[str, tuple, dict, set]]:
     picking = w["shipment"].number
     return [
         ("orders:transition", (w["pending"].number, "hold"), {"reason": "Checking"}, DESK),
+        ("orders:bulk", ("confirm",), {"orders": [w["pending"].number]}, DESK),
+        ("saved_filter_save", (), {"name": "Mine", "query": "status=placed"}, STAFF),
+        ("saved_filter_delete", (999999,), {}, STAFF),  # someone else's or gone: 404
+        ("orders:bulk", ("hold",), {"orders": [w["pending"].number], "reason": "Checking"}, DESK),
+        ("orders:bulk", ("release",), {"orders": [w["pending"].number]}, DESK),
         ("orders:substitute", (backordered.number, line.pk), {"sku": "MUG-BLUE"}, DESK),
         ("orders:cancel-backorder", (backordered.number, line.pk), {}, DESK),
         ("orders:note-add", (w["pending"].number,), {"text": "Rang the customer"}, DESK),
@@ -147,6 +153,7 @@ def actions(w) -> list[tuple[str, tuple, dict, set]]:
         # Unconfirmed: refused with a message, nothing is erased.
         ("customers:erase", (w["pending"].customer_id,), {}, BOSS),
         ("fulfillment:picklist_create", (), {"warehouse": "LDS", "mode": "selected"}, FLOOR),
+        ("fulfillment:picklist_from_orders", (), {"orders": ["SO-NOPE"]}, FLOOR),
         ("fulfillment:shipment_pack", (picking,), {}, FLOOR),
         ("fulfillment:shipment_ship", (picking,), {}, FLOOR),
         ("fulfillment:shipment_deliver", (picking,), {}, FLOOR),
@@ -471,6 +478,8 @@ class Links(HTMLParser):
             self.links.append(attrs["href"])
         if tag == "form" and (attrs.get("method") or "get").lower() == "post":
             self.forms.append(attrs.get("action") or "")
+        if tag == "button" and attrs.get("formaction"):  # one form, a target per button
+            self.forms.append(attrs["formaction"])
 
 
 def _local(base: str, href: str) -> str | None:

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dataio.imports.exports import product_rows, write_csv, write_xlsx
+from core.spreadsheet import write_xlsx
+from dataio.imports.exports import product_rows, write_csv
 
 
 class Command(BaseCommand):

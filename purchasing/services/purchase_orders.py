@@ -12,9 +12,8 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from core.numbers import PURCHASE_ORDER_NUMBER
-from core.validation import is_positive_int
 from inventory.models import Warehouse
-from inventory.skus import products_by_sku, sku_key
+from inventory.skus import products_by_sku
 
 from ..events import event_write
 from ..exceptions import PurchasingValidationError
@@ -29,7 +28,7 @@ from ..models import (
     SupplierProduct,
 )
 from ..signals import expected_arrivals_changed
-from .common import refuse, sync
+from .common import line_problem, refuse, sync
 from .suppliers import MAX_LEAD_TIME_DAYS
 
 MAX_LINE_QUANTITY = 1_000_000
@@ -102,25 +101,16 @@ def _lines(
     seen: dict[str, int] = {}
     wanted: list[tuple[int, str, int, Decimal | None]] = []
     for position, line in enumerate(data, start=1):
-        sku = sku_key(line.sku)
-        if not sku:
-            problems.append(f"Line {position}: the SKU is missing.")
-            continue
-        if sku in seen:
-            problems.append(
-                f"Line {position}: SKU {sku} is already on line {seen[sku]}; "
-                "put the whole quantity on one line."
-            )
-            continue
-        seen[sku] = position
-        if not is_positive_int(line.quantity):
-            problems.append(
-                f"Line {position} ({sku}): quantity must be a positive whole number, "
-                f"not {line.quantity!r}."
-            )
-            continue
-        if line.quantity > MAX_LINE_QUANTITY:
-            problems.append(f"Line {position} ({sku}): quantity {line.quantity} is too large.")
+        sku, problem = line_problem(
+            position,
+            line.sku,
+            line.quantity,
+            seen,
+            maximum=MAX_LINE_QUANTITY,
+            too_large=f"quantity {line.quantity} is too large.",
+        )
+        if problem:
+            problems.append(problem)
             continue
         cost_problem = _unit_cost(line.unit_cost)
         if cost_problem:

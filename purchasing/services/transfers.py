@@ -22,16 +22,16 @@ from django.db import transaction
 from django_fsm import can_proceed
 
 from core.numbers import TRANSFER_NUMBER
-from core.validation import is_positive_int
 from inventory.models import Product, StockMovement, Warehouse
 from inventory.services import MAX_UNITS_PER_MOVE, stock_receive, stock_transfer_out
 from inventory.signals import stock_arriving, stock_received
-from inventory.skus import products_by_sku, sku_key
+from inventory.skus import products_by_sku
 
 from ..events import transfer_event_write
 from ..exceptions import PurchasingValidationError, TransferNotAllowedNow
 from ..locks import transfer_for_update, transfer_lines_for_update
 from ..models import Transfer, TransferEventType, TransferLine, TransferStatus
+from .common import line_problem
 
 NOTES_MAX_LENGTH = 2000
 MAX_LINES = 200
@@ -107,27 +107,16 @@ def _lines(
     seen: dict[str, int] = {}
     wanted: list[tuple[int, str, int]] = []
     for position, line in enumerate(data, start=1):
-        sku = sku_key(line.sku)
-        if not sku:
-            problems.append(f"Line {position}: the SKU is missing.")
-            continue
-        if sku in seen:
-            problems.append(
-                f"Line {position}: SKU {sku} is already on line {seen[sku]}; "
-                "put the whole quantity on one line."
-            )
-            continue
-        seen[sku] = position
-        if not is_positive_int(line.quantity):
-            problems.append(
-                f"Line {position} ({sku}): quantity must be a positive whole number, "
-                f"not {line.quantity!r}."
-            )
-            continue
-        if line.quantity > MAX_UNITS_PER_MOVE:
-            problems.append(
-                f"Line {position} ({sku}): at most {MAX_UNITS_PER_MOVE:,} units per line."
-            )
+        sku, problem = line_problem(
+            position,
+            line.sku,
+            line.quantity,
+            seen,
+            maximum=MAX_UNITS_PER_MOVE,
+            too_large=f"at most {MAX_UNITS_PER_MOVE:,} units per line.",
+        )
+        if problem:
+            problems.append(problem)
             continue
         wanted.append((position, sku, line.quantity))
     products = products_by_sku([sku for _, sku, _ in wanted])
